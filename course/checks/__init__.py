@@ -1,0 +1,40 @@
+"""Autograded checks, one per exercise, named ``check_<function>``.
+
+Each check takes the student's function(s), runs them on fixed-seed inputs
+and either prints one line of success with the measured errors or raises
+:class:`CheckFailed` (an ``AssertionError``) naming the output that is wrong,
+the error against its threshold, and a hint. A backward check takes the
+forward too, because the backward reads the forward's cache::
+
+    from course.checks import check_affine_backward
+    check_affine_backward(affine_forward, affine_backward)
+"""
+
+from course.checks.core import CheckFailed
+from course.checks.dropout import check_dropout_backward, check_dropout_forward
+from course.checks.fc import (
+    check_affine_backward,
+    check_affine_forward,
+    check_affine_relu_backward,
+    check_affine_relu_forward,
+    check_relu_backward,
+    check_relu_forward,
+)
+from course.checks.losses import check_softmax_loss, check_svm_loss
+from course.checks.norm import check_batchnorm_backward, check_batchnorm_forward
+
+__all__ = [
+    "CheckFailed",
+    "check_affine_backward",
+    "check_affine_forward",
+    "check_affine_relu_backward",
+    "check_affine_relu_forward",
+    "check_batchnorm_backward",
+    "check_batchnorm_forward",
+    "check_dropout_backward",
+    "check_dropout_forward",
+    "check_relu_backward",
+    "check_relu_forward",
+    "check_softmax_loss",
+    "check_svm_loss",
+]

@@ -1,0 +1,126 @@
+"""Checks for inverted dropout."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from course.checks.core import (
+    GRAD_TOL,
+    VALUE_TOL,
+    CheckFailed,
+    call_student,
+    compare,
+    expect_tuple,
+    report,
+    require,
+)
+from course.gradcheck import numerical_gradient_array
+
+_KEEP = 0.3  # not 0.5, so a keep/drop mix-up shows
+
+
+def check_dropout_forward(dropout_forward: Callable) -> None:
+    """Check ``dropout_forward(x, dropout_param) -> (out, cache)`` in train and test modes.
+
+    A mask is random, so the train mode is checked by its statistics on a
+    large input: the fraction of units kept, the scale of the kept units,
+    the preserved mean, and that the same seed gives the same mask.
+    """
+    name = "dropout_forward"
+    x = np.random.default_rng(8).uniform(1.0, 3.0, size=(400, 250))  # all positive, no zeros
+    param = {"mode": "train", "p": _KEEP, "seed": 123}
+    out, _ = expect_tuple(
+        name, call_student(name, dropout_forward, x, dict(param)), ("out", "cache"), name
+    )
+    compare(name, "out (train)", out, x, np.inf, "out has the shape of x")
+    kept = out != 0
+    kept_fraction = kept.mean()
+    require(
+        name,
+        abs(kept_fraction - _KEEP) < 0.01,
+        f"in train mode with p={_KEEP} you kept {kept_fraction:.1%} of the units; expected "
+        f"{_KEEP:.0%}. Hint: p is the probability of KEEPING a unit: mask = rand < p",
+    )
+    scale = out[kept] / x[kept]
+    scale_error = float(np.abs(scale - 1 / _KEEP).max() * _KEEP)
+    require(
+        name,
+        scale_error < 1e-9,
+        f"kept units are scaled by {np.median(scale):.3g}; expected 1/p = {1 / _KEEP:.3g}. "
+        "Hint: inverted dropout divides the kept units by p at training time, so that the "
+        "test-time pass needs no scaling",
+    )
+    mean_error = abs(out.mean() / x.mean() - 1)
+    require(
+        name,
+        mean_error < 0.02,
+        f"the mean activation changed by {mean_error:.1%}; inverted dropout preserves it",
+    )
+    again, _ = expect_tuple(
+        name, call_student(name, dropout_forward, x, dict(param)), ("out", "cache"), name
+    )
+    require(
+        name,
+        isinstance(again, np.ndarray) and np.array_equal(again, out),
+        "two calls with the same dropout_param['seed'] gave different masks. Hint: draw the "
+        "mask from a generator seeded with dropout_param['seed'] when it is given",
+    )
+    test_out, _ = expect_tuple(
+        name,
+        call_student(name, dropout_forward, x, {"mode": "test", "p": _KEEP}),
+        ("out", "cache"),
+        name,
+    )
+    errors = {
+        "mask scale": scale_error,
+        "out (test)": compare(
+            name,
+            "out (test)",
+            test_out,
+            x,
+            VALUE_TOL,
+            "at test time dropout is the identity: out = x, no mask and no scaling",
+        ),
+    }
+    report(name, errors, VALUE_TOL)
+
+
+def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable) -> None:
+    """Check ``dropout_backward(dout, cache) -> dx`` against numerical gradients."""
+    name = "dropout_backward"
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((10, 12))
+    errors = {}
+    for mode in ("train", "test"):
+        param = {"mode": mode, "p": _KEEP, "seed": 321}
+        result = call_student(name, dropout_forward, x, dict(param), what="dropout_forward")
+        out, cache = expect_tuple(name, result, ("out", "cache"), "dropout_forward")
+        dout = rng.standard_normal(x.shape)
+        dx = call_student(name, dropout_backward, dout, cache)
+
+        def forward(z, param=param):
+            with np.errstate(all="ignore"):
+                return expect_tuple(name, dropout_forward(z, dict(param)), ("out", "cache"), name)[
+                    0
+                ]
+
+        try:
+            numeric = numerical_gradient_array(forward, x, dout)
+        except CheckFailed:
+            raise
+        except Exception as error:
+            raise CheckFailed(
+                f"{name}: dropout_forward failed during gradient checking: {error}"
+            ) from error
+        errors[f"dx ({mode})"] = compare(
+            name,
+            f"dx ({mode})",
+            dx,
+            numeric,
+            GRAD_TOL,
+            "in train mode dx = dout * mask (the same scaled mask as the forward pass); "
+            "in test mode dx = dout",
+        )
+    report(name, errors, GRAD_TOL)

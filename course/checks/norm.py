@@ -1,0 +1,132 @@
+"""Checks for batch normalisation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from course import layers
+from course.checks.core import (
+    GRAD_TOL,
+    VALUE_TOL,
+    call_student,
+    check_layer_backward,
+    compare,
+    expect_tuple,
+    report,
+    require,
+)
+
+_TRAIN_HINT = (
+    "normalise each feature (column) with the batch mean and the biased variance "
+    "x.var(axis=0), add eps inside the square root, then scale by gamma and shift by beta"
+)
+_RUNNING_HINT = (
+    "in train mode set bn_param['running_mean'] = momentum * running_mean + "
+    "(1 - momentum) * batch_mean (likewise the variance), as new arrays"
+)
+_TEST_HINT = (
+    "in test mode normalise with bn_param['running_mean'] and ['running_var'], "
+    "not with the statistics of the test batch"
+)
+
+
+def _inputs(seed: int, N: int = 200, D: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = (
+        rng.standard_normal((N, D)) * np.array([1.0, 2.0, 3.0])[:D]
+        + np.array([5.0, -2.0, 0.5])[:D]
+    )
+    gamma = np.array([1.0, 2.0, 3.0])[:D]
+    beta = np.array([0.0, -1.0, 4.0])[:D]
+    return x, gamma, beta
+
+
+def check_batchnorm_forward(batchnorm_forward: Callable) -> None:
+    """Check ``batchnorm_forward(x, gamma, beta, bn_param) -> (out, cache)``.
+
+    Train mode: the output against the reference, and the running averages it
+    leaves in ``bn_param``. Test mode: after 30 training steps the output must
+    use the running averages.
+    """
+    name = "batchnorm_forward"
+    x, gamma, beta = _inputs(seed=10)
+    old_mean, old_var = np.full(3, 0.5), np.full(3, 2.0)
+    student_param = {"mode": "train", "running_mean": old_mean, "running_var": old_var.copy()}
+    reference_param = {
+        "mode": "train",
+        "running_mean": old_mean.copy(),
+        "running_var": old_var.copy(),
+    }
+    result = call_student(name, batchnorm_forward, x, gamma, beta, student_param, state_args=(3,))
+    out, _ = expect_tuple(name, result, ("out", "cache"), name)
+    expected, _ = layers.batchnorm_forward(x, gamma, beta, reference_param)
+    errors = {"out (train)": compare(name, "out (train)", out, expected, VALUE_TOL, _TRAIN_HINT)}
+    require(
+        name,
+        np.array_equal(old_mean, np.full(3, 0.5)),
+        "the running_mean array passed in bn_param was changed in place; "
+        "store the updated average as a new array in bn_param['running_mean']",
+    )
+    for key in ("running_mean", "running_var"):
+        require(
+            name,
+            key in student_param,
+            f"train mode did not store bn_param['{key}']. Hint: {_RUNNING_HINT}",
+        )
+        errors[key] = compare(
+            name,
+            f"bn_param['{key}']",
+            student_param[key],
+            reference_param[key],
+            VALUE_TOL,
+            _RUNNING_HINT,
+        )
+
+    rng = np.random.default_rng(11)
+    for _ in range(30):
+        batch = x[rng.choice(len(x), size=50, replace=False)]
+        call_student(name, batchnorm_forward, batch, gamma, beta, student_param, state_args=(3,))
+        layers.batchnorm_forward(batch, gamma, beta, reference_param)
+    x_test = x[:40] * 1.5 + 1.0  # a test batch whose own statistics differ
+    test_student = dict(student_param, mode="test")
+    test_reference = dict(reference_param, mode="test")
+    result = call_student(
+        name, batchnorm_forward, x_test, gamma, beta, test_student, state_args=(3,)
+    )
+    out, _ = expect_tuple(name, result, ("out", "cache"), name)
+    expected, _ = layers.batchnorm_forward(x_test, gamma, beta, test_reference)
+    errors["out (test)"] = compare(name, "out (test)", out, expected, VALUE_TOL, _TEST_HINT)
+    report(name, errors, VALUE_TOL)
+
+
+def check_batchnorm_backward(batchnorm_forward: Callable, batchnorm_backward: Callable) -> None:
+    """Check ``batchnorm_backward(dout, cache) -> (dx, dgamma, dbeta)`` in train and test modes."""
+    name = "batchnorm_backward"
+    hints = {
+        "dx": "in train mode the batch mean and variance depend on every x[i], so dx has "
+        "three terms: through x_hat directly, through the variance and through the mean",
+        "dgamma": "dgamma = sum over the batch of dout * x_hat",
+        "dbeta": "dbeta = sum over the batch of dout",
+    }
+    x, gamma, beta = _inputs(seed=12, N=8)
+    errors = {}
+    running = {
+        "running_mean": np.array([4.0, -1.0, 0.0]),
+        "running_var": np.array([2.0, 3.0, 5.0]),
+    }
+    for mode in ("train", "test"):
+        bn_param = {"mode": mode, **running}
+        mode_errors = check_layer_backward(
+            name,
+            batchnorm_forward,
+            batchnorm_backward,
+            layers.batchnorm_forward,
+            (x, gamma, beta, bn_param),
+            hints,
+            seed=13,
+            state_args=(3,),
+        )
+        errors.update({f"{key} ({mode})": value for key, value in mode_errors.items()})
+    report(name, errors, GRAD_TOL)

@@ -1,0 +1,124 @@
+"""Batch normalisation for fully connected layers (Ioffe and Szegedy, 2015)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course.validation import as_float_array, format_shape, require_dout, require_ndim
+
+_BN_KEYS = {"mode", "eps", "momentum", "running_mean", "running_var"}
+
+
+def batchnorm_forward(
+    x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, bn_param: dict
+) -> tuple[np.ndarray, tuple]:
+    r"""Batch normalisation over the batch axis.
+
+    Training normalises each feature with the statistics of the batch and
+    updates exponential running averages of them; testing uses the running
+    averages, so an example's output does not depend on its batch:
+
+    .. math::
+        \mu = \frac{1}{N}\sum_i x_i, \quad \sigma^2 = \frac{1}{N}\sum_i (x_i - \mu)^2, \quad
+        \hat x_i = \frac{x_i - \mu}{\sqrt{\sigma^2 + \epsilon}}, \quad
+        y_i = \gamma \hat x_i + \beta
+
+    ``running = momentum * running + (1 - momentum) * batch_statistic``.
+
+    Inputs:
+    - x: (N, D) data
+    - gamma: (D,) scale
+    - beta: (D,) shift
+    - bn_param: the layer's explicit state dict
+      - 'mode': 'train' or 'test' (required)
+      - 'eps': added to the variance, default 1e-5
+      - 'momentum': of the running averages, default 0.9
+      - 'running_mean', 'running_var': (D,) running averages; zeros and ones
+        when absent. In train mode these two keys are *replaced* by new arrays
+        holding the updated averages: this is the one documented side effect,
+        the layer's state; x, gamma, beta and the old arrays are never changed.
+
+    Returns:
+    - out: (N, D)
+    - cache: what the backward pass needs
+    """
+    func = "batchnorm_forward"
+    mode, eps, momentum = _read_bn_param(func, bn_param)
+    for name, value in (("x", x), ("gamma", gamma), ("beta", beta)):
+        as_float_array(func, name, value)
+    require_ndim(func, "x", x, 2, "(N, D)")
+    D = x.shape[1]
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        if value.shape != (D,):
+            raise ValueError(
+                f"{func}: {name} has shape {format_shape(value.shape)}; expected ({D},) "
+                f"for x of shape {format_shape(x.shape)}"
+            )
+    running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
+    running_var = bn_param.get("running_var", np.ones(D, dtype=x.dtype))
+
+    if mode == "train":
+        if x.shape[0] < 2:
+            raise ValueError(
+                f"{func}: training needs a batch of at least 2 rows to estimate a variance; "
+                f"x has shape {format_shape(x.shape)}"
+            )
+        mean = x.mean(axis=0)  # (D,)
+        var = x.var(axis=0)  # (D,)
+        bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean
+        bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
+    else:
+        mean, var = running_mean, running_var
+    inv_std = 1.0 / np.sqrt(var + eps)  # (D,)
+    x_hat = (x - mean) * inv_std  # (N, D)
+    out = gamma * x_hat + beta
+    return out.astype(x.dtype, copy=False), (mode, x_hat, gamma, inv_std)
+
+
+def batchnorm_backward(
+    dout: np.ndarray, cache: tuple
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Backward pass of :func:`batchnorm_forward`.
+
+    In train mode the mean and variance depend on every example, so the
+    gradient has three terms; simplified on paper it reads
+
+    .. math::
+        \frac{\partial L}{\partial x_i} = \frac{\gamma}{N\sqrt{\sigma^2+\epsilon}}
+        \Big(N g_i - \sum_j g_j - \hat x_i \sum_j g_j \hat x_j\Big), \quad g = dout
+
+    In test mode the statistics are constants and ``dx = gamma * inv_std * dout``.
+
+    Inputs:
+    - dout: (N, D) upstream gradient
+    - cache: from the forward pass
+
+    Returns:
+    - dx: (N, D); dgamma: (D,); dbeta: (D,)
+    """
+    mode, x_hat, gamma, inv_std = cache
+    require_dout("batchnorm_backward", dout, x_hat.shape)
+    N = dout.shape[0]
+    dbeta = dout.sum(axis=0)  # (D,)
+    dgamma = (dout * x_hat).sum(axis=0)  # (D,)
+    if mode == "test":
+        return dout * gamma * inv_std, dgamma, dbeta
+    dx = (gamma * inv_std / N) * (N * dout - dbeta - x_hat * dgamma)  # (N, D)
+    return dx, dgamma, dbeta
+
+
+def _read_bn_param(func: str, bn_param: dict) -> tuple[str, float, float]:
+    if not isinstance(bn_param, dict):
+        raise TypeError(
+            f"{func}: bn_param must be a dict like {{'mode': 'train'}}, "
+            f"got {type(bn_param).__name__}"
+        )
+    unknown = set(bn_param) - _BN_KEYS
+    if unknown:
+        raise ValueError(
+            f"{func}: unknown bn_param keys {sorted(unknown)}; valid keys are {sorted(_BN_KEYS)}"
+        )
+    mode = bn_param.get("mode")
+    if mode not in ("train", "test"):
+        raise ValueError(f"{func}: bn_param['mode'] must be 'train' or 'test', got {mode!r}")
+    return mode, float(bn_param.get("eps", 1e-5)), float(bn_param.get("momentum", 0.9))

@@ -1,0 +1,83 @@
+"""Input validation that speaks to the person who called the function.
+
+Every public function of the course checks its inputs with these helpers, so
+that a wrong shape or dtype is reported as what was expected, what was given,
+and (where there is one) what to do, instead of an obscure numpy traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def as_float_array(func: str, name: str, value: object) -> np.ndarray:
+    """Return ``value`` as a floating-point ndarray, or raise a clear TypeError.
+
+    Integer and boolean arrays are refused rather than converted silently: a
+    layer that received integer weights almost always reveals a bug upstream.
+    """
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{func}: {name} must be a numpy array, got {type(value).__name__}")
+    if not np.issubdtype(value.dtype, np.floating):
+        raise TypeError(
+            f"{func}: {name} has dtype {value.dtype}; expected a floating-point array "
+            f"(float32 or float64). Convert it with {name}.astype(np.float64)"
+        )
+    return value
+
+
+def require_ndim(func: str, name: str, value: np.ndarray, ndim: int, dims: str) -> None:
+    """Raise ValueError unless ``value.ndim == ndim``; ``dims`` names the axes, e.g. '(N, D)'."""
+    if value.ndim != ndim:
+        raise ValueError(
+            f"{func}: {name} has {value.ndim} dims {value.shape}; expected {ndim} {dims}"
+        )
+
+
+def require_labels(func: str, y: object, num_samples: int, num_classes: int) -> np.ndarray:
+    """Check an integer label vector of length ``num_samples`` with values in [0, num_classes)."""
+    if not isinstance(y, np.ndarray):
+        raise TypeError(f"{func}: y must be a numpy array of labels, got {type(y).__name__}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(
+            f"{func}: y has dtype {y.dtype}; expected integer class labels in [0, {num_classes})"
+        )
+    if y.shape != (num_samples,):
+        raise ValueError(
+            f"{func}: y has shape {y.shape}; expected ({num_samples},), one label per row of x"
+        )
+    if num_samples and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(
+            f"{func}: labels must lie in [0, {num_classes}) for {num_classes} classes; "
+            f"got values from {y.min()} to {y.max()}"
+        )
+    return y
+
+
+def require_positive_int(func: str, name: str, value: object, allow_zero: bool = False) -> int:
+    """Return ``value`` as an int after checking it is a (non-negative or) positive integer."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{func}: {name} must be an integer, got {value!r}")
+    lowest = 0 if allow_zero else 1
+    if value < lowest:
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{func}: {name} must be a {kind} integer, got {value}")
+    return int(value)
+
+
+def format_shape(shape: Sequence[int]) -> str:
+    """Format a shape tuple the way numpy prints it: (3, 4) or (5,)."""
+    return str(tuple(int(s) for s in shape))
+
+
+def require_dout(func: str, dout: object, expected: Sequence[int]) -> np.ndarray:
+    """Check that an upstream gradient is a float array shaped like the forward output."""
+    as_float_array(func, "dout", dout)
+    if dout.shape != tuple(expected):
+        raise ValueError(
+            f"{func}: dout has shape {format_shape(dout.shape)}; expected "
+            f"{format_shape(expected)}, the shape of the forward output"
+        )
+    return dout
