@@ -1,0 +1,203 @@
+"""Fully connected classifiers: a two-layer net and a net of any depth.
+
+Both keep their weights in ``self.params`` (name -> ndarray) and expose
+``loss(X, y=None)``: class scores (N, C) when ``y`` is None, else
+``(loss, grads)`` with ``grads`` keyed like ``params``. The layers come from
+:mod:`course.layers`; a model only wires them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from course import layers
+from course.validation import as_float_array, require_positive_int
+
+
+def init_weight(
+    rng: np.random.Generator, fan_in: int, fan_out: int, weight_scale: float | str, dtype
+) -> np.ndarray:
+    """A (fan_in, fan_out) weight matrix: normal with std ``weight_scale``, or He's sqrt(2/fan_in).
+
+    ``weight_scale='he'`` is the initialisation of He et al. (2015) for ReLU
+    nets: it keeps the variance of the activations constant through depth.
+    """
+    if weight_scale == "he":
+        std = np.sqrt(2.0 / fan_in)
+    elif isinstance(weight_scale, (int, float)) and weight_scale > 0:
+        std = float(weight_scale)
+    else:
+        raise ValueError(f"weight_scale must be a positive number or 'he', got {weight_scale!r}")
+    return (std * rng.standard_normal((fan_in, fan_out))).astype(dtype)
+
+
+class TwoLayerNet:
+    """affine - relu - affine - softmax, with L2 regularisation.
+
+    Parameters ``W1`` (D, Hd), ``b1`` (Hd,), ``W2`` (Hd, C), ``b2`` (C,).
+    The loss is the mean softmax loss plus ``0.5 * reg * (|W1|^2 + |W2|^2)``.
+    """
+
+    def __init__(
+        self,
+        input_dim: int = 3 * 32 * 32,
+        hidden_dim: int = 100,
+        num_classes: int = 10,
+        weight_scale: float | str = 1e-3,
+        reg: float = 0.0,
+        dtype=np.float32,
+        seed: int = 0,
+    ) -> None:
+        for name, value in (
+            ("input_dim", input_dim),
+            ("hidden_dim", hidden_dim),
+            ("num_classes", num_classes),
+        ):
+            require_positive_int("TwoLayerNet", name, value)
+        self.reg = float(reg)
+        self.dtype = np.dtype(dtype)
+        rng = np.random.default_rng(seed)
+        self.params = {
+            "W1": init_weight(rng, input_dim, hidden_dim, weight_scale, self.dtype),
+            "b1": np.zeros(hidden_dim, dtype=self.dtype),
+            "W2": init_weight(rng, hidden_dim, num_classes, weight_scale, self.dtype),
+            "b2": np.zeros(num_classes, dtype=self.dtype),
+        }
+
+    def loss(self, X: np.ndarray, y: np.ndarray | None = None):
+        """Scores (N, C) when ``y`` is None, else ``(loss, grads)``.
+
+        Inputs:
+        - X: (N, d_1, ..., d_k) with d_1 * ... * d_k = input_dim
+        - y: (N,) integer labels, or None
+        """
+        X = as_float_array("TwoLayerNet.loss", "X", X).astype(self.dtype, copy=False)
+        p = self.params
+        hidden, hidden_cache = layers.affine_relu_forward(X, p["W1"], p["b1"])  # (N, Hd)
+        scores, scores_cache = layers.affine_forward(hidden, p["W2"], p["b2"])  # (N, C)
+        if y is None:
+            return scores
+        data_loss, dscores = layers.softmax_loss(scores, y)
+        dhidden, dW2, db2 = layers.affine_backward(dscores, scores_cache)
+        _, dW1, db1 = layers.affine_relu_backward(dhidden, hidden_cache)
+        loss = data_loss + 0.5 * self.reg * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2))
+        grads = {
+            "W1": dW1 + self.reg * p["W1"],
+            "b1": db1,
+            "W2": dW2 + self.reg * p["W2"],
+            "b2": db2,
+        }
+        return float(loss), grads
+
+
+class FullyConnectedNet:
+    """{affine - [batchnorm] - relu - [dropout]} x (L - 1) - affine - softmax.
+
+    ``hidden_dims`` gives the width of each of the L - 1 hidden layers.
+    Parameters are ``W1, b1, ..., WL, bL`` and, with batchnorm, ``gamma1,
+    beta1, ...`` for the hidden layers. Batchnorm's running averages are the
+    model's state, in ``self.bn_params`` (one dict per hidden layer); dropout's
+    keep probability is ``dropout_keep_ratio`` (1 means no dropout). Dropout
+    masks are seeded by ``(seed, layer, dropout_step)``, where ``dropout_step``
+    counts the training calls of ``loss``: runs are reproducible, and setting
+    ``dropout_step`` back replays the same masks (gradient checking does).
+    """
+
+    def __init__(
+        self,
+        hidden_dims: Sequence[int],
+        input_dim: int = 3 * 32 * 32,
+        num_classes: int = 10,
+        dropout_keep_ratio: float = 1.0,
+        normalization: str | None = None,
+        reg: float = 0.0,
+        weight_scale: float | str = "he",
+        dtype=np.float32,
+        seed: int = 0,
+    ) -> None:
+        func = "FullyConnectedNet"
+        hidden_dims = list(hidden_dims)
+        for i, value in enumerate(hidden_dims):
+            require_positive_int(func, f"hidden_dims[{i}]", value)
+        require_positive_int(func, "input_dim", input_dim)
+        require_positive_int(func, "num_classes", num_classes)
+        if normalization not in (None, "batchnorm"):
+            raise ValueError(
+                f"{func}: normalization must be None or 'batchnorm', got {normalization!r}"
+            )
+        if not 0 < dropout_keep_ratio <= 1:
+            raise ValueError(
+                f"{func}: dropout_keep_ratio is the probability of keeping a unit, "
+                f"0 < p <= 1; got {dropout_keep_ratio}"
+            )
+        self.normalization = normalization
+        self.use_dropout = dropout_keep_ratio < 1
+        self.reg = float(reg)
+        self.num_layers = len(hidden_dims) + 1
+        self.dtype = np.dtype(dtype)
+        self.seed = seed
+        rng = np.random.default_rng(seed)
+        dims = [input_dim, *hidden_dims, num_classes]
+        self.params: dict[str, np.ndarray] = {}
+        for i in range(self.num_layers):
+            self.params[f"W{i + 1}"] = init_weight(
+                rng, dims[i], dims[i + 1], weight_scale, self.dtype
+            )
+            self.params[f"b{i + 1}"] = np.zeros(dims[i + 1], dtype=self.dtype)
+            if normalization and i < self.num_layers - 1:
+                self.params[f"gamma{i + 1}"] = np.ones(dims[i + 1], dtype=self.dtype)
+                self.params[f"beta{i + 1}"] = np.zeros(dims[i + 1], dtype=self.dtype)
+        self.dropout_keep_ratio = float(dropout_keep_ratio)
+        self.bn_params = [{"mode": "train"} for _ in hidden_dims] if normalization else []
+        self.dropout_step = 0
+
+    def loss(self, X: np.ndarray, y: np.ndarray | None = None):
+        """Scores (N, C) when ``y`` is None (test mode), else ``(loss, grads)`` (train mode).
+
+        Inputs:
+        - X: (N, d_1, ..., d_k) with d_1 * ... * d_k = input_dim
+        - y: (N,) integer labels, or None
+        """
+        X = as_float_array("FullyConnectedNet.loss", "X", X).astype(self.dtype, copy=False)
+        mode = "test" if y is None else "train"
+        p = self.params
+        caches = []
+        h = X
+        if self.use_dropout and mode == "train":
+            self.dropout_step += 1
+        for i in range(1, self.num_layers):
+            h, fc_cache = layers.affine_forward(h, p[f"W{i}"], p[f"b{i}"])  # (N, Hd_i)
+            bn_cache = drop_cache = None
+            if self.normalization:
+                bn_param = self.bn_params[i - 1]
+                bn_param["mode"] = mode
+                h, bn_cache = layers.batchnorm_forward(h, p[f"gamma{i}"], p[f"beta{i}"], bn_param)
+            h, relu_cache = layers.relu_forward(h)
+            if self.use_dropout:
+                seed = (self.seed, i, self.dropout_step)
+                drop_param = {"mode": mode, "p": self.dropout_keep_ratio, "seed": seed}
+                h, drop_cache = layers.dropout_forward(h, drop_param)
+            caches.append((fc_cache, bn_cache, relu_cache, drop_cache))
+        L = self.num_layers
+        scores, scores_cache = layers.affine_forward(h, p[f"W{L}"], p[f"b{L}"])  # (N, C)
+        if mode == "test":
+            return scores
+
+        loss, dscores = layers.softmax_loss(scores, y)
+        grads: dict[str, np.ndarray] = {}
+        dh, grads[f"W{L}"], grads[f"b{L}"] = layers.affine_backward(dscores, scores_cache)
+        for i in range(L - 1, 0, -1):
+            fc_cache, bn_cache, relu_cache, drop_cache = caches[i - 1]
+            if drop_cache is not None:
+                dh = layers.dropout_backward(dh, drop_cache)
+            dh = layers.relu_backward(dh, relu_cache)
+            if bn_cache is not None:
+                dh, grads[f"gamma{i}"], grads[f"beta{i}"] = layers.batchnorm_backward(dh, bn_cache)
+            dh, grads[f"W{i}"], grads[f"b{i}"] = layers.affine_backward(dh, fc_cache)
+        for i in range(1, L + 1):
+            W = p[f"W{i}"]
+            loss += 0.5 * self.reg * float(np.sum(W * W))
+            grads[f"W{i}"] = grads[f"W{i}"] + self.reg * W
+        return float(loss), grads
