@@ -43,10 +43,16 @@ def _build_parser() -> argparse.ArgumentParser:
         "FullyConnectedNet with a progress bar, print its validation and test accuracy, and "
         "write figures (sample images, training curves, first-layer weights) into a folder.",
     )
-    demo.add_argument("--out", default="output/demo", help="folder for the figures (default: %(default)s)")
-    demo.add_argument("--num-train", type=int, default=None, help="training images (default 20000)")
+    demo.add_argument(
+        "--out", default="output/demo", help="folder for the figures (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--num-train", type=int, default=None, help="training images (default 20000)"
+    )
     demo.add_argument("--epochs", type=int, default=None, help="training epochs (default 10)")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the data and the model (default 0)")
+    demo.add_argument(
+        "--seed", type=int, default=0, help="seed of the data and the model (default 0)"
+    )
     demo.set_defaults(run=_run_demo, command="demo")
 
     data = commands.add_parser("data", help="datasets: what there is and where it lives")
@@ -75,7 +81,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_data_info(args: argparse.Namespace) -> int:
-    from course.data import CLASS_NAMES, cifar10_dir, generate_shapes
+    from course.data import CLASS_NAMES, data_root, generate_shapes
 
     start = time.perf_counter()
     generate_shapes(1000, seed=0)
@@ -84,14 +90,18 @@ def _run_data_info(args: argparse.Namespace) -> int:
     print(f"  classes: {', '.join(CLASS_NAMES)}")
     print("  images:  32x32 RGB, any number, deterministic from a seed")
     print(f"  speed:   1,000 images in {per_thousand:.2f} s on this machine")
-    print("  load:    course.data.load_shapes(num_train=49000, num_val=1000, num_test=1000, seed=0)")
+    print(
+        "  load:    course.data.load_shapes(num_train=49000, num_val=1000, num_test=1000, seed=0)"
+    )
     print()
-    folder = cifar10_dir()
+    folder = data_root() / "cifar-10-batches-py"
     present = (folder / "data_batch_1").is_file() and (folder / "test_batch").is_file()
     print("CIFAR-10 (a local copy of the official python batches)")
     print(f"  folder:  {folder}  ({'found' if present else 'not found'})")
     if not present:
-        print("  get it:  download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html")
+        print(
+            "  get it:  download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html"
+        )
         print(f"           and run: tar -xzf cifar-10-python.tar.gz -C {folder.parent}")
         print("           (set COURSE_DATA to use another folder)")
     print("  load:    course.data.load_cifar10()")

@@ -35,7 +35,9 @@ class DemoSettings:
     seed: int = 0
 
 
-def run_demo(out_dir: str | Path, settings: DemoSettings = DemoSettings(), verbose: bool = True) -> dict:
+def run_demo(
+    out_dir: str | Path, settings: DemoSettings = DemoSettings(), verbose: bool = True
+) -> dict:
     """Train a FullyConnectedNet on Shapes-10 and write figures into ``out_dir``.
 
     Returns a dict of the measured figures (accuracies, times) and the paths written.
@@ -60,7 +62,10 @@ def run_demo(out_dir: str | Path, settings: DemoSettings = DemoSettings(), verbo
         seed=settings.seed,
     )
     dims = " -> ".join(str(d) for d in (3 * 32 * 32, *settings.hidden_dims, 10))
-    say(f"Training FullyConnectedNet ({dims}, batchnorm) with Adam for {settings.num_epochs} epochs")
+    say(
+        f"Training FullyConnectedNet ({dims}, batchnorm) with Adam, "
+        f"{settings.num_epochs} epochs"
+    )
     solver = Solver(
         model,
         data,
@@ -77,7 +82,9 @@ def run_demo(out_dir: str | Path, settings: DemoSettings = DemoSettings(), verbo
     train_seconds = time.perf_counter() - train_start
     test_acc = solver.check_accuracy(data["X_test"], data["y_test"])
 
-    sample = load_shapes(num_train=80, num_val=0, num_test=0, seed=settings.seed, subtract_mean=False)
+    sample = load_shapes(
+        num_train=80, num_val=0, num_test=0, seed=settings.seed, subtract_mean=False
+    )
     figures = {
         "samples": plots.plot_samples(sample["X_train"], sample["y_train"], sample["class_names"]),
         "training_curves": plots.plot_training_history(
@@ -90,6 +97,7 @@ def run_demo(out_dir: str | Path, settings: DemoSettings = DemoSettings(), verbo
     }
     paths = {name: plots.save(fig, out_dir / f"{name}.png") for name, fig in figures.items()}
     results = {
+        "train_acc": solver.train_acc_history[-1],
         "val_acc": solver.best_val_acc,
         "test_acc": test_acc,
         "data_seconds": data_seconds,
