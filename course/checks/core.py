@@ -30,9 +30,11 @@ def call_student(
 ):
     """Call a student's function, translating failures into :class:`CheckFailed`.
 
-    The array and dict arguments are compared with snapshots after the call:
-    a function that edits its inputs in place fails, because its caller (a
-    model, the next layer) still needs them.
+    The function receives private copies of its array, dict, tuple and list
+    arguments (a cache is a tuple); after the call each copy is compared with
+    the original. So a function that edits its inputs in place fails, because
+    its caller (a model, the next layer) still needs them, and it cannot
+    corrupt the check's own inputs for later calls either.
 
     Inputs:
     - exercise: the check's name, e.g. 'affine_forward'
@@ -40,7 +42,7 @@ def call_student(
     - args: its arguments
     - what: how to name the call in messages (default: ``func``'s name)
     - state_args: positions of arguments that are documented state dicts the
-      function may update (``bn_param``); they are not compared
+      function may update (``bn_param``); they are passed as they are
     """
     name = what or getattr(func, "__name__", exercise)
     if not callable(func):
@@ -48,13 +50,10 @@ def call_student(
             f"{exercise}: expected a function, got {type(func).__name__}. "
             f"Pass the function itself: check_{exercise}({exercise})"
         )
-    snapshots = [
-        copy.deepcopy(a) if isinstance(a, (np.ndarray, dict)) and i not in state_args else None
-        for i, a in enumerate(args)
-    ]
+    passed = [arg if i in state_args else _private_copy(arg) for i, arg in enumerate(args)]
     try:
         with np.errstate(all="ignore"):
-            result = func(*args)
+            result = func(*passed)
     except NotImplementedError:
         raise CheckFailed(
             f"{exercise}: {name} is not implemented yet; write it between "
@@ -67,11 +66,18 @@ def call_student(
             f"{exercise}: {name} raised {type(error).__name__}: {error} "
             "(the traceback above shows where in your code)"
         ) from error
-    for position, (arg, snapshot) in enumerate(zip(args, snapshots, strict=True)):
-        if snapshot is not None and not _same(arg, snapshot):
+    for position, (original, copied) in enumerate(zip(args, passed, strict=True)):
+        if copied is not original and not _same(copied, original):
+            if isinstance(original, (tuple, list)):
+                hint = (
+                    "a backward pass must leave the cache as the forward left it; "
+                    "reshape into a new name (x_flat = x.reshape(N, -1)), never x.shape = ..."
+                )
+            else:
+                hint = "compute into a new array (y = x * 2, not x *= 2) and leave inputs as given"
             raise CheckFailed(
                 f"{exercise}: {name} changed its input argument {position + 1} in place. "
-                "Hint: compute into a new array (y = x * 2, not x *= 2) and leave inputs as given"
+                f"Hint: {hint}"
             )
     return result
 
@@ -128,10 +134,16 @@ def compare(
             f"expected {expected_arr.shape}. Hint: {hint}"
         )
     if dtype is not None and actual_arr.dtype != dtype:
+        upcast = actual_arr.dtype == np.float64 and np.dtype(dtype) == np.float32
+        why = (
+            ": a float64 array (np.zeros without dtype=, a mask built in float64) upcasts "
+            "everything it touches"
+            if upcast
+            else ""
+        )
         raise CheckFailed(
             f"{exercise}: {output} has dtype {actual_arr.dtype} for {np.dtype(dtype)} inputs; "
-            "keep the dtype of the inputs (a float64 constant or np.zeros without dtype= "
-            "upcasts float32)"
+            f"keep the dtype of the inputs{why}"
         )
     if not np.issubdtype(actual_arr.dtype, np.number) or np.iscomplexobj(actual_arr):
         raise CheckFailed(
@@ -177,12 +189,14 @@ def check_layer_backward(
     hints: dict[str, str],
     seed: int = 0,
     state_args: tuple[int, ...] = (),
+    label: str = "",
 ) -> dict[str, float]:
     """Run a student's forward then backward; compare each gradient with centred differences.
 
     The numerical gradients come from the *reference* forward, so they are the
     true gradients even when the student's forward is wrong. Returns the errors
-    (each below GRAD_TOL); the caller reports them.
+    (each below GRAD_TOL) keyed by gradient name plus ``label`` (e.g. ' (test)',
+    which also appears in the messages); the caller reports them.
     """
     forward_name = name.replace("_backward", "_forward")
     result = call_student(name, student_forward, *inputs, what=forward_name, state_args=state_args)
@@ -192,13 +206,26 @@ def check_layer_backward(
     grads = expect_tuple(name, grads, tuple(hints), name)
     numeric = numerical_backward(reference_forward, inputs, dout)
     errors = {
-        grad_name: compare(name, grad_name, grad, expected, GRAD_TOL, hints[grad_name])
+        grad_name + label: compare(
+            name, grad_name + label, grad, expected, GRAD_TOL, hints[grad_name]
+        )
         for grad_name, grad, expected in zip(hints, grads, numeric, strict=True)
     }
     return errors
 
 
+def _private_copy(value: object) -> object:
+    """A deep copy of containers and arrays; anything else (or what cannot be copied) as is."""
+    if not isinstance(value, (np.ndarray, dict, tuple, list)):
+        return value
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # an exotic object in a student's cache: pass it unchecked
+        return value
+
+
 def _same(a: object, b: object) -> bool:
+    """Whether a deep copy ``a`` still equals its original ``b``, recursively."""
     if isinstance(a, np.ndarray):
         return (
             isinstance(b, np.ndarray)
@@ -208,4 +235,11 @@ def _same(a: object, b: object) -> bool:
         )
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return a is b or a == b
+    if isinstance(a, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if type(a).__eq__ is object.__eq__:
+        return True  # no notion of equality beyond identity, which a copy never has
+    try:
+        return bool(a == b)
+    except Exception:
+        return True

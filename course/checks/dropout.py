@@ -52,6 +52,12 @@ def check_dropout_forward(dropout_forward: Callable) -> None:
         "Hint: inverted dropout divides the kept units by p at training time, so that the "
         "test-time pass needs no scaling",
     )
+    require(
+        name,
+        not np.all(kept == kept[:1]) and not np.all(kept == kept[:, :1]),
+        "every example got the same mask (or every unit the same decision across a row). "
+        "Hint: draw one random number per activation: a mask of the full shape x.shape",
+    )
     mean_error = abs(out.mean() / x.mean() - 1)
     require(
         name,
@@ -84,6 +90,19 @@ def check_dropout_forward(dropout_forward: Callable) -> None:
             "at test time dropout is the identity: out = x, no mask and no scaling",
         ),
     }
+    x32 = x[:50].astype(np.float32)
+    out32, _ = expect_tuple(
+        name, call_student(name, dropout_forward, x32, dict(param)), ("out", "cache"), name
+    )
+    compare(
+        name,
+        "out (float32)",
+        out32,
+        x32,
+        np.inf,
+        "keep the dtype of x: build the mask with .astype(x.dtype) or divide by a float32 p",
+        dtype=np.dtype(np.float32),
+    )
     report(name, errors, VALUE_TOL)
 
 

@@ -44,7 +44,9 @@ def check_affine_forward(affine_forward: Callable) -> None:
     hint = "flatten each example with x.reshape(N, -1), then out = x_flat @ w + b, shape (N, M)"
     result = call_student(name, affine_forward, _AFFINE_X, _AFFINE_W, _AFFINE_B)
     out, _ = expect_tuple(name, result, ("out", "cache"), name)
-    errors = {"out": compare(name, "out", out, _AFFINE_OUT, VALUE_TOL, hint)}
+    errors = {
+        "out": compare(name, "out", out, _AFFINE_OUT, VALUE_TOL, hint, dtype=np.dtype(np.float64))
+    }
     tols = {"out": VALUE_TOL}
     for dtype in (np.float64, np.float32):
         x, w, b = _random_affine_inputs(seed=1, dtype=dtype)
@@ -87,7 +89,9 @@ def check_relu_forward(relu_forward: Callable) -> None:
         ]
     )
     out, _ = expect_tuple(name, call_student(name, relu_forward, x), ("out", "cache"), name)
-    errors = {"out": compare(name, "out", out, expected, VALUE_TOL, hint)}
+    errors = {
+        "out": compare(name, "out", out, expected, VALUE_TOL, hint, dtype=np.dtype(np.float64))
+    }
     x32 = np.random.default_rng(3).standard_normal((4, 3, 5)).astype(np.float32)
     out, _ = expect_tuple(name, call_student(name, relu_forward, x32), ("out", "cache"), name)
     errors["out (float32)"] = compare(

@@ -46,43 +46,54 @@ def _inputs(seed: int, N: int = 200, D: int = 3) -> tuple[np.ndarray, np.ndarray
 def check_batchnorm_forward(batchnorm_forward: Callable) -> None:
     """Check ``batchnorm_forward(x, gamma, beta, bn_param) -> (out, cache)``.
 
-    Train mode: the output against the reference, and the running averages it
-    leaves in ``bn_param``. Test mode: after 30 training steps the output must
-    use the running averages.
+    Train mode: the output against the reference, the running averages it
+    leaves in ``bn_param`` (from a fresh ``{'mode': 'train'}``, and with given
+    averages, momentum and eps). Test mode: after 30 training steps the output
+    must use the running averages and leave them as they are.
     """
     name = "batchnorm_forward"
     x, gamma, beta = _inputs(seed=10)
+    errors = {}
+
+    fresh_student, fresh_reference = {"mode": "train"}, {"mode": "train"}
+    _compare_train_step(
+        name,
+        batchnorm_forward,
+        x,
+        gamma,
+        beta,
+        fresh_student,
+        fresh_reference,
+        errors,
+        label="fresh bn_param",
+    )
+
     old_mean, old_var = np.full(3, 0.5), np.full(3, 2.0)
-    student_param = {"mode": "train", "running_mean": old_mean, "running_var": old_var.copy()}
+    settings = {"momentum": 0.8, "eps": 1e-3}
+    student_param = {"mode": "train", "running_mean": old_mean, "running_var": old_var, **settings}
     reference_param = {
         "mode": "train",
         "running_mean": old_mean.copy(),
         "running_var": old_var.copy(),
+        **settings,
     }
-    result = call_student(name, batchnorm_forward, x, gamma, beta, student_param, state_args=(3,))
-    out, _ = expect_tuple(name, result, ("out", "cache"), name)
-    expected, _ = layers.batchnorm_forward(x, gamma, beta, reference_param)
-    errors = {"out (train)": compare(name, "out (train)", out, expected, VALUE_TOL, _TRAIN_HINT)}
+    _compare_train_step(
+        name,
+        batchnorm_forward,
+        x,
+        gamma,
+        beta,
+        student_param,
+        reference_param,
+        errors,
+        label="momentum 0.8, eps 1e-3",
+    )
     require(
         name,
-        np.array_equal(old_mean, np.full(3, 0.5)),
-        "the running_mean array passed in bn_param was changed in place; "
+        np.array_equal(old_mean, np.full(3, 0.5)) and np.array_equal(old_var, np.full(3, 2.0)),
+        "the running_mean or running_var array passed in bn_param was changed in place; "
         "store the updated average as a new array in bn_param['running_mean']",
     )
-    for key in ("running_mean", "running_var"):
-        require(
-            name,
-            key in student_param,
-            f"train mode did not store bn_param['{key}']. Hint: {_RUNNING_HINT}",
-        )
-        errors[key] = compare(
-            name,
-            f"bn_param['{key}']",
-            student_param[key],
-            reference_param[key],
-            VALUE_TOL,
-            _RUNNING_HINT,
-        )
 
     rng = np.random.default_rng(11)
     for _ in range(30):
@@ -98,17 +109,62 @@ def check_batchnorm_forward(batchnorm_forward: Callable) -> None:
     out, _ = expect_tuple(name, result, ("out", "cache"), name)
     expected, _ = layers.batchnorm_forward(x_test, gamma, beta, test_reference)
     errors["out (test)"] = compare(name, "out (test)", out, expected, VALUE_TOL, _TEST_HINT)
+    for key in ("running_mean", "running_var"):
+        require(
+            name,
+            test_student.get(key) is student_param[key],
+            f"test mode replaced bn_param['{key}']; the running averages change only in train "
+            "mode, otherwise evaluating the model would change it",
+        )
     report(name, errors, VALUE_TOL)
+
+
+def _compare_train_step(
+    name: str,
+    batchnorm_forward: Callable,
+    x: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    student_param: dict,
+    reference_param: dict,
+    errors: dict[str, float],
+    label: str,
+) -> None:
+    """One train-mode call: the output and the running averages left in bn_param."""
+    result = call_student(name, batchnorm_forward, x, gamma, beta, student_param, state_args=(3,))
+    out, _ = expect_tuple(name, result, ("out", "cache"), name)
+    expected, _ = layers.batchnorm_forward(x, gamma, beta, reference_param)
+    output = f"out (train, {label})"
+    errors[output] = compare(name, output, out, expected, VALUE_TOL, _TRAIN_HINT)
+    for key in ("running_mean", "running_var"):
+        require(
+            name,
+            key in student_param,
+            f"train mode did not store bn_param['{key}'] ({label}). Hint: {_RUNNING_HINT}",
+        )
+        output = f"bn_param['{key}'] ({label})"
+        errors[output] = compare(
+            name, output, student_param[key], reference_param[key], VALUE_TOL, _RUNNING_HINT
+        )
 
 
 def check_batchnorm_backward(batchnorm_forward: Callable, batchnorm_backward: Callable) -> None:
     """Check ``batchnorm_backward(dout, cache) -> (dx, dgamma, dbeta)`` in train and test modes."""
     name = "batchnorm_backward"
     hints = {
-        "dx": "in train mode the batch mean and variance depend on every x[i], so dx has "
-        "three terms: through x_hat directly, through the variance and through the mean",
-        "dgamma": "dgamma = sum over the batch of dout * x_hat",
-        "dbeta": "dbeta = sum over the batch of dout",
+        "train": {
+            "dx": "in train mode the batch mean and variance depend on every x[i], so dx has "
+            "three terms: through x_hat directly, through the variance and through the mean",
+            "dgamma": "dgamma = sum over the batch of dout * x_hat",
+            "dbeta": "dbeta = sum over the batch of dout",
+        },
+        "test": {
+            "dx": "in test mode the running mean and variance are constants, so "
+            "dx = dout * gamma / sqrt(running_var + eps): no terms through batch statistics",
+            "dgamma": "dgamma = sum over the batch of dout * x_hat, with x_hat normalised by "
+            "the running averages",
+            "dbeta": "dbeta = sum over the batch of dout",
+        },
     }
     x, gamma, beta = _inputs(seed=12, N=8)
     errors = {}
@@ -118,15 +174,15 @@ def check_batchnorm_backward(batchnorm_forward: Callable, batchnorm_backward: Ca
     }
     for mode in ("train", "test"):
         bn_param = {"mode": mode, **running}
-        mode_errors = check_layer_backward(
+        errors |= check_layer_backward(
             name,
             batchnorm_forward,
             batchnorm_backward,
             layers.batchnorm_forward,
             (x, gamma, beta, bn_param),
-            hints,
+            hints[mode],
             seed=13,
             state_args=(3,),
+            label=f" ({mode})",
         )
-        errors.update({f"{key} ({mode})": value for key, value in mode_errors.items()})
     report(name, errors, GRAD_TOL)

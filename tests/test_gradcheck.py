@@ -1,0 +1,374 @@
+"""Tests for ``course.gradcheck``: numerical gradients, relative error, and the quality bar.
+
+The quality bar: every backward function in ``course.layers`` agrees with a
+centred numerical gradient to a relative error below 1e-7 in float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course import layers
+from course.gradcheck import (
+    check_backward,
+    differentiable_positions,
+    numerical_backward,
+    numerical_gradient,
+    numerical_gradient_array,
+    rel_error,
+    sparse_gradient_check,
+)
+
+QUALITY_BAR = 1e-7
+
+
+# ---------------------------------------------------------------------------
+# rel_error
+# ---------------------------------------------------------------------------
+
+
+def test_rel_error_of_known_values():
+    assert rel_error(np.array([1.0, 2.0]), np.array([1.0, 2.2])) == pytest.approx(0.2 / 2.2)
+    assert rel_error(np.array([3.0, -4.0]), np.zeros(2)) == 1.0
+
+
+def test_rel_error_is_zero_for_equal_arrays_and_for_all_zeros():
+    a = np.random.default_rng(0).standard_normal((3, 4))
+    assert rel_error(a, a.copy()) == 0.0
+    assert rel_error(np.zeros(5), np.zeros(5)) == 0.0
+    assert rel_error(np.zeros((0, 3)), np.zeros((0, 3))) == 0.0
+
+
+def test_rel_error_is_symmetric_and_scale_invariant():
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    assert rel_error(a, b) == rel_error(b, a)
+    assert rel_error(1e-6 * a, 1e-6 * b) == pytest.approx(rel_error(a, b), rel=1e-12)
+    assert rel_error(1e6 * a, 1e6 * b) == pytest.approx(rel_error(a, b), rel=1e-12)
+
+
+def test_rel_error_is_measured_against_the_scale_of_the_arrays():
+    """A tiny entry that is relatively far off does not dominate."""
+    a = np.array([1.0, 1e-12])
+    b = np.array([1.0, 2e-12])
+    assert rel_error(a, b) == pytest.approx(1e-12)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
+def test_rel_error_is_infinite_when_an_entry_is_not_finite(bad):
+    assert rel_error(np.array([1.0, bad]), np.array([1.0, 2.0])) == float("inf")
+
+
+def test_rel_error_refuses_different_shapes():
+    with pytest.raises(ValueError, match=r"rel_error: shapes differ, \(2, 3\) and \(3, 2\)"):
+        rel_error(np.zeros((2, 3)), np.zeros((3, 2)))
+
+
+def test_rel_error_accepts_lists_and_integers_and_returns_a_float():
+    error = rel_error([1, 2, 4], np.array([1.0, 2.0, 3.0]))
+    assert type(error) is float and error == 0.25
+
+
+def test_rel_error_does_not_change_its_inputs():
+    a, b = np.array([1.0, 2.0]), np.array([1.5, 2.0], dtype=np.float32)
+    rel_error(a, b)
+    assert np.array_equal(a, [1.0, 2.0]) and b.dtype == np.float32
+
+
+# ---------------------------------------------------------------------------
+# numerical_gradient and numerical_gradient_array
+# ---------------------------------------------------------------------------
+
+
+def test_numerical_gradient_of_a_sum_of_squares():
+    x = np.random.default_rng(2).standard_normal((3, 4, 2))
+    grad = numerical_gradient(lambda z: np.sum(z**2), x)
+    assert grad.shape == x.shape
+    assert rel_error(grad, 2 * x) < 1e-9
+
+
+def test_numerical_gradient_of_a_matrix_product():
+    rng = np.random.default_rng(3)
+    A, W, G = rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.standard_normal((5, 3))
+    grad = numerical_gradient(lambda w: np.sum((A @ w) * G), W)
+    assert rel_error(grad, A.T @ G) < 1e-9
+
+
+def test_numerical_gradient_does_not_change_x_even_if_f_edits_its_argument():
+    x = np.arange(6.0).reshape(2, 3)
+
+    def doubles_in_place(z):
+        z *= 2
+        return z.sum()
+
+    grad = numerical_gradient(doubles_in_place, x)
+    assert np.array_equal(x, np.arange(6.0).reshape(2, 3))
+    assert rel_error(grad, np.full((2, 3), 2.0)) < 1e-9
+
+
+def test_numerical_gradient_works_in_float64_for_float32_input():
+    x = np.linspace(-1, 1, 5, dtype=np.float32)
+    grad = numerical_gradient(lambda z: np.sum(np.sin(z)), x)
+    assert grad.dtype == np.float64 and x.dtype == np.float32
+    assert rel_error(grad, np.cos(x.astype(np.float64))) < 1e-9
+
+
+def test_numerical_gradient_array_of_a_matrix_product():
+    rng = np.random.default_rng(4)
+    A, x, dout = (
+        rng.standard_normal((5, 4)),
+        rng.standard_normal((4, 3)),
+        rng.standard_normal((5, 3)),
+    )
+    grad = numerical_gradient_array(lambda z: A @ z, x, dout)
+    assert rel_error(grad, A.T @ dout) < 1e-9
+
+
+def test_numerical_gradient_array_of_an_elementwise_function():
+    rng = np.random.default_rng(5)
+    x, dout = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    x_before, dout_before = x.copy(), dout.copy()
+    grad = numerical_gradient_array(np.tanh, x, dout)
+    assert rel_error(grad, (1 - np.tanh(x) ** 2) * dout) < 1e-9
+    assert np.array_equal(x, x_before) and np.array_equal(dout, dout_before)
+
+
+# ---------------------------------------------------------------------------
+# sparse_gradient_check
+# ---------------------------------------------------------------------------
+
+
+def _quadratic_problem():
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((6, 4))
+    W = rng.standard_normal((4, 5))
+
+    def f(w):
+        return 0.5 * np.sum((A @ w) ** 2)
+
+    return f, W, A.T @ (A @ W)
+
+
+def test_sparse_gradient_check_accepts_a_correct_gradient():
+    f, W, grad = _quadratic_problem()
+    assert sparse_gradient_check(f, W, grad) < 1e-8
+
+
+def test_sparse_gradient_check_finds_a_planted_error():
+    f, W, grad = _quadratic_problem()
+    wrong = grad.copy()
+    wrong[2, 3] += 0.1 * abs(wrong[2, 3]) + 0.1
+    assert sparse_gradient_check(f, W, wrong, num_checks=W.size) > 1e-3
+
+
+def test_sparse_gradient_check_finds_a_gradient_off_by_a_factor():
+    f, W, grad = _quadratic_problem()
+    assert sparse_gradient_check(f, W, 2 * grad) == pytest.approx(0.5, rel=1e-6)
+
+
+def test_sparse_gradient_check_is_reproducible_and_leaves_x_alone():
+    f, W, grad = _quadratic_problem()
+    W_before = W.copy()
+    wrong = grad + np.random.default_rng(7).standard_normal(grad.shape)
+    first = sparse_gradient_check(f, W, wrong, num_checks=3, seed=11)
+    assert sparse_gradient_check(f, W, wrong, num_checks=3, seed=11) == first
+    assert np.array_equal(W, W_before)
+
+
+def test_sparse_gradient_check_allows_more_checks_than_entries():
+    f, W, grad = _quadratic_problem()
+    assert sparse_gradient_check(f, W, grad, num_checks=10 * W.size) < 1e-8
+
+
+def test_sparse_gradient_check_counts_zero_against_zero_as_agreement():
+    x = np.array([0.0, 1.0])
+    assert sparse_gradient_check(lambda z: z[1] ** 2, x, np.array([0.0, 2.0])) < 1e-9
+
+
+def test_sparse_gradient_check_refuses_a_gradient_of_another_shape():
+    f, W, grad = _quadratic_problem()
+    with pytest.raises(ValueError, match=r"analytic_grad has shape \(5, 4\), x has shape"):
+        sparse_gradient_check(f, W, grad.T)
+
+
+# ---------------------------------------------------------------------------
+# differentiable_positions, numerical_backward, check_backward
+# ---------------------------------------------------------------------------
+
+
+def test_differentiable_positions_are_the_floating_point_arrays():
+    inputs = [
+        np.ones(2),
+        np.arange(3),
+        {"mode": "train"},
+        np.ones(2, dtype=np.float32),
+        1.5,
+        np.array([True]),
+    ]
+    assert differentiable_positions(inputs) == [0, 3]
+
+
+def test_numerical_backward_gives_each_call_a_fresh_state_dict():
+    x = np.random.default_rng(8).standard_normal((5, 3))
+    bn_param = {"mode": "train"}
+    dout = np.random.default_rng(9).standard_normal((5, 3))
+    grads = numerical_backward(
+        layers.batchnorm_forward, (x, np.ones(3), np.zeros(3), bn_param), dout
+    )
+    assert [g.shape for g in grads] == [(5, 3), (3,), (3,)]
+    assert bn_param == {"mode": "train"}
+
+
+def _away_from_zero(a: np.ndarray, margin: float = 1e-3) -> np.ndarray:
+    """Push entries out of (-margin, margin): the ReLU kink has no derivative."""
+    return np.where(np.abs(a) < margin, np.copysign(margin, a) + a, a)
+
+
+def _affine_2d(rng):
+    return (
+        layers.affine_forward,
+        layers.affine_backward,
+        (
+            rng.standard_normal((4, 5)),
+            rng.standard_normal((5, 3)),
+            rng.standard_normal(3),
+        ),
+    )
+
+
+def _affine_4d(rng):
+    return (
+        layers.affine_forward,
+        layers.affine_backward,
+        (
+            rng.standard_normal((3, 2, 3, 4)),  # non-square trailing dims
+            rng.standard_normal((24, 5)),
+            rng.standard_normal(5),
+        ),
+    )
+
+
+def _relu(rng):
+    return (
+        layers.relu_forward,
+        layers.relu_backward,
+        (_away_from_zero(rng.standard_normal((6, 3, 5))),),
+    )
+
+
+def _affine_relu(rng):
+    x, w = rng.standard_normal((4, 2, 3)), rng.standard_normal((6, 5))
+    b = rng.standard_normal(5)
+    a = x.reshape(4, -1) @ w + b
+    assert np.abs(a).min() > 1e-3, "pick another seed: a pre-activation sits on the kink"
+    return layers.affine_relu_forward, layers.affine_relu_backward, (x, w, b)
+
+
+def _batchnorm(mode):
+    def make(rng):
+        x = rng.standard_normal((6, 4)) * np.array([1.0, 2.0, 0.5, 3.0]) + 2.0
+        bn_param = {
+            "mode": mode,
+            "running_mean": rng.standard_normal(4),
+            "running_var": rng.uniform(0.5, 2.0, size=4),
+        }
+        gamma, beta = rng.uniform(0.5, 1.5, size=4), rng.standard_normal(4)
+        return layers.batchnorm_forward, layers.batchnorm_backward, (x, gamma, beta, bn_param)
+
+    return make
+
+
+def _dropout(mode):
+    def make(rng):
+        x = rng.standard_normal((5, 7))
+        param = {"mode": mode, "p": 0.6, "seed": 17}
+        return layers.dropout_forward, layers.dropout_backward, (x, param)
+
+    return make
+
+
+LAYER_PAIRS = [
+    pytest.param(_affine_2d, id="affine-2d"),
+    pytest.param(_affine_4d, id="affine-4d"),
+    pytest.param(_relu, id="relu"),
+    pytest.param(_affine_relu, id="affine_relu"),
+    pytest.param(_batchnorm("train"), id="batchnorm-train"),
+    pytest.param(_batchnorm("test"), id="batchnorm-test"),
+    pytest.param(_dropout("train"), id="dropout-train"),
+    pytest.param(_dropout("test"), id="dropout-test"),
+]
+
+
+@pytest.mark.parametrize("make", LAYER_PAIRS)
+def test_every_reference_backward_meets_the_quality_bar(make):
+    forward, backward, inputs = make(np.random.default_rng(20))
+    errors = check_backward(forward, backward, inputs)
+    assert list(errors) == [f"d{i}" for i in differentiable_positions(inputs)]
+    assert max(errors.values()) < QUALITY_BAR, errors
+
+
+def test_the_quality_bar_covers_every_layer_pair_in_course_layers():
+    rng = np.random.default_rng(21)
+    covered = {make(rng)[0].__name__ for make in (p.values[0] for p in LAYER_PAIRS)}
+    pairs = {
+        name
+        for name in layers.__all__
+        if name.endswith("_forward") and name.replace("_forward", "_backward") in layers.__all__
+    }
+    assert covered == pairs
+
+
+@pytest.mark.parametrize("loss", [layers.softmax_loss, layers.svm_loss], ids=lambda f: f.__name__)
+def test_every_reference_loss_gradient_meets_the_quality_bar(loss):
+    rng = np.random.default_rng(22)
+    x, y = rng.standard_normal((8, 5)), rng.integers(0, 5, size=8)
+    _, dx = loss(x, y)
+    numeric = numerical_gradient(lambda s: loss(s, y)[0], x)
+    assert rel_error(dx, numeric) < QUALITY_BAR
+
+
+def test_check_backward_leaves_its_inputs_alone():
+    _, _, inputs = _batchnorm("train")(np.random.default_rng(23))
+    x, gamma, beta, bn_param = inputs
+    snapshot = [x.copy(), gamma.copy(), beta.copy(), dict(bn_param)]
+    check_backward(layers.batchnorm_forward, layers.batchnorm_backward, inputs)
+    assert np.array_equal(x, snapshot[0])
+    assert np.array_equal(gamma, snapshot[1]) and np.array_equal(beta, snapshot[2])
+    assert bn_param.keys() == snapshot[3].keys()
+    assert all(bn_param[key] is snapshot[3][key] for key in bn_param)
+
+
+def test_check_backward_uses_the_given_dout():
+    x = np.random.default_rng(24).standard_normal((3, 4))
+    seen = []
+
+    def relu_backward(dout, cache):
+        seen.append(dout)
+        return layers.relu_backward(dout, cache)
+
+    dout = np.ones((3, 4))
+    check_backward(layers.relu_forward, relu_backward, (x,), dout=dout)
+    assert seen[0] is dout
+
+
+def test_check_backward_reveals_a_wrong_backward():
+    def affine_backward_db_mean(dout, cache):
+        dx, dw, db = layers.affine_backward(dout, cache)
+        return dx, dw, db / dout.shape[0]
+
+    _, _, inputs = _affine_2d(np.random.default_rng(25))
+    errors = check_backward(layers.affine_forward, affine_backward_db_mean, inputs)
+    assert errors["d0"] < QUALITY_BAR and errors["d1"] < QUALITY_BAR
+    assert errors["d2"] == pytest.approx(0.75)
+
+
+def test_check_backward_refuses_the_wrong_number_of_gradients():
+    def affine_backward_without_db(dout, cache):
+        return layers.affine_backward(dout, cache)[:2]
+
+    _, _, inputs = _affine_2d(np.random.default_rng(26))
+    with pytest.raises(
+        ValueError, match=r"backward returned 2 gradients for 3 differentiable inputs"
+    ):
+        check_backward(layers.affine_forward, affine_backward_without_db, inputs)
