@@ -241,6 +241,7 @@ class Solver:
         self.best_val_acc = 0.0
         self.best_epoch = 0
         self.best_params: dict[str, np.ndarray] = {}
+        self._postfix: dict[str, str] = {}  # what the progress bar shows beside the count
 
     # ------------------------------------------------------------------ checks
 
@@ -347,7 +348,8 @@ class Solver:
                     batch = order[i * self.batch_size : (i + 1) * self.batch_size]
                     loss = self._step(batch)
                     if self.iteration % self.print_every == 0:
-                        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+                        self._postfix["loss"] = f"{loss:.4f}"
+                        bar.set_postfix(self._postfix, refresh=False)
                     bar.update(1)
                 if self._end_epoch(bar):
                     stopped_early = True
@@ -436,14 +438,14 @@ class Solver:
 
         if self.verbose:
             loss = self.loss_history[-1]
-            bar.set_postfix(  # a dict keeps this order (keyword arguments get sorted)
-                {
-                    "loss": f"{loss:.4f}",
-                    "train_acc": f"{train_acc:.3f}",
-                    "val_acc": f"{val_acc:.3f}",
-                    "best": f"{self.best_val_acc:.3f}",
-                }
-            )
+            # A dict keeps this order (keyword arguments get sorted); iterations update its loss.
+            self._postfix = {
+                "loss": f"{loss:.4f}",
+                "train_acc": f"{train_acc:.3f}",
+                "val_acc": f"{val_acc:.3f}",
+                "best": f"{self.best_val_acc:.3f}",
+            }
+            bar.set_postfix(self._postfix)
             bar.write(
                 f"epoch {self.epoch}: loss {loss:.4f}, train acc {train_acc:.3f}, "
                 f"val acc {val_acc:.3f} (best {self.best_val_acc:.3f} at epoch {self.best_epoch})"
