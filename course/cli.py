@@ -1,4 +1,4 @@
-"""The ``course`` command line: ``course demo``, ``course data info``.
+"""The ``course`` command line: demo, data info, release and progress.
 
 Run ``course --help`` (or ``python -m course --help``) for the commands and
 ``course COMMAND --help`` for each one's options.
@@ -10,6 +10,9 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+
+from course.progress import add_progress_parser
+from course.release import add_release_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,6 +68,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     info.set_defaults(run=_run_data_info, command="data info")
     data.set_defaults(run=lambda args: data.print_help() or 2, command="data")
+
+    add_release_parser(commands)
+    add_progress_parser(commands)
     return parser
 
 

@@ -9,7 +9,16 @@ from course.cli import main
 from course.demo import DemoSettings, run_demo
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["demo", "--help"], ["data", "info", "--help"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["demo", "--help"],
+        ["data", "info", "--help"],
+        ["release", "--help"],
+        ["progress", "--help"],
+    ],
+)
 def test_help_for_every_command(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)

@@ -1,0 +1,321 @@
+"""How far a student has got: run a notebook headless and read its check cells.
+
+``course progress assignments/01_fully_connected.ipynb`` runs the notebook
+top to bottom in a fresh kernel (the file on disk is never changed), then
+reports every check cell (a code cell whose metadata holds
+``"course": {"check": true, "points": 3, "checks": ["affine_forward"]}``)::
+
+    cell  exercise(s)     points  status           detail
+       5  affine_forward   3 / 3  pass             relative errors out 2.1e-16 <= 1e-09
+       8  relu_forward     0 / 2  not implemented  relu_forward: relu_forward is not ...
+    Score: 3 / 5 points; 1 of 2 checks pass
+
+A check passes when it printed a line ``OK <name>: <measured errors>``; it
+fails with the message of the :class:`~course.checks.core.CheckFailed` it
+raised; a cell that runs longer than the timeout is interrupted (so an
+infinite loop is reported, not waited for) and the rest of the notebook
+still runs.
+
+:func:`install_check_display` is the notebook side: inside IPython it shows
+a failed check as one line instead of a traceback into ``course``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from course.release import check_cell_settings, read_notebook
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from nbformat import NotebookNode
+
+PASS = "pass"
+FAIL = "fail"
+NOT_IMPLEMENTED = "not implemented"
+NOT_RUN = "not run"
+TIMEOUT = "timeout"
+STATUSES = (PASS, FAIL, NOT_IMPLEMENTED, NOT_RUN, TIMEOUT)
+
+_TIMEOUT_ENAME = "CellTimeoutError"  # the error name nbclient's reply carries for a timeout
+_NOT_IMPLEMENTED_TEXT = "is not implemented yet"
+DETAIL_WIDTH = 64
+EXERCISE_WIDTH = 40
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    """The outcome of one check cell.
+
+    - cell_number: the cell's position in the notebook, counted from 1
+    - checks: the names of the functions the cell checks
+    - points: the points the cell is worth
+    - status: 'pass', 'fail', 'not implemented', 'not run' or 'timeout'
+    - detail: the measured errors of a pass, or what went wrong
+    """
+
+    cell_number: int
+    checks: tuple[str, ...]
+    points: int
+    status: str
+    detail: str
+
+    @property
+    def earned(self) -> int:
+        """Points earned: all of them for a pass, none otherwise."""
+        return self.points if self.status == PASS else 0
+
+
+def notebook_progress(path: Path, timeout: int = 600) -> list[ExerciseResult]:
+    """Run a student's notebook headless and return the result of every check cell.
+
+    Inputs:
+    - path: the notebook; it is run in a fresh 'python3' kernel whose working
+      folder is the notebook's folder, and the file itself is never written
+    - timeout: seconds one cell may run before it is interrupted and
+      reported as 'timeout'; the cells after it still run
+
+    Returns one :class:`ExerciseResult` per check cell, in notebook order.
+    Raises FileNotFoundError when ``path`` is missing and ValueError when it
+    is not a notebook or a check cell's metadata is malformed.
+    """
+    path = Path(path)
+    if timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
+    nb = read_notebook(path)
+    check_cells = {
+        index: settings
+        for index, cell in enumerate(nb.cells)
+        if (settings := check_cell_settings(cell, index + 1, str(path))) is not None
+    }
+    replies, stopped = _execute(nb, path.parent, timeout)
+    results = []
+    for index, settings in check_cells.items():
+        status, detail = _judge(nb.cells[index], replies.get(index), stopped, timeout)
+        results.append(
+            ExerciseResult(
+                cell_number=index + 1,
+                checks=tuple(settings["checks"]),
+                points=settings["points"],
+                status=status,
+                detail=detail,
+            )
+        )
+    return results
+
+
+def format_progress(results: Sequence[ExerciseResult]) -> str:
+    """Return a fixed-width table of the results with a score line at the end.
+
+    Columns: cell, exercise(s), points (earned / possible), status and detail
+    (cut to a readable width); the last line reads
+    ``Score: 7 / 12 points; 3 of 5 checks pass``.
+    """
+    header = ("cell", "exercise(s)", "points", "status", "detail")
+    rows = [
+        (
+            str(result.cell_number),
+            _shorten(", ".join(result.checks), EXERCISE_WIDTH),
+            f"{result.earned} / {result.points}",
+            result.status,
+            _shorten(result.detail, DETAIL_WIDTH),
+        )
+        for result in results
+    ]
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(5)]
+    lines = []
+    for row in [header, *rows]:
+        cell, exercises, points, status, detail = row
+        lines.append(
+            f"{cell:>{widths[0]}}  {exercises:<{widths[1]}}  {points:>{widths[2]}}  "
+            f"{status:<{widths[3]}}  {detail}".rstrip()
+        )
+    if not results:
+        lines.append("(no check cells: this notebook has no cells with course.check metadata)")
+    earned = sum(result.earned for result in results)
+    possible = sum(result.points for result in results)
+    passed = sum(result.status == PASS for result in results)
+    lines.append(f"Score: {earned} / {possible} points; {passed} of {len(results)} checks pass")
+    return "\n".join(lines)
+
+
+def add_progress_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``course progress NOTEBOOK [--timeout S]`` on a CLI's subparsers; return it."""
+    parser = subparsers.add_parser(
+        "progress",
+        help="run a notebook headless and show which checks pass",
+        description="Run NOTEBOOK top to bottom in a fresh kernel (the file is not changed) and "
+        "print a table of its check cells: pass, fail (with the check's message), not "
+        "implemented, not run, or timeout, and the score. Failing checks are progress, not "
+        "an error: the exit status is 0 whenever the notebook could be run.",
+    )
+    parser.add_argument("notebook", metavar="NOTEBOOK", help="the student notebook (.ipynb)")
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        default=600,
+        metavar="S",
+        help="seconds one cell may run before it is interrupted and reported as a timeout "
+        "(default: %(default)s)",
+    )
+    parser.set_defaults(run=_run_progress, command="progress")
+    return parser
+
+
+def _run_progress(args: argparse.Namespace) -> int:
+    """Handle ``course progress``: run the notebook and print the table."""
+    path = Path(args.notebook)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such notebook")
+    if path.suffix != ".ipynb":
+        raise ValueError(f"{path}: is not a notebook (expected a .ipynb file)")
+    print(
+        f"running {path} in a fresh kernel (a cell may take up to {args.timeout} s)...",
+        file=sys.stderr,
+    )
+    print(format_progress(notebook_progress(path, timeout=args.timeout)))
+    return 0
+
+
+def install_check_display() -> bool:
+    """Show failed checks as one line in IPython; return whether it was installed.
+
+    Inside IPython (a notebook, a console) a :class:`CheckFailed` raised by a
+    check is then shown as ``CheckFailed: affine_forward: dx is wrong: ...``
+    instead of a traceback through ``course``; when the check failed because
+    the student's own function raised, the full traceback is still shown,
+    since it points into the student's code. Outside IPython it does
+    nothing. It replaces any other custom exception handler of the shell.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    from course.checks.core import CheckFailed
+
+    shell.set_custom_exc((CheckFailed,), show_check_failure)
+    return True
+
+
+def show_check_failure(
+    shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None
+) -> None:
+    """IPython custom-exception handler for :class:`CheckFailed` (see install_check_display).
+
+    Prints ``CheckFailed: <message>`` to stderr (shown on a red background in
+    Jupyter) when the check itself found the problem; when the failure was
+    caused by an exception in the student's code (``raise ... from error``)
+    it shows the standard traceback, which runs through the student's frames.
+    """
+    if value.__cause__ is not None:
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        return None
+    print(f"{etype.__name__}: {value}", file=sys.stderr)
+    return None
+
+
+def _execute(nb: NotebookNode, folder: Path, timeout: int) -> tuple[dict[int, dict], str | None]:
+    """Run ``nb`` in a fresh kernel; return the execute replies and why it stopped early.
+
+    ``nb`` is the caller's private copy read from disk: its cells receive
+    their outputs, and nothing is written back. The replies map cell index
+    -> reply content (status, ename, evalue). The second value is None when
+    every cell ran, else a sentence saying why the rest did not (the kernel
+    died).
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    replies: dict[int, dict] = {}
+    started: list[int] = []
+
+    def on_cell_execute(cell: NotebookNode, cell_index: int) -> None:
+        started.append(cell_index)
+
+    def on_cell_executed(cell: NotebookNode, cell_index: int, execute_reply: dict) -> None:
+        replies[cell_index] = dict(execute_reply.get("content", {}))
+
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        interrupt_on_timeout=True,
+        error_on_timeout={
+            "ename": _TIMEOUT_ENAME,
+            "evalue": f"the cell ran longer than {timeout} s and was interrupted",
+            "traceback": [],
+        },
+        resources={"metadata": {"path": str(folder.resolve())}},
+        on_cell_execute=on_cell_execute,
+        on_cell_executed=on_cell_executed,
+    )
+    try:
+        client.execute()
+    except DeadKernelError:
+        last = started[-1] + 1 if started else 0
+        return replies, f"the kernel died while cell {last} ran, so this cell did not run"
+    return replies, None
+
+
+def _judge(
+    cell: NotebookNode, reply: dict | None, stopped: str | None, timeout: int
+) -> tuple[str, str]:
+    """Return (status, detail) for a check cell from its reply and its outputs."""
+    if reply is None:
+        if not cell.get("source", "").strip():
+            return NOT_RUN, "the cell is empty; restore the check call from the released notebook"
+        return NOT_RUN, stopped or "the cell did not run"
+    if reply.get("ename") == _TIMEOUT_ENAME:
+        return TIMEOUT, (f"ran longer than {timeout} s and was interrupted (an endless loop?)")
+    error = _error_of(cell, reply)
+    if error is not None:
+        ename, evalue = error
+        message = evalue.strip().splitlines()[0] if evalue.strip() else ""
+        if _NOT_IMPLEMENTED_TEXT in evalue or ename == "NotImplementedError":
+            return NOT_IMPLEMENTED, message or f"{ename}: not implemented yet"
+        if ename in ("CheckFailed", "AssertionError") and message:
+            return FAIL, message
+        return FAIL, f"{ename}: {message}" if message else ename
+    passes = [
+        line[3:].partition(":")[2].strip() or line[3:].strip()
+        for line in _stdout_lines(cell)
+        if line.startswith("OK ")
+    ]
+    if passes:
+        return PASS, "; ".join(passes)
+    return FAIL, "the cell ran but printed no OK line; restore its check call"
+
+
+def _error_of(cell: NotebookNode, reply: dict) -> tuple[str, str] | None:
+    """Return (ename, evalue) of the cell's error, from the reply or else its outputs."""
+    if reply.get("status") == "error":
+        return str(reply.get("ename", "Error")), str(reply.get("evalue", ""))
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return str(output.get("ename", "Error")), str(output.get("evalue", ""))
+    return None
+
+
+def _stdout_lines(cell: NotebookNode) -> list[str]:
+    """Return the lines the cell printed to stdout."""
+    lines: list[str] = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stdout":
+            text = output.get("text", "")
+            lines.extend(("".join(text) if isinstance(text, list) else text).splitlines())
+    return lines
+
+
+def _shorten(text: str, width: int) -> str:
+    """Return ``text`` on one line, cut to ``width`` characters with '...' when longer."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3].rstrip() + "..."
