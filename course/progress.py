@@ -93,7 +93,7 @@ def notebook_progress(path: Path, timeout: int = 600) -> list[ExerciseResult]:
         for index, cell in enumerate(nb.cells)
         if (settings := check_cell_settings(cell, index + 1, str(path))) is not None
     }
-    replies, stopped = _execute(nb, path.parent, timeout)
+    replies, stopped = execute_notebook(nb, path.parent, timeout)
     results = []
     for index, settings in check_cells.items():
         status, detail = _judge(nb.cells[index], replies.get(index), stopped, timeout)
@@ -222,8 +222,10 @@ def show_check_failure(
     return None
 
 
-def _execute(nb: NotebookNode, folder: Path, timeout: int) -> tuple[dict[int, dict], str | None]:
-    """Run ``nb`` in a fresh kernel; return the execute replies and why it stopped early.
+def execute_notebook(
+    nb: NotebookNode, folder: Path, timeout: int
+) -> tuple[dict[int, dict], str | None]:
+    """Run ``nb`` in a fresh kernel; return every cell's execute reply and why it stopped early.
 
     ``nb`` is the caller's private copy read from disk: its cells receive
     their outputs, and nothing is written back. The replies map cell index

@@ -1,0 +1,59 @@
+"""The notebooks as a whole: assignments in sync with solutions, and coherent for a student.
+
+The master notebooks in solutions/ and the lecture notebooks in notebooks/ are
+run by nbval (``make test`` collects them). Here: the committed assignments
+are exactly what ``course release`` makes from the masters, and a student's
+starting notebook fails only at the check cells of unwritten exercises.
+"""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course.progress import execute_notebook
+from course.release import release
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS, ASSIGNMENTS = ROOT / "solutions", ROOT / "assignments"
+ASSIGNMENT_FILES = sorted(ASSIGNMENTS.glob("*.ipynb"))
+
+
+def test_assignments_are_in_sync_with_solutions():
+    stale = release(SOLUTIONS, ASSIGNMENTS, check=True)
+    assert stale == [], (
+        f"assignments/ is out of date for {[p.name for p in stale]}: "
+        "run `course release solutions/ --out assignments/` and commit the result"
+    )
+
+
+def test_every_master_has_an_assignment():
+    masters = {p.name for p in SOLUTIONS.glob("*.ipynb")}
+    assert masters == {p.name for p in ASSIGNMENT_FILES}
+
+
+@pytest.mark.parametrize("path", ASSIGNMENT_FILES, ids=lambda p: p.name)
+def test_a_starting_notebook_fails_only_at_its_check_cells(path):
+    nb = nbformat.read(path, as_version=4)
+    replies, stopped = execute_notebook(nb, path.parent, timeout=300)
+    assert stopped is None, stopped
+    check_cells = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.get("metadata", {}).get("course", {}).get("check")
+    ]
+    assert check_cells, "an assignment without check cells"
+    for index, reply in replies.items():
+        cell = nb.cells[index]
+        number = index + 1
+        if index in check_cells:
+            assert reply.get("status") == "error", f"check cell {number} passed on a stub"
+            assert "is not implemented yet" in reply.get("evalue", ""), (
+                f"check cell {number} failed with {reply.get('ename')}: {reply.get('evalue')}; "
+                "expected the one-line 'not implemented yet' message"
+            )
+        else:
+            assert reply.get("status") == "ok", (
+                f"cell {number} (not a check cell) failed with {reply.get('ename')}: "
+                f"{reply.get('evalue')}\n{cell.source[:300]}"
+            )
