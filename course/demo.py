@@ -62,10 +62,7 @@ def run_demo(
         seed=settings.seed,
     )
     dims = " -> ".join(str(d) for d in (3 * 32 * 32, *settings.hidden_dims, 10))
-    say(
-        f"Training FullyConnectedNet ({dims}, batchnorm) with Adam, "
-        f"{settings.num_epochs} epochs"
-    )
+    say(f"Training FullyConnectedNet ({dims}, batchnorm) with Adam, {settings.num_epochs} epochs")
     solver = Solver(
         model,
         data,
