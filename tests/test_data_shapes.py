@@ -134,6 +134,8 @@ def test_load_shapes_returns_nchw_splits() -> None:
     for split, count in [("train", 50), ("val", 20), ("test", 10)]:
         assert data[f"X_{split}"].shape == (count, 3, 32, 32)
         assert data[f"X_{split}"].dtype == np.float32
+        # NCHW in memory too: a transposed view makes every minibatch gather slow
+        assert data[f"X_{split}"].flags["C_CONTIGUOUS"]
         assert data[f"y_{split}"].shape == (count,)
         assert data[f"y_{split}"].dtype == np.int64
     assert data["class_names"] == CLASS_NAMES

@@ -472,7 +472,7 @@ def shape_parameters(num_images: int, seed: int = 0, *, stream: int = 0) -> dict
 
 def to_nchw_float(images: np.ndarray, dtype: np.dtype | type = np.float32) -> np.ndarray:
     """Convert uint8 images (N, H, W, C) to floats (N, C, H, W) scaled to [0, 1]."""
-    out = images.transpose(0, 3, 1, 2).astype(dtype)  # (N, C, H, W)
+    out = images.transpose(0, 3, 1, 2).astype(dtype, order="C")  # (N, C, H, W), contiguous
     out /= 255.0
     return out
 
