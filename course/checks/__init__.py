@@ -22,9 +22,12 @@ from course.checks.fc import (
 )
 from course.checks.losses import check_softmax_loss, check_svm_loss
 from course.checks.norm import check_batchnorm_backward, check_batchnorm_forward
+from course.checks.optim import check_adam, check_rmsprop, check_sgd_momentum
+from course.progress import install_check_display
 
 __all__ = [
     "CheckFailed",
+    "check_adam",
     "check_affine_backward",
     "check_affine_forward",
     "check_affine_relu_backward",
@@ -35,6 +38,11 @@ __all__ = [
     "check_dropout_forward",
     "check_relu_backward",
     "check_relu_forward",
+    "check_rmsprop",
+    "check_sgd_momentum",
     "check_softmax_loss",
     "check_svm_loss",
 ]
+
+# In a notebook a failing check shows one line, not a traceback into the course.
+install_check_display()
