@@ -50,9 +50,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "--out", default="output/demo", help="folder for the figures (default: %(default)s)"
     )
     demo.add_argument(
-        "--num-train", type=int, default=None, help="training images (default 20000)"
+        "--num-train", type=int, default=None, help="training images (default 49000)"
     )
-    demo.add_argument("--epochs", type=int, default=None, help="training epochs (default 10)")
+    demo.add_argument("--epochs", type=int, default=None, help="training epochs (default 12)")
     demo.add_argument(
         "--seed", type=int, default=0, help="seed of the data and the model (default 0)"
     )
