@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from course.data.paths import DATA_ENV_VAR, DatasetNotFoundError, data_root
-from course.data.shapes import assemble_splits, check_float_dtype
+from course.data.splits import assemble_splits, check_float_dtype
 from course.validation import require_positive_int
 
 CIFAR10_FOLDER = "cifar-10-batches-py"
