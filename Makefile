@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LAB_STAMP := $(VENV)/.lab-installed
 OUT ?= output/demo
 
 .PHONY: install demo test lint lab clean help
@@ -12,7 +13,7 @@ OUT ?= output/demo
 help:
 	@echo "make demo   generate Shapes-10, train a net, print its accuracy, write figures to $(OUT)/"
 	@echo "make test   run the whole test suite, notebooks included"
-	@echo "make lab    open JupyterLab on the notebooks"
+	@echo "make lab    open JupyterLab on the course (assignments/, notebooks/, solutions/)"
 	@echo "make lint   ruff check and format check"
 	@echo "make clean  remove the virtual environment, build files and outputs"
 
@@ -35,9 +36,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check course tests benchmarks
 	$(BIN)/ruff format --check course tests benchmarks
 
-lab: $(STAMP)
+$(LAB_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -e '.[dev,lab]'
-	$(BIN)/jupyter lab notebooks/
+	touch $(LAB_STAMP)
+
+lab: $(LAB_STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf $(VENV) build *.egg-info course/*.so course/_*.c output .pytest_cache .hypothesis
