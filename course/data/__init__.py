@@ -2,6 +2,9 @@
 
 - ``load_shapes`` / ``generate_shapes``: Shapes-10, a procedural CIFAR-10-like
   dataset of ten shape classes (``CLASS_NAMES``) that needs no download.
+- ``load_pydoc_corpus`` / ``load_text_file`` and ``Vocabulary`` (in
+  ``course.data.text``, with padded batches and an n-gram baseline): English
+  text for the language models, from Python's own documentation or any file.
 - ``load_cifar10``: the real CIFAR-10, read from the official python batches
   under ``data_root()``; when they are missing, ``DatasetNotFoundError`` says
   where the loader looked and how to get them.
@@ -20,6 +23,7 @@ from course.data.shapes import (
     load_shapes,
     shape_parameters,
 )
+from course.data.text import Vocabulary, load_pydoc_corpus, load_text_file
 
 __all__ = [
     "CLASS_NAMES",
@@ -30,4 +34,7 @@ __all__ = [
     "load_cifar10",
     "load_shapes",
     "shape_parameters",
+    "Vocabulary",
+    "load_pydoc_corpus",
+    "load_text_file",
 ]
