@@ -23,6 +23,21 @@ from course.checks.fc import (
 from course.checks.losses import check_softmax_loss, check_svm_loss
 from course.checks.norm import check_batchnorm_backward, check_batchnorm_forward
 from course.checks.optim import check_adam, check_rmsprop, check_sgd_momentum
+from course.checks.rnn import (
+    check_lstm_backward,
+    check_lstm_forward,
+    check_lstm_step_backward,
+    check_lstm_step_forward,
+    check_rnn_backward,
+    check_rnn_forward,
+    check_rnn_step_backward,
+    check_rnn_step_forward,
+    check_temporal_affine_backward,
+    check_temporal_affine_forward,
+    check_temporal_softmax_loss,
+    check_word_embedding_backward,
+    check_word_embedding_forward,
+)
 from course.progress import install_check_display
 
 __all__ = [
@@ -36,12 +51,25 @@ __all__ = [
     "check_batchnorm_forward",
     "check_dropout_backward",
     "check_dropout_forward",
+    "check_lstm_backward",
+    "check_lstm_forward",
+    "check_lstm_step_backward",
+    "check_lstm_step_forward",
     "check_relu_backward",
     "check_relu_forward",
     "check_rmsprop",
+    "check_rnn_backward",
+    "check_rnn_forward",
+    "check_rnn_step_backward",
+    "check_rnn_step_forward",
     "check_sgd_momentum",
     "check_softmax_loss",
     "check_svm_loss",
+    "check_temporal_affine_backward",
+    "check_temporal_affine_forward",
+    "check_temporal_softmax_loss",
+    "check_word_embedding_backward",
+    "check_word_embedding_forward",
 ]
 
 # In a notebook a failing check shows one line, not a traceback into the course.

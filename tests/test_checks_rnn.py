@@ -1,0 +1,1838 @@
+"""The recurrent checks fail on realistic wrong implementations and pass the reference.
+
+Each function below is a mistake students make while writing the RNN and
+LSTM layers, the word embedding, the temporal affine layer or the temporal
+softmax loss; each catalogue entry names the message the check must give for
+it: which output is wrong and how (wrong values, wrong shape, wrong dtype,
+an input edited in place, a stub). Backward mistakes are written against a
+correct forward of the kind students write first (a loop over the step
+functions that keeps a list of step caches), which is itself checked to pass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course import rnn_layers
+from course.checks.core import CheckFailed
+from course.checks.rnn import (
+    check_lstm_backward,
+    check_lstm_forward,
+    check_lstm_step_backward,
+    check_lstm_step_forward,
+    check_rnn_backward,
+    check_rnn_forward,
+    check_rnn_step_backward,
+    check_rnn_step_forward,
+    check_temporal_affine_backward,
+    check_temporal_affine_forward,
+    check_temporal_softmax_loss,
+    check_word_embedding_backward,
+    check_word_embedding_forward,
+)
+
+sigmoid = rnn_layers.sigmoid
+WRONG = r"is wrong: relative error .* > threshold"
+
+
+def mistake(*args, match: str, id: str):
+    """A catalogue entry: the check's arguments, the message it must give, a short name."""
+    return pytest.param(args, match, id=id)
+
+
+def not_implemented(*args):
+    """The released stub, not yet replaced."""
+    raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------
+# rnn_step_forward(x, prev_h, Wx, Wh, b) -> (next_h, cache)
+# ---------------------------------------------------------------------------
+
+
+# Wh transposed: the hidden-to-hidden weights read the wrong way round.
+def rnn_step_forward_wh_transposed(x, prev_h, Wx, Wh, b):
+    next_h = np.tanh(x @ Wx + prev_h @ Wh.T + b)
+    return next_h, (x, prev_h, Wx, Wh, next_h)
+
+
+# Forgets the bias.
+def rnn_step_forward_no_bias(x, prev_h, Wx, Wh, b):
+    next_h = np.tanh(x @ Wx + prev_h @ Wh)
+    return next_h, (x, prev_h, Wx, Wh, next_h)
+
+
+# Sigmoid where the vanilla RNN uses tanh.
+def rnn_step_forward_sigmoid(x, prev_h, Wx, Wh, b):
+    next_h = 1 / (1 + np.exp(-(x @ Wx + prev_h @ Wh + b)))
+    return next_h, (x, prev_h, Wx, Wh, next_h)
+
+
+# Pairs x with Wh and prev_h with Wx.
+def rnn_step_forward_weights_swapped(x, prev_h, Wx, Wh, b):
+    next_h = np.tanh(x @ Wh + prev_h @ Wx + b)
+    return next_h, (x, prev_h, Wx, Wh, next_h)
+
+
+# Fills a float64 np.zeros, so float32 inputs give a float64 state.
+def rnn_step_forward_zeros_upcast(x, prev_h, Wx, Wh, b):
+    next_h = np.zeros((x.shape[0], Wh.shape[0]))
+    next_h[:] = np.tanh(x @ Wx + prev_h @ Wh + b)
+    return next_h, (x, prev_h, Wx, Wh, next_h)
+
+
+# Updates the hidden state in place: the caller's prev_h becomes next_h.
+def rnn_step_forward_updates_prev_h(x, prev_h, Wx, Wh, b):
+    prev_h[:] = np.tanh(x @ Wx + prev_h @ Wh + b)
+    return prev_h, (x, prev_h, Wx, Wh, prev_h)
+
+
+# Column-vector convention from the maths: returns (Hd, N).
+def rnn_step_forward_column_convention(x, prev_h, Wx, Wh, b):
+    next_h = np.tanh(Wx.T @ x.T + Wh.T @ prev_h.T + b[:, None])
+    return next_h, (x, prev_h, Wx, Wh, next_h)
+
+
+# Forgets the cache.
+def rnn_step_forward_no_cache(x, prev_h, Wx, Wh, b):
+    return np.tanh(x @ Wx + prev_h @ Wh + b)
+
+
+RNN_STEP_FORWARD_MISTAKES = [
+    mistake(rnn_step_forward_wh_transposed, match=f"next_h {WRONG}", id="wh-transposed"),
+    mistake(rnn_step_forward_no_bias, match=f"next_h {WRONG}", id="no-bias"),
+    mistake(rnn_step_forward_sigmoid, match=f"next_h {WRONG}", id="sigmoid-not-tanh"),
+    mistake(
+        rnn_step_forward_weights_swapped,
+        match=r"rnn_step_forward_weights_swapped raised ValueError: matmul",
+        id="weights-swapped",
+    ),
+    mistake(
+        rnn_step_forward_zeros_upcast,
+        match=r"next_h \(float32\) has dtype float64 for float32 inputs",
+        id="float64-zeros-upcast",
+    ),
+    mistake(
+        rnn_step_forward_updates_prev_h,
+        match=r"changed its input argument 2 in place",
+        id="prev-h-in-place",
+    ),
+    mistake(
+        rnn_step_forward_column_convention,
+        match=r"next_h has the wrong shape: got \(4, 2\), expected \(2, 4\)",
+        id="column-convention",
+    ),
+    mistake(
+        rnn_step_forward_no_cache,
+        match=r"must return a tuple \(next_h, cache\); it returned ndarray",
+        id="no-cache",
+    ),
+    mistake(not_implemented, match=r"not_implemented is not implemented yet", id="stub"),
+]
+
+
+# ---------------------------------------------------------------------------
+# rnn_step_backward(dnext_h, cache) -> (dx, dprev_h, dWx, dWh, db)
+# The reference forward's cache is (x, prev_h, Wx, Wh, next_h).
+# ---------------------------------------------------------------------------
+
+
+def rnn_step_forward_caching_a(x, prev_h, Wx, Wh, b):
+    """A correct forward that caches the pre-activation a instead of next_h."""
+    a = x @ Wx + prev_h @ Wh + b
+    return np.tanh(a), (x, prev_h, Wx, Wh, a)
+
+
+def rnn_step_backward_from_a(dnext_h, cache):
+    """The correct backward for the forward above."""
+    x, prev_h, Wx, Wh, a = cache
+    da = dnext_h * (1 - np.tanh(a) ** 2)
+    return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+# tanh'(a) computed as 1 - a**2 from the pre-activation instead of the output.
+def rnn_step_backward_tanh_grad_from_a(dnext_h, cache):
+    x, prev_h, Wx, Wh, a = cache
+    da = dnext_h * (1 - a**2)
+    return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+# Applies tanh a second time: 1 - tanh(next_h)**2.
+def rnn_step_backward_tanh_twice(dnext_h, cache):
+    x, prev_h, Wx, Wh, next_h = cache
+    da = dnext_h * (1 - np.tanh(next_h) ** 2)
+    return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+# Forgets the tanh derivative altogether.
+def rnn_step_backward_no_tanh_grad(dnext_h, cache):
+    x, prev_h, Wx, Wh, next_h = cache
+    da = dnext_h
+    return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+# dWx with the factors swapped: (Hd, D) instead of (D, Hd).
+def rnn_step_backward_dwx_swapped(dnext_h, cache):
+    x, prev_h, Wx, Wh, next_h = cache
+    da = dnext_h * (1 - next_h**2)
+    return da @ Wx.T, da @ Wh.T, da.T @ x, prev_h.T @ da, da.sum(axis=0)
+
+
+# dWh from the state that came out of the step instead of the one that went in.
+def rnn_step_backward_dwh_from_next_h(dnext_h, cache):
+    x, prev_h, Wx, Wh, next_h = cache
+    da = dnext_h * (1 - next_h**2)
+    return da @ Wx.T, da @ Wh.T, x.T @ da, next_h.T @ da, da.sum(axis=0)
+
+
+# db = da: not summed over the batch.
+def rnn_step_backward_db_not_summed(dnext_h, cache):
+    x, prev_h, Wx, Wh, next_h = cache
+    da = dnext_h * (1 - next_h**2)
+    return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da
+
+
+# Multiplies dnext_h by the tanh derivative in place.
+def rnn_step_backward_edits_dnext_h(dnext_h, cache):
+    x, prev_h, Wx, Wh, next_h = cache
+    dnext_h *= 1 - next_h**2
+    da = dnext_h
+    return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+# Fills dx into a float64 np.zeros.
+def rnn_step_backward_zeros_upcast(dnext_h, cache):
+    x, prev_h, Wx, Wh, next_h = cache
+    da = dnext_h * (1 - next_h**2)
+    dx = np.zeros(x.shape)
+    dx[:] = da @ Wx.T
+    return dx, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+_REF_RNN_STEP = rnn_layers.rnn_step_forward
+RNN_STEP_BACKWARD_MISTAKES = [
+    mistake(
+        rnn_step_forward_caching_a,
+        rnn_step_backward_tanh_grad_from_a,
+        match=f"dx {WRONG}.*from the OUTPUT next_h",
+        id="tanh-grad-from-pre-activation",
+    ),
+    mistake(_REF_RNN_STEP, rnn_step_backward_tanh_twice, match=f"dx {WRONG}", id="tanh-twice"),
+    mistake(_REF_RNN_STEP, rnn_step_backward_no_tanh_grad, match=f"dx {WRONG}", id="no-tanh-grad"),
+    mistake(
+        _REF_RNN_STEP,
+        rnn_step_backward_dwx_swapped,
+        match=r"dWx has the wrong shape: got \(6, 5\), expected \(5, 6\)",
+        id="dwx-swapped",
+    ),
+    mistake(
+        _REF_RNN_STEP, rnn_step_backward_dwh_from_next_h, match=f"dWh {WRONG}", id="dwh-next-h"
+    ),
+    mistake(
+        _REF_RNN_STEP,
+        rnn_step_backward_db_not_summed,
+        match=r"db has the wrong shape: got \(3, 6\), expected \(6,\)",
+        id="db-not-summed",
+    ),
+    mistake(
+        _REF_RNN_STEP,
+        rnn_step_backward_edits_dnext_h,
+        match=r"changed its input argument 1 in place",
+        id="dnext-h-in-place",
+    ),
+    mistake(
+        _REF_RNN_STEP,
+        rnn_step_backward_zeros_upcast,
+        match=r"dx \(float32\) has dtype float64 for float32 inputs",
+        id="float64-zeros-upcast",
+    ),
+    mistake(_REF_RNN_STEP, not_implemented, match=r"is not implemented yet", id="stub"),
+]
+
+
+# ---------------------------------------------------------------------------
+# rnn_forward(x, h0, Wx, Wh, b) -> (h, cache)
+# ---------------------------------------------------------------------------
+
+
+# Starts every step from h0: the state is never carried.
+def rnn_forward_h0_every_step(x, h0, Wx, Wh, b):
+    N, T, _ = x.shape
+    h = np.zeros((N, T, h0.shape[1]), dtype=x.dtype)
+    for t in range(T):
+        h[:, t], _ = rnn_layers.rnn_step_forward(x[:, t], h0, Wx, Wh, b)
+    return h, None
+
+
+# Stores the state that went into each step: h is shifted by one step.
+def rnn_forward_stores_prev_h(x, h0, Wx, Wh, b):
+    N, T, _ = x.shape
+    h = np.zeros((N, T, h0.shape[1]), dtype=x.dtype)
+    prev_h = h0
+    for t in range(T):
+        h[:, t] = prev_h
+        prev_h, _ = rnn_layers.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
+    return h, None
+
+
+# Stacks the states along a new first axis: (T, N, Hd).
+def rnn_forward_time_major(x, h0, Wx, Wh, b):
+    hs, prev_h = [], h0
+    for t in range(x.shape[1]):
+        prev_h, _ = rnn_layers.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
+        hs.append(prev_h)
+    return np.stack(hs), None
+
+
+# Returns only the last hidden state.
+def rnn_forward_last_state_only(x, h0, Wx, Wh, b):
+    prev_h = h0
+    for t in range(x.shape[1]):
+        prev_h, _ = rnn_layers.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
+    return prev_h, None
+
+
+# Indexes time on the first axis, as if x were (T, N, D).
+def rnn_forward_time_first(x, h0, Wx, Wh, b):
+    hs, prev_h = [], h0
+    for t in range(x.shape[1]):
+        prev_h, _ = rnn_layers.rnn_step_forward(x[t], prev_h, Wx, Wh, b)
+        hs.append(prev_h)
+    return np.stack(hs, axis=1), None
+
+
+# Preallocates h with np.zeros in float64.
+def rnn_forward_zeros_upcast(x, h0, Wx, Wh, b):
+    N, T, _ = x.shape
+    h = np.zeros((N, T, h0.shape[1]))
+    prev_h = h0
+    for t in range(T):
+        prev_h, _ = rnn_layers.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
+        h[:, t] = prev_h
+    return h, None
+
+
+# prev_h = h0 is not a copy: writing the new state into it overwrites the caller's h0.
+def rnn_forward_overwrites_h0(x, h0, Wx, Wh, b):
+    N, T, _ = x.shape
+    h = np.zeros((N, T, h0.shape[1]), dtype=x.dtype)
+    prev_h = h0
+    for t in range(T):
+        prev_h[:] = np.tanh(x[:, t] @ Wx + prev_h @ Wh + b)
+        h[:, t] = prev_h
+    return h, None
+
+
+RNN_FORWARD_MISTAKES = [
+    mistake(rnn_forward_h0_every_step, match=f"h {WRONG}", id="h0-every-step"),
+    mistake(rnn_forward_stores_prev_h, match=f"h {WRONG}", id="stores-prev-h"),
+    mistake(
+        rnn_forward_time_major,
+        match=r"h has the wrong shape: got \(3, 2, 4\), expected \(2, 3, 4\)",
+        id="time-major",
+    ),
+    mistake(
+        rnn_forward_last_state_only,
+        match=r"h has the wrong shape: got \(2, 4\), expected \(2, 3, 4\)",
+        id="last-state-only",
+    ),
+    mistake(
+        rnn_forward_time_first,
+        match=r"raised ValueError: rnn_step_forward: prev_h has shape \(2, 4\)",
+        id="x-indexed-time-first",
+    ),
+    mistake(
+        rnn_forward_zeros_upcast,
+        match=r"h \(float32\) has dtype float64 for float32 inputs",
+        id="float64-zeros-upcast",
+    ),
+    mistake(
+        rnn_forward_overwrites_h0,
+        match=r"changed its input argument 2 in place",
+        id="h0-in-place",
+    ),
+    mistake(not_implemented, match=r"not_implemented is not implemented yet", id="stub"),
+]
+
+
+# ---------------------------------------------------------------------------
+# rnn_backward(dh, cache) -> (dx, dh0, dWx, dWh, db)
+# Written against rnn_forward_loop, whose cache is the list of step caches.
+# ---------------------------------------------------------------------------
+
+
+def rnn_forward_loop(x, h0, Wx, Wh, b):
+    """A correct rnn_forward as a loop over rnn_step_forward."""
+    N, T, _ = x.shape
+    h = np.zeros((N, T, h0.shape[1]), dtype=x.dtype)
+    caches, prev_h = [], h0
+    for t in range(T):
+        prev_h, cache = rnn_layers.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
+        h[:, t] = prev_h
+        caches.append(cache)
+    return h, caches
+
+
+def rnn_backward_loop(dh, caches):
+    """A correct rnn_backward as a loop over rnn_step_backward."""
+    N, T, Hd = dh.shape
+    dx = np.zeros((N, T, caches[0][0].shape[1]), dtype=dh.dtype)
+    dprev_h = np.zeros((N, Hd), dtype=dh.dtype)
+    dWx = dWh = db = 0
+    for t in reversed(range(T)):
+        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_layers.rnn_step_backward(
+            dh[:, t] + dprev_h, caches[t]
+        )
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    return dx, dprev_h, dWx, dWh, db
+
+
+# BPTT that forgets the gradient flowing back from step t+1.
+def rnn_backward_no_bptt(dh, caches):
+    N, T, Hd = dh.shape
+    dx = np.zeros((N, T, caches[0][0].shape[1]), dtype=dh.dtype)
+    dWx = dWh = db = 0
+    for t in reversed(range(T)):
+        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_layers.rnn_step_backward(dh[:, t], caches[t])
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    return dx, dprev_h, dWx, dWh, db
+
+
+# Loops forward in time: the gradient from step t+1 is not there yet.
+def rnn_backward_forward_in_time(dh, caches):
+    N, T, Hd = dh.shape
+    dx = np.zeros((N, T, caches[0][0].shape[1]), dtype=dh.dtype)
+    dprev_h = np.zeros((N, Hd), dtype=dh.dtype)
+    dWx = dWh = db = 0
+    for t in range(T):
+        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_layers.rnn_step_backward(
+            dh[:, t] + dprev_h, caches[t]
+        )
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    return dx, dprev_h, dWx, dWh, db
+
+
+# Takes h0 for h[:, 0] and returns the upstream gradient of the first output as dh0.
+def rnn_backward_dh0_is_dh_first(dh, caches):
+    dx, _, dWx, dWh, db = rnn_backward_loop(dh, caches)
+    return dx, dh[:, 0], dWx, dWh, db
+
+
+# Forgets dh0 in the returned tuple.
+def rnn_backward_no_dh0(dh, caches):
+    dx, _, dWx, dWh, db = rnn_backward_loop(dh, caches)
+    return dx, dWx, dWh, db
+
+
+# Overwrites dWh at every step: only step 0's gradient is left.
+def rnn_backward_overwrites_dwh(dh, caches):
+    N, T, Hd = dh.shape
+    dx = np.zeros((N, T, caches[0][0].shape[1]), dtype=dh.dtype)
+    dprev_h = np.zeros((N, Hd), dtype=dh.dtype)
+    dWx = db = 0
+    for t in reversed(range(T)):
+        dx[:, t], dprev_h, dWx_t, dWh, db_t = rnn_layers.rnn_step_backward(
+            dh[:, t] + dprev_h, caches[t]
+        )
+        dWx, db = dWx + dWx_t, db + db_t
+    return dx, dprev_h, dWx, dWh, db
+
+
+# Keeps db of every step: (T, Hd), not summed over the time steps.
+def rnn_backward_db_per_step(dh, caches):
+    N, T, Hd = dh.shape
+    dx = np.zeros((N, T, caches[0][0].shape[1]), dtype=dh.dtype)
+    dprev_h = np.zeros((N, Hd), dtype=dh.dtype)
+    dWx = dWh = 0
+    db = np.zeros((T, Hd), dtype=dh.dtype)
+    for t in reversed(range(T)):
+        dx[:, t], dprev_h, dWx_t, dWh_t, db[t] = rnn_layers.rnn_step_backward(
+            dh[:, t] + dprev_h, caches[t]
+        )
+        dWx, dWh = dWx + dWx_t, dWh + dWh_t
+    return dx, dprev_h, dWx, dWh, db
+
+
+# Adds the gradient from step t+1 into the caller's dh.
+def rnn_backward_adds_into_dh(dh, caches):
+    N, T, Hd = dh.shape
+    dx = np.zeros((N, T, caches[0][0].shape[1]), dtype=dh.dtype)
+    dprev_h = np.zeros((N, Hd), dtype=dh.dtype)
+    dWx = dWh = db = 0
+    for t in reversed(range(T)):
+        dh[:, t] += dprev_h
+        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_layers.rnn_step_backward(dh[:, t], caches[t])
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    return dx, dprev_h, dWx, dWh, db
+
+
+# Pops the step caches off the list: the cache is emptied, so backward cannot run twice.
+def rnn_backward_pops_caches(dh, caches):
+    N, T, Hd = dh.shape
+    dx = np.zeros((N, T, caches[0][0].shape[1]), dtype=dh.dtype)
+    dprev_h = np.zeros((N, Hd), dtype=dh.dtype)
+    dWx = dWh = db = 0
+    for t in reversed(range(T)):
+        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_layers.rnn_step_backward(
+            dh[:, t] + dprev_h, caches.pop()
+        )
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    return dx, dprev_h, dWx, dWh, db
+
+
+# Preallocates dx with np.zeros in float64.
+def rnn_backward_zeros_upcast(dh, caches):
+    dx, dh0, dWx, dWh, db = rnn_backward_loop(dh, caches)
+    dx64 = np.zeros(dx.shape)
+    dx64[:] = dx
+    return dx64, dh0, dWx, dWh, db
+
+
+# Collects the step gradients in a list and stacks them along a new first axis.
+def rnn_backward_dx_time_major(dh, caches):
+    N, T, Hd = dh.shape
+    dxs, dprev_h = [], np.zeros((N, Hd), dtype=dh.dtype)
+    dWx = dWh = db = 0
+    for t in reversed(range(T)):
+        dx_t, dprev_h, dWx_t, dWh_t, db_t = rnn_layers.rnn_step_backward(
+            dh[:, t] + dprev_h, caches[t]
+        )
+        dxs.insert(0, dx_t)
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    return np.stack(dxs), dprev_h, dWx, dWh, db
+
+
+RNN_BACKWARD_MISTAKES = [
+    mistake(
+        rnn_forward_loop,
+        rnn_backward_no_bptt,
+        match=f"dx {WRONG}.*dh\\[:, t\\] \\+ dprev_h",
+        id="no-bptt",
+    ),
+    mistake(rnn_forward_loop, rnn_backward_forward_in_time, match=f"dx {WRONG}", id="forward-t"),
+    mistake(
+        rnn_forward_loop, rnn_backward_dh0_is_dh_first, match=f"dh0 {WRONG}", id="dh0-is-dh-0"
+    ),
+    mistake(
+        rnn_forward_loop,
+        rnn_backward_no_dh0,
+        match=r"must return a tuple \(dx, dh0, dWx, dWh, db\); it returned a tuple of length 4",
+        id="dh0-not-returned",
+    ),
+    mistake(rnn_forward_loop, rnn_backward_overwrites_dwh, match=f"dWh {WRONG}", id="dwh-="),
+    mistake(
+        rnn_forward_loop,
+        rnn_backward_db_per_step,
+        match=r"db has the wrong shape: got \(4, 6\), expected \(6,\)",
+        id="db-not-summed-over-t",
+    ),
+    mistake(
+        rnn_forward_loop,
+        rnn_backward_adds_into_dh,
+        match=r"changed its input argument 1 in place",
+        id="dh-in-place",
+    ),
+    mistake(
+        rnn_forward_loop,
+        rnn_backward_pops_caches,
+        match=r"changed its input argument 2 in place. Hint: a backward pass must leave the cache",
+        id="pops-caches",
+    ),
+    mistake(
+        rnn_forward_loop,
+        rnn_backward_zeros_upcast,
+        match=r"dx \(float32\) has dtype float64 for float32 inputs",
+        id="float64-zeros-upcast",
+    ),
+    mistake(
+        rnn_forward_loop,
+        rnn_backward_dx_time_major,
+        match=r"dx has the wrong shape: got \(4, 3, 5\), expected \(3, 4, 5\)",
+        id="dx-time-major",
+    ),
+    mistake(rnn_forward_loop, not_implemented, match=r"is not implemented yet", id="stub"),
+]
+
+
+# ---------------------------------------------------------------------------
+# lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b) -> (next_h, next_c, cache)
+# ---------------------------------------------------------------------------
+
+
+def _gates(x, prev_h, Wx, Wh, b):
+    """The pre-activation a (N, 4Hd) and Hd: the part every student gets right."""
+    return x @ Wx + prev_h @ Wh + b, prev_h.shape[1]
+
+
+# The forget gate scales the new candidate and the input gate the old cell.
+def lstm_step_forward_forget_on_candidate(x, prev_h, prev_c, Wx, Wh, b):
+    a, Hd = _gates(x, prev_h, Wx, Wh, b)
+    i, f, o = sigmoid(a[:, :Hd]), sigmoid(a[:, Hd : 2 * Hd]), sigmoid(a[:, 2 * Hd : 3 * Hd])
+    g = np.tanh(a[:, 3 * Hd :])
+    next_c = f * g + i * prev_c
+    return o * np.tanh(next_c), next_c, None
+
+
+# Gates in the order i, f, g, o (as some papers write them).
+def lstm_step_forward_gates_ifgo(x, prev_h, prev_c, Wx, Wh, b):
+    a, Hd = _gates(x, prev_h, Wx, Wh, b)
+    i, f = sigmoid(a[:, :Hd]), sigmoid(a[:, Hd : 2 * Hd])
+    g, o = np.tanh(a[:, 2 * Hd : 3 * Hd]), sigmoid(a[:, 3 * Hd :])
+    next_c = f * prev_c + i * g
+    return o * np.tanh(next_c), next_c, None
+
+
+# Sigmoid for the candidate g as well.
+def lstm_step_forward_sigmoid_g(x, prev_h, prev_c, Wx, Wh, b):
+    a, Hd = _gates(x, prev_h, Wx, Wh, b)
+    i, f, o, g = (sigmoid(a[:, k * Hd : (k + 1) * Hd]) for k in range(4))
+    next_c = f * prev_c + i * g
+    return o * np.tanh(next_c), next_c, None
+
+
+# next_h = o * next_c: forgets the tanh of the cell.
+def lstm_step_forward_no_tanh_on_cell(x, prev_h, prev_c, Wx, Wh, b):
+    a, Hd = _gates(x, prev_h, Wx, Wh, b)
+    i, f, o = sigmoid(a[:, :Hd]), sigmoid(a[:, Hd : 2 * Hd]), sigmoid(a[:, 2 * Hd : 3 * Hd])
+    next_c = f * prev_c + i * np.tanh(a[:, 3 * Hd :])
+    return o * next_c, next_c, None
+
+
+# tanh for the output gate.
+def lstm_step_forward_tanh_o(x, prev_h, prev_c, Wx, Wh, b):
+    a, Hd = _gates(x, prev_h, Wx, Wh, b)
+    i, f, o = sigmoid(a[:, :Hd]), sigmoid(a[:, Hd : 2 * Hd]), np.tanh(a[:, 2 * Hd : 3 * Hd])
+    next_c = f * prev_c + i * np.tanh(a[:, 3 * Hd :])
+    return o * np.tanh(next_c), next_c, None
+
+
+# Updates the cell in place: the caller's prev_c becomes next_c.
+def lstm_step_forward_updates_prev_c(x, prev_h, prev_c, Wx, Wh, b):
+    a, Hd = _gates(x, prev_h, Wx, Wh, b)
+    i, f, o = sigmoid(a[:, :Hd]), sigmoid(a[:, Hd : 2 * Hd]), sigmoid(a[:, 2 * Hd : 3 * Hd])
+    prev_c *= f
+    prev_c += i * np.tanh(a[:, 3 * Hd :])
+    return o * np.tanh(prev_c), prev_c, None
+
+
+# np.split(a, 4) splits the rows (the batch), not the 4Hd columns.
+def lstm_step_forward_split_rows(x, prev_h, prev_c, Wx, Wh, b):
+    a, Hd = _gates(x, prev_h, Wx, Wh, b)
+    ai, af, ao, ag = np.split(a, 4)
+    next_c = sigmoid(af) * prev_c + sigmoid(ai) * np.tanh(ag)
+    return sigmoid(ao) * np.tanh(next_c), next_c, None
+
+
+# Computes the gates into a float64 np.zeros.
+def lstm_step_forward_zeros_upcast(x, prev_h, prev_c, Wx, Wh, b):
+    Hd = prev_h.shape[1]
+    a = np.zeros((x.shape[0], 4 * Hd))
+    a[:] = x @ Wx + prev_h @ Wh + b
+    i, f, o = sigmoid(a[:, :Hd]), sigmoid(a[:, Hd : 2 * Hd]), sigmoid(a[:, 2 * Hd : 3 * Hd])
+    next_c = f * prev_c + i * np.tanh(a[:, 3 * Hd :])
+    return o * np.tanh(next_c), next_c, None
+
+
+# Column-vector convention from the maths: the states come out as (Hd, N).
+def lstm_step_forward_column_convention(x, prev_h, prev_c, Wx, Wh, b):
+    Hd = prev_h.shape[1]
+    a = Wx.T @ x.T + Wh.T @ prev_h.T + b[:, None]  # (4Hd, N)
+    i, f, o = sigmoid(a[:Hd]), sigmoid(a[Hd : 2 * Hd]), sigmoid(a[2 * Hd : 3 * Hd])
+    next_c = f * prev_c.T + i * np.tanh(a[3 * Hd :])
+    return o * np.tanh(next_c), next_c, None
+
+
+# Returns (next_h, cache), as the RNN step does.
+def lstm_step_forward_no_next_c(x, prev_h, prev_c, Wx, Wh, b):
+    next_h, next_c, cache = rnn_layers.lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
+    return next_h, cache
+
+
+LSTM_STEP_FORWARD_MISTAKES = [
+    mistake(
+        lstm_step_forward_forget_on_candidate,
+        match=f"next_c {WRONG}.*the forget gate scales the OLD cell",
+        id="forget-gate-on-candidate",
+    ),
+    mistake(
+        lstm_step_forward_gates_ifgo,
+        match=f"next_c {WRONG}.*in that order",
+        id="gates-ifgo",
+    ),
+    mistake(lstm_step_forward_sigmoid_g, match=f"next_c {WRONG}", id="sigmoid-for-g"),
+    mistake(lstm_step_forward_no_tanh_on_cell, match=f"next_h {WRONG}", id="no-tanh-on-cell"),
+    mistake(lstm_step_forward_tanh_o, match=f"next_h {WRONG}", id="tanh-for-o"),
+    mistake(
+        lstm_step_forward_updates_prev_c,
+        match=r"changed its input argument 3 in place",
+        id="prev-c-in-place",
+    ),
+    mistake(
+        lstm_step_forward_split_rows,
+        match=r"raised ValueError: array split does not result in an equal division",
+        id="np-split-rows",
+    ),
+    mistake(
+        lstm_step_forward_zeros_upcast,
+        match=r"next_c \(float32\) has dtype float64 for float32 inputs",
+        id="float64-zeros-upcast",
+    ),
+    mistake(
+        lstm_step_forward_column_convention,
+        match=r"next_c has the wrong shape: got \(4, 2\), expected \(2, 4\)",
+        id="column-convention",
+    ),
+    mistake(
+        lstm_step_forward_no_next_c,
+        match=r"must return a tuple \(next_h, next_c, cache\); it returned a tuple of length 2",
+        id="no-next-c",
+    ),
+    mistake(not_implemented, match=r"not_implemented is not implemented yet", id="stub"),
+]
+
+
+# ---------------------------------------------------------------------------
+# lstm_step_backward(dnext_h, dnext_c, cache) -> (dx, dprev_h, dprev_c, dWx, dWh, db)
+# Written against lstm_step_forward_student, which caches next_c.
+# ---------------------------------------------------------------------------
+
+
+def lstm_step_forward_student(x, prev_h, prev_c, Wx, Wh, b):
+    """A correct LSTM step that caches the gates and next_c."""
+    a, Hd = _gates(x, prev_h, Wx, Wh, b)
+    i, f, o = sigmoid(a[:, :Hd]), sigmoid(a[:, Hd : 2 * Hd]), sigmoid(a[:, 2 * Hd : 3 * Hd])
+    g = np.tanh(a[:, 3 * Hd :])
+    next_c = f * prev_c + i * g
+    return o * np.tanh(next_c), next_c, (x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c)
+
+
+def lstm_step_backward_student(dnext_h, dnext_c, cache):
+    """The correct backward for the forward above."""
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c = cache
+    tanh_c = np.tanh(next_c)
+    dc = dnext_c + dnext_h * o * (1 - tanh_c**2)
+    di, df, do, dg = dc * g, dc * prev_c, dnext_h * tanh_c, dc * i
+    da = np.hstack([di * i * (1 - i), df * f * (1 - f), do * o * (1 - o), dg * (1 - g**2)])
+    return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+def _lstm_step_params(da, cache):
+    """dx, dprev_h, dWx, dWh, db from the gate gradients: the part that is usually right."""
+    x, prev_h, _, Wx, Wh = cache[:5]
+    return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+# tanh' of the cell computed from next_c itself: 1 - next_c**2.
+def lstm_step_backward_tanh_grad_from_c(dnext_h, dnext_c, cache):
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c = cache
+    dc = dnext_c + dnext_h * o * (1 - next_c**2)
+    do = dnext_h * np.tanh(next_c)
+    da = np.hstack(
+        [dc * g * i * (1 - i), dc * prev_c * f * (1 - f), do * o * (1 - o), dc * i * (1 - g**2)]
+    )
+    dx, dprev_h, dWx, dWh, db = _lstm_step_params(da, cache)
+    return dx, dprev_h, dc * f, dWx, dWh, db
+
+
+# Forgets dnext_c: the cell's gradient comes only through next_h.
+def lstm_step_backward_ignores_dnext_c(dnext_h, dnext_c, cache):
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c = cache
+    tanh_c = np.tanh(next_c)
+    dc = dnext_h * o * (1 - tanh_c**2)
+    do = dnext_h * tanh_c
+    da = np.hstack(
+        [dc * g * i * (1 - i), dc * prev_c * f * (1 - f), do * o * (1 - o), dc * i * (1 - g**2)]
+    )
+    dx, dprev_h, dWx, dWh, db = _lstm_step_params(da, cache)
+    return dx, dprev_h, dc * f, dWx, dWh, db
+
+
+# Stacks the gate gradients in the order i, f, g, o.
+def lstm_step_backward_stacks_ifgo(dnext_h, dnext_c, cache):
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c = cache
+    tanh_c = np.tanh(next_c)
+    dc = dnext_c + dnext_h * o * (1 - tanh_c**2)
+    do = dnext_h * tanh_c
+    da = np.hstack(
+        [dc * g * i * (1 - i), dc * prev_c * f * (1 - f), dc * i * (1 - g**2), do * o * (1 - o)]
+    )
+    dx, dprev_h, dWx, dWh, db = _lstm_step_params(da, cache)
+    return dx, dprev_h, dc * f, dWx, dWh, db
+
+
+# The tanh derivative 1 - s**2 for the sigmoid gates too.
+def lstm_step_backward_tanh_grad_for_gates(dnext_h, dnext_c, cache):
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c = cache
+    tanh_c = np.tanh(next_c)
+    dc = dnext_c + dnext_h * o * (1 - tanh_c**2)
+    do = dnext_h * tanh_c
+    da = np.hstack(
+        [dc * g * (1 - i**2), dc * prev_c * (1 - f**2), do * (1 - o**2), dc * i * (1 - g**2)]
+    )
+    dx, dprev_h, dWx, dWh, db = _lstm_step_params(da, cache)
+    return dx, dprev_h, dc * f, dWx, dWh, db
+
+
+# dprev_c = dnext_c * f: forgets the part of the cell's gradient that came through next_h.
+def lstm_step_backward_dprev_c_partial(dnext_h, dnext_c, cache):
+    dx, dprev_h, _, dWx, dWh, db = lstm_step_backward_student(dnext_h, dnext_c, cache)
+    f = cache[6]
+    return dx, dprev_h, dnext_c * f, dWx, dWh, db
+
+
+# db = da: not summed over the batch.
+def lstm_step_backward_db_not_summed(dnext_h, dnext_c, cache):
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c = cache
+    tanh_c = np.tanh(next_c)
+    dc = dnext_c + dnext_h * o * (1 - tanh_c**2)
+    do = dnext_h * tanh_c
+    da = np.hstack(
+        [dc * g * i * (1 - i), dc * prev_c * f * (1 - f), do * o * (1 - o), dc * i * (1 - g**2)]
+    )
+    return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, prev_h.T @ da, da
+
+
+# dWx with the factors swapped: (4Hd, D).
+def lstm_step_backward_dwx_swapped(dnext_h, dnext_c, cache):
+    dx, dprev_h, dprev_c, dWx, dWh, db = lstm_step_backward_student(dnext_h, dnext_c, cache)
+    return dx, dprev_h, dprev_c, dWx.T, dWh, db
+
+
+# Adds the gradient through next_h into the caller's dnext_c.
+def lstm_step_backward_edits_dnext_c(dnext_h, dnext_c, cache):
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c = cache
+    tanh_c = np.tanh(next_c)
+    dnext_c += dnext_h * o * (1 - tanh_c**2)
+    dc = dnext_c
+    da = np.hstack(
+        [
+            dc * g * i * (1 - i),
+            dc * prev_c * f * (1 - f),
+            dnext_h * tanh_c * o * (1 - o),
+            dc * i * (1 - g**2),
+        ]
+    )
+    dx, dprev_h, dWx, dWh, db = _lstm_step_params(da, cache)
+    return dx, dprev_h, dc * f, dWx, dWh, db
+
+
+# Forgets dprev_c in the returned tuple, as in the RNN step.
+def lstm_step_backward_no_dprev_c(dnext_h, dnext_c, cache):
+    dx, dprev_h, _, dWx, dWh, db = lstm_step_backward_student(dnext_h, dnext_c, cache)
+    return dx, dprev_h, dWx, dWh, db
+
+
+# Builds da in a float64 np.zeros.
+def lstm_step_backward_zeros_upcast(dnext_h, dnext_c, cache):
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c = cache
+    Hd = prev_h.shape[1]
+    tanh_c = np.tanh(next_c)
+    dc = dnext_c + dnext_h * o * (1 - tanh_c**2)
+    da = np.zeros((x.shape[0], 4 * Hd))
+    da[:, :Hd] = dc * g * i * (1 - i)
+    da[:, Hd : 2 * Hd] = dc * prev_c * f * (1 - f)
+    da[:, 2 * Hd : 3 * Hd] = dnext_h * tanh_c * o * (1 - o)
+    da[:, 3 * Hd :] = dc * i * (1 - g**2)
+    dx, dprev_h, dWx, dWh, db = _lstm_step_params(da, cache)
+    return dx, dprev_h, dc * f, dWx, dWh, db
+
+
+_LSTM_STEP = lstm_step_forward_student
+LSTM_STEP_BACKWARD_MISTAKES = [
+    mistake(
+        _LSTM_STEP,
+        lstm_step_backward_tanh_grad_from_c,
+        match=f"dx {WRONG}.*not from next_c",
+        id="tanh-grad-from-cell",
+    ),
+    mistake(
+        _LSTM_STEP, lstm_step_backward_ignores_dnext_c, match=f"dx {WRONG}", id="ignores-dnext-c"
+    ),
+    mistake(
+        _LSTM_STEP,
+        lstm_step_backward_stacks_ifgo,
+        match=f"dx {WRONG}.*in the order i, f, o, g",
+        id="gates-stacked-ifgo",
+    ),
+    mistake(
+        _LSTM_STEP,
+        lstm_step_backward_tanh_grad_for_gates,
+        match=f"dx {WRONG}",
+        id="tanh-grad-for-sigmoid-gates",
+    ),
+    mistake(
+        _LSTM_STEP,
+        lstm_step_backward_dprev_c_partial,
+        match=f"dprev_c {WRONG}.*TOTAL gradient",
+        id="dprev-c-partial",
+    ),
+    mistake(
+        _LSTM_STEP,
+        lstm_step_backward_db_not_summed,
+        match=r"db has the wrong shape: got \(3, 24\), expected \(24,\)",
+        id="db-not-summed",
+    ),
+    mistake(
+        _LSTM_STEP,
+        lstm_step_backward_dwx_swapped,
+        match=r"dWx has the wrong shape: got \(24, 5\), expected \(5, 24\)",
+        id="dwx-swapped",
+    ),
+    mistake(
+        _LSTM_STEP,
+        lstm_step_backward_edits_dnext_c,
+        match=r"changed its input argument 2 in place",
+        id="dnext-c-in-place",
+    ),
+    mistake(
+        _LSTM_STEP,
+        lstm_step_backward_no_dprev_c,
+        match=r"must return a tuple \(dx, dprev_h, dprev_c, dWx, dWh, db\); it returned a "
+        r"tuple of length 5",
+        id="dprev-c-not-returned",
+    ),
+    mistake(
+        _LSTM_STEP,
+        lstm_step_backward_zeros_upcast,
+        match=r"dx \(float32\) has dtype float64 for float32 inputs",
+        id="float64-zeros-upcast",
+    ),
+    mistake(_LSTM_STEP, not_implemented, match=r"is not implemented yet", id="stub"),
+]
+
+
+# ---------------------------------------------------------------------------
+# lstm_forward(x, h0, Wx, Wh, b) -> (h, cache)
+# ---------------------------------------------------------------------------
+
+
+def _lstm_loop(x, h0, Wx, Wh, b, step=None, carry_c=True, carry_h=True, c0=None, out="h"):
+    """An LSTM loop over a step function, with switches for the classic slips."""
+    step = step or rnn_layers.lstm_step_forward
+    N, T, _ = x.shape
+    zeros = np.zeros_like(h0)
+    prev_h, prev_c = h0, zeros if c0 is None else c0
+    hs, cs = [], []
+    for t in range(T):
+        next_h, next_c, _ = step(x[:, t], prev_h, prev_c, Wx, Wh, b)
+        hs.append(next_h)
+        cs.append(next_c)
+        prev_h = next_h if carry_h else h0
+        prev_c = next_c if carry_c else zeros
+    return np.stack(hs if out == "h" else cs, axis=1)
+
+
+# The cell is not carried: every step starts from c = 0.
+def lstm_forward_c_not_carried(x, h0, Wx, Wh, b):
+    return _lstm_loop(x, h0, Wx, Wh, b, carry_c=False), None
+
+
+# The hidden state is not carried: every step starts from h0.
+def lstm_forward_h_not_carried(x, h0, Wx, Wh, b):
+    return _lstm_loop(x, h0, Wx, Wh, b, carry_h=False), None
+
+
+# Initialises the cell with h0 instead of zeros.
+def lstm_forward_c0_is_h0(x, h0, Wx, Wh, b):
+    return _lstm_loop(x, h0, Wx, Wh, b, c0=h0), None
+
+
+# Returns the cell states instead of the hidden states.
+def lstm_forward_returns_cells(x, h0, Wx, Wh, b):
+    return _lstm_loop(x, h0, Wx, Wh, b, out="c"), None
+
+
+# Sigmoid for the candidate g inside the sequence loop.
+def lstm_forward_sigmoid_g(x, h0, Wx, Wh, b):
+    return _lstm_loop(x, h0, Wx, Wh, b, step=lstm_step_forward_sigmoid_g), None
+
+
+# Stacks the states along a new first axis: (T, N, Hd).
+def lstm_forward_time_major(x, h0, Wx, Wh, b):
+    return _lstm_loop(x, h0, Wx, Wh, b).transpose(1, 0, 2), None
+
+
+# Returns the cells as well: (h, c, cache).
+def lstm_forward_returns_h_c_cache(x, h0, Wx, Wh, b):
+    return _lstm_loop(x, h0, Wx, Wh, b), _lstm_loop(x, h0, Wx, Wh, b, out="c"), None
+
+
+# Preallocates h with np.zeros in float64.
+def lstm_forward_zeros_upcast(x, h0, Wx, Wh, b):
+    h = _lstm_loop(x, h0, Wx, Wh, b)
+    h64 = np.zeros(h.shape)
+    h64[:] = h
+    return h64, None
+
+
+# prev_h = h0 is not a copy: writing each new state into it overwrites the caller's h0.
+def lstm_forward_overwrites_h0(x, h0, Wx, Wh, b):
+    N, T, _ = x.shape
+    h = np.zeros((N, T, h0.shape[1]), dtype=x.dtype)
+    prev_h, prev_c = h0, np.zeros_like(h0)
+    for t in range(T):
+        next_h, prev_c, _ = rnn_layers.lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b)
+        prev_h[:] = next_h
+        h[:, t] = prev_h
+    return h, None
+
+
+LSTM_FORWARD_MISTAKES = [
+    mistake(lstm_forward_c_not_carried, match=f"h {WRONG}.*carry BOTH", id="c-not-carried"),
+    mistake(lstm_forward_h_not_carried, match=f"h {WRONG}", id="h-not-carried"),
+    mistake(lstm_forward_c0_is_h0, match=f"h {WRONG}.*c0 = zeros", id="c0-is-h0"),
+    mistake(lstm_forward_returns_cells, match=f"h {WRONG}", id="returns-cells"),
+    mistake(lstm_forward_sigmoid_g, match=f"h {WRONG}", id="sigmoid-for-g"),
+    mistake(
+        lstm_forward_time_major,
+        match=r"h has the wrong shape: got \(3, 2, 4\), expected \(2, 3, 4\)",
+        id="time-major",
+    ),
+    mistake(
+        lstm_forward_returns_h_c_cache,
+        match=r"must return a tuple \(h, cache\); it returned a tuple of length 3",
+        id="returns-h-c-cache",
+    ),
+    mistake(
+        lstm_forward_zeros_upcast,
+        match=r"h \(float32\) has dtype float64 for float32 inputs",
+        id="float64-zeros-upcast",
+    ),
+    mistake(
+        lstm_forward_overwrites_h0,
+        match=r"changed its input argument 2 in place",
+        id="h0-in-place",
+    ),
+    mistake(not_implemented, match=r"not_implemented is not implemented yet", id="stub"),
+]
+
+
+# ---------------------------------------------------------------------------
+# lstm_backward(dh, cache) -> (dx, dh0, dWx, dWh, db)
+# Written against lstm_forward_loop, whose cache is the list of step caches.
+# ---------------------------------------------------------------------------
+
+
+def lstm_forward_loop(x, h0, Wx, Wh, b):
+    """A correct lstm_forward as a loop over lstm_step_forward."""
+    N, T, _ = x.shape
+    h = np.zeros((N, T, h0.shape[1]), dtype=x.dtype)
+    caches, prev_h, prev_c = [], h0, np.zeros_like(h0)
+    for t in range(T):
+        prev_h, prev_c, cache = rnn_layers.lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b)
+        h[:, t] = prev_h
+        caches.append(cache)
+    return h, caches
+
+
+def lstm_backward_loop(dh, caches, carry_c=True, carry_h=True):
+    """A correct lstm_backward as a loop over lstm_step_backward (switches: the classic slips)."""
+    N, T, Hd = dh.shape
+    dx = np.zeros((N, T, caches[0][0].shape[1]), dtype=dh.dtype)
+    dprev_h = dprev_c = np.zeros((N, Hd), dtype=dh.dtype)
+    grads = []
+    for t in reversed(range(T)):
+        dh_t = dh[:, t] + dprev_h if carry_h else dh[:, t]
+        dnext_c = dprev_c if carry_c else np.zeros_like(dprev_c)
+        dx[:, t], dprev_h, dprev_c, *params = rnn_layers.lstm_step_backward(
+            dh_t, dnext_c, caches[t]
+        )
+        grads.append(params)
+    dWx, dWh, db = (sum(g[k] for g in grads) for k in range(3))
+    return dx, dprev_h, dWx, dWh, db, dprev_c, grads
+
+
+def lstm_backward_student(dh, caches):
+    """The correct backward for lstm_forward_loop."""
+    return lstm_backward_loop(dh, caches)[:5]
+
+
+# The cell's gradient is not carried back: dnext_c = 0 at every step.
+def lstm_backward_c_not_carried(dh, caches):
+    return lstm_backward_loop(dh, caches, carry_c=False)[:5]
+
+
+# BPTT that forgets the hidden state's gradient flowing back from step t+1.
+def lstm_backward_no_bptt(dh, caches):
+    return lstm_backward_loop(dh, caches, carry_h=False)[:5]
+
+
+# Returns the cell's gradient as dh0.
+def lstm_backward_dh0_is_dprev_c(dh, caches):
+    dx, _, dWx, dWh, db, dc0, _ = lstm_backward_loop(dh, caches)
+    return dx, dc0, dWx, dWh, db
+
+
+# Forgets dh0 in the returned tuple.
+def lstm_backward_no_dh0(dh, caches):
+    dx, _, dWx, dWh, db = lstm_backward_loop(dh, caches)[:5]
+    return dx, dWx, dWh, db
+
+
+# Keeps db of every step: (T, 4Hd), not summed over the time steps.
+def lstm_backward_db_per_step(dh, caches):
+    dx, dh0, dWx, dWh, _, _, grads = lstm_backward_loop(dh, caches)
+    return dx, dh0, dWx, dWh, np.stack([g[2] for g in grads[::-1]])
+
+
+# Overwrites dWx at every step: only step 0's gradient is left.
+def lstm_backward_overwrites_dwx(dh, caches):
+    dx, dh0, _, dWh, db, _, grads = lstm_backward_loop(dh, caches)
+    return dx, dh0, grads[-1][0], dWh, db
+
+
+# Adds the gradient from step t+1 into the caller's dh.
+def lstm_backward_adds_into_dh(dh, caches):
+    N, T, Hd = dh.shape
+    dx = np.zeros((N, T, caches[0][0].shape[1]), dtype=dh.dtype)
+    dprev_h = dprev_c = np.zeros((N, Hd), dtype=dh.dtype)
+    dWx = dWh = db = 0
+    for t in reversed(range(T)):
+        dh[:, t] += dprev_h
+        dx[:, t], dprev_h, dprev_c, dWx_t, dWh_t, db_t = rnn_layers.lstm_step_backward(
+            dh[:, t], dprev_c, caches[t]
+        )
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    return dx, dprev_h, dWx, dWh, db
+
+
+# Preallocates dx with np.zeros in float64.
+def lstm_backward_zeros_upcast(dh, caches):
+    dx, dh0, dWx, dWh, db = lstm_backward_student(dh, caches)
+    dx64 = np.zeros(dx.shape)
+    dx64[:] = dx
+    return dx64, dh0, dWx, dWh, db
+
+
+# dx stacked time-major: (T, N, D).
+def lstm_backward_dx_time_major(dh, caches):
+    dx, dh0, dWx, dWh, db = lstm_backward_student(dh, caches)
+    return dx.transpose(1, 0, 2).copy(), dh0, dWx, dWh, db
+
+
+_LSTM_LOOP = lstm_forward_loop
+LSTM_BACKWARD_MISTAKES = [
+    mistake(
+        _LSTM_LOOP,
+        lstm_backward_c_not_carried,
+        match=f"dx {WRONG}.*dprev_c \\(pass it",
+        id="c-grad-not-carried",
+    ),
+    mistake(_LSTM_LOOP, lstm_backward_no_bptt, match=f"dx {WRONG}", id="no-bptt"),
+    mistake(
+        _LSTM_LOOP,
+        lstm_backward_dh0_is_dprev_c,
+        match=f"dh0 {WRONG}.*not dprev_c",
+        id="dh0-is-dprev-c",
+    ),
+    mistake(
+        _LSTM_LOOP,
+        lstm_backward_no_dh0,
+        match=r"must return a tuple \(dx, dh0, dWx, dWh, db\); it returned a tuple of length 4",
+        id="dh0-not-returned",
+    ),
+    mistake(
+        _LSTM_LOOP,
+        lstm_backward_db_per_step,
+        match=r"db has the wrong shape: got \(3, 16\), expected \(16,\)",
+        id="db-not-summed-over-t",
+    ),
+    mistake(_LSTM_LOOP, lstm_backward_overwrites_dwx, match=f"dWx {WRONG}", id="dwx-="),
+    mistake(
+        _LSTM_LOOP,
+        lstm_backward_adds_into_dh,
+        match=r"changed its input argument 1 in place",
+        id="dh-in-place",
+    ),
+    mistake(
+        _LSTM_LOOP,
+        lstm_backward_zeros_upcast,
+        match=r"dx \(float32\) has dtype float64 for float32 inputs",
+        id="float64-zeros-upcast",
+    ),
+    mistake(
+        _LSTM_LOOP,
+        lstm_backward_dx_time_major,
+        match=r"dx has the wrong shape: got \(3, 2, 3\), expected \(2, 3, 3\)",
+        id="dx-time-major",
+    ),
+    mistake(_LSTM_LOOP, not_implemented, match=r"is not implemented yet", id="stub"),
+]
+
+
+# ---------------------------------------------------------------------------
+# word_embedding_forward(x, W) -> (out, cache)
+# ---------------------------------------------------------------------------
+
+
+# Indexes with x.T: (T, N, D).
+def word_embedding_forward_transposed(x, W):
+    return W[x.T], (x, W)
+
+
+# Word indices taken as starting at 1.
+def word_embedding_forward_one_based(x, W):
+    return W[x - 1], (x, W)
+
+
+# Flattens the indices and forgets to reshape back: (N*T, D).
+def word_embedding_forward_flat(x, W):
+    return W[x.reshape(-1)], (x, W)
+
+
+# One-hot rows times W: right values, but np.eye is float64.
+def word_embedding_forward_one_hot(x, W):
+    one_hot = np.eye(W.shape[0])[x]  # (N, T, V)
+    return one_hot @ W, (x, W)
+
+
+# Looks up the columns of W: W.T[x].
+def word_embedding_forward_columns(x, W):
+    return W.T[x], (x, W)
+
+
+# Flattens x by assigning to its shape, which reshapes the caller's array.
+def word_embedding_forward_flattens_x(x, W):
+    N, T = x.shape
+    x.shape = (-1,)
+    return W[x].reshape(N, T, -1), (x, W)
+
+
+# Forgets the cache.
+def word_embedding_forward_no_cache(x, W):
+    return W[x]
+
+
+WORD_EMBEDDING_FORWARD_MISTAKES = [
+    mistake(
+        word_embedding_forward_transposed,
+        match=r"out has the wrong shape: got \(4, 2, 3\), expected \(2, 4, 3\)",
+        id="x-transposed",
+    ),
+    mistake(word_embedding_forward_one_based, match=f"out {WRONG}", id="one-based"),
+    mistake(
+        word_embedding_forward_flat,
+        match=r"out has the wrong shape: got \(8, 3\), expected \(2, 4, 3\)",
+        id="flat",
+    ),
+    mistake(
+        word_embedding_forward_one_hot,
+        match=r"out \(float32\) has dtype float64 for float32 inputs",
+        id="one-hot-upcast",
+    ),
+    mistake(
+        word_embedding_forward_columns,
+        match=r"raised IndexError: index 3 is out of bounds",
+        id="columns-of-W",
+    ),
+    mistake(
+        word_embedding_forward_flattens_x,
+        match=r"changed its input argument 1 in place",
+        id="x-shape-assigned",
+    ),
+    mistake(
+        word_embedding_forward_no_cache,
+        match=r"must return a tuple \(out, cache\); it returned ndarray",
+        id="no-cache",
+    ),
+    mistake(not_implemented, match=r"not_implemented is not implemented yet", id="stub"),
+]
+
+
+# ---------------------------------------------------------------------------
+# word_embedding_backward(dout, cache) -> dW
+# Written against word_embedding_forward_caching_w, whose cache is (x, W).
+# ---------------------------------------------------------------------------
+
+
+def word_embedding_forward_caching_w(x, W):
+    """A correct forward that caches (x, W)."""
+    return W[x], (x, W)
+
+
+def word_embedding_backward_student(dout, cache):
+    """The correct backward for the forward above."""
+    x, W = cache
+    dW = np.zeros_like(W)
+    np.add.at(dW, x, dout)
+    return dW
+
+
+# dW[x] = dout: a repeated word keeps only the gradient of its last occurrence.
+def word_embedding_backward_assigns(dout, cache):
+    x, W = cache
+    dW = np.zeros_like(W)
+    dW[x] = dout
+    return dW
+
+
+# dW[x] += dout: buffered, so repeated words still count once.
+def word_embedding_backward_buffered_add(dout, cache):
+    x, W = cache
+    dW = np.zeros_like(W)
+    dW[x] += dout
+    return dW
+
+
+# Returns a gradient for the indices too: (dx, dW).
+def word_embedding_backward_returns_dx(dout, cache):
+    return None, word_embedding_backward_student(dout, cache)
+
+
+# Averages over the batch.
+def word_embedding_backward_divided_by_n(dout, cache):
+    return word_embedding_backward_student(dout, cache) / dout.shape[0]
+
+
+# One-hot matrix product: right values, but np.eye is float64.
+def word_embedding_backward_one_hot(dout, cache):
+    x, W = cache
+    V, D = W.shape
+    one_hot = np.eye(V)[x.reshape(-1)]  # (N*T, V)
+    return one_hot.T @ dout.reshape(-1, D)  # (V, N*T) @ (N*T, D)
+
+
+# dW = W; dW[:] = 0 zeroes the embedding matrix in the cache.
+def word_embedding_backward_aliases_w(dout, cache):
+    x, W = cache
+    dW = W
+    dW[:] = 0
+    np.add.at(dW, x, dout)
+    return dW
+
+
+# Sums dout like a bias gradient.
+def word_embedding_backward_like_bias(dout, cache):
+    return dout.sum(axis=(0, 1))
+
+
+# np.add.at with x.T: the indices do not line up with dout.
+def word_embedding_backward_x_transposed(dout, cache):
+    x, W = cache
+    dW = np.zeros_like(W)
+    np.add.at(dW, x.T, dout)
+    return dW
+
+
+_EMBED = word_embedding_forward_caching_w
+WORD_EMBEDDING_BACKWARD_MISTAKES = [
+    mistake(
+        _EMBED,
+        word_embedding_backward_assigns,
+        match=f"dW {WRONG}.*SUM of its gradients",
+        id="dW[x]=dout",
+    ),
+    mistake(_EMBED, word_embedding_backward_buffered_add, match=f"dW {WRONG}", id="dW[x]+=dout"),
+    mistake(
+        _EMBED,
+        word_embedding_backward_returns_dx,
+        match=r"dW should be a numpy array of shape \(6, 3\), got tuple",
+        id="returns-dx-too",
+    ),
+    mistake(_EMBED, word_embedding_backward_divided_by_n, match=f"dW {WRONG}", id="divided-by-N"),
+    mistake(
+        _EMBED,
+        word_embedding_backward_one_hot,
+        match=r"dW \(float32\) has dtype float64 for float32 inputs",
+        id="one-hot-upcast",
+    ),
+    mistake(
+        _EMBED,
+        word_embedding_backward_aliases_w,
+        match=r"changed its input argument 2 in place",
+        id="dW-aliases-W",
+    ),
+    mistake(
+        _EMBED,
+        word_embedding_backward_like_bias,
+        match=r"dW has the wrong shape: got \(3,\), expected \(6, 3\)",
+        id="summed-like-a-bias",
+    ),
+    mistake(
+        _EMBED,
+        word_embedding_backward_x_transposed,
+        match=r"word_embedding_backward_x_transposed raised ValueError: ",
+        id="x-transposed",
+    ),
+    mistake(_EMBED, not_implemented, match=r"is not implemented yet", id="stub"),
+]
+
+
+# ---------------------------------------------------------------------------
+# temporal_affine_forward(x, w, b) -> (out, cache)
+# ---------------------------------------------------------------------------
+
+
+# Flattens a time-major view and reshapes back batch-major: mixes the sequences.
+def temporal_affine_forward_mixed_reshape(x, w, b):
+    N, T, D = x.shape
+    out = (x.transpose(1, 0, 2).reshape(N * T, D) @ w).reshape(N, T, -1) + b
+    return out, (x, w)
+
+
+# Reshapes the output time-major: (T, N, M).
+def temporal_affine_forward_time_major_out(x, w, b):
+    N, T, D = x.shape
+    out = (x.transpose(1, 0, 2).reshape(T * N, D) @ w).reshape(T, N, -1) + b
+    return out, (x, w)
+
+
+# Forgets the bias.
+def temporal_affine_forward_no_bias(x, w, b):
+    N, T, D = x.shape
+    return (x.reshape(N * T, D) @ w).reshape(N, T, -1), (x, w)
+
+
+# Forgets to reshape back: (N*T, M).
+def temporal_affine_forward_flat(x, w, b):
+    N, T, D = x.shape
+    return x.reshape(N * T, D) @ w + b, (x, w)
+
+
+# Fills a float64 np.zeros step by step.
+def temporal_affine_forward_zeros_upcast(x, w, b):
+    N, T, D = x.shape
+    out = np.zeros((N, T, w.shape[1]))
+    for t in range(T):
+        out[:, t] = x[:, t] @ w + b
+    return out, (x, w)
+
+
+# Flattens x by assigning to its shape.
+def temporal_affine_forward_flattens_x(x, w, b):
+    N, T, D = x.shape
+    x.shape = (N * T, D)
+    return (x @ w + b).reshape(N, T, -1), (x, w)
+
+
+# w.T: the weights read the wrong way round.
+def temporal_affine_forward_w_transposed(x, w, b):
+    N, T, D = x.shape
+    return (x.reshape(N * T, D) @ w.T).reshape(N, T, -1) + b, (x, w)
+
+
+TEMPORAL_AFFINE_FORWARD_MISTAKES = [
+    mistake(temporal_affine_forward_mixed_reshape, match=f"out {WRONG}", id="mixed-reshape"),
+    mistake(
+        temporal_affine_forward_time_major_out,
+        match=r"out has the wrong shape: got \(3, 2, 3\), expected \(2, 3, 3\)",
+        id="time-major-out",
+    ),
+    mistake(temporal_affine_forward_no_bias, match=f"out {WRONG}", id="no-bias"),
+    mistake(
+        temporal_affine_forward_flat,
+        match=r"out has the wrong shape: got \(6, 3\), expected \(2, 3, 3\)",
+        id="not-reshaped-back",
+    ),
+    mistake(
+        temporal_affine_forward_zeros_upcast,
+        match=r"out \(float32\) has dtype float64 for float32 inputs",
+        id="float64-zeros-upcast",
+    ),
+    mistake(
+        temporal_affine_forward_flattens_x,
+        match=r"changed its input argument 1 in place",
+        id="x-shape-assigned",
+    ),
+    mistake(
+        temporal_affine_forward_w_transposed,
+        match=r"raised ValueError: matmul",
+        id="w-transposed",
+    ),
+    mistake(not_implemented, match=r"not_implemented is not implemented yet", id="stub"),
+]
+
+
+# ---------------------------------------------------------------------------
+# temporal_affine_backward(dout, cache) -> (dx, dw, db); cache = (x, w) from the reference
+# ---------------------------------------------------------------------------
+
+
+def _affine_grads(dout, cache):
+    x, w = cache
+    N, T, D = x.shape
+    dout_flat = dout.reshape(N * T, -1)
+    dx = (dout_flat @ w.T).reshape(N, T, D)
+    return dx, x.reshape(N * T, D).T @ dout_flat, dout_flat.sum(axis=0)
+
+
+# db summed over the batch only: (T, M).
+def temporal_affine_backward_db_over_n(dout, cache):
+    dx, dw, _ = _affine_grads(dout, cache)
+    return dx, dw, dout.sum(axis=0)
+
+
+# db averaged instead of summed.
+def temporal_affine_backward_db_mean(dout, cache):
+    dx, dw, _ = _affine_grads(dout, cache)
+    return dx, dw, dout.mean(axis=(0, 1))
+
+
+# dw averaged over the N*T rows.
+def temporal_affine_backward_dw_mean(dout, cache):
+    dx, dw, db = _affine_grads(dout, cache)
+    return dx, dw / (dout.shape[0] * dout.shape[1]), db
+
+
+# dx left flat: (N*T, D).
+def temporal_affine_backward_dx_flat(dout, cache):
+    dx, dw, db = _affine_grads(dout, cache)
+    return dx.reshape(-1, dx.shape[2]), dw, db
+
+
+# dw pairs time-major x rows with batch-major dout rows.
+def temporal_affine_backward_dw_mixed(dout, cache):
+    x, w = cache
+    N, T, D = x.shape
+    dx, _, db = _affine_grads(dout, cache)
+    dw = x.transpose(1, 0, 2).reshape(N * T, D).T @ dout.reshape(N * T, -1)
+    return dx, dw, db
+
+
+# Flattens dout by assigning to its shape.
+def temporal_affine_backward_flattens_dout(dout, cache):
+    x, w = cache
+    N, T, D = x.shape
+    dout.shape = (N * T, -1)
+    return (dout @ w.T).reshape(N, T, D), x.reshape(N * T, D).T @ dout, dout.sum(axis=0)
+
+
+# Fills dx into a float64 np.zeros.
+def temporal_affine_backward_zeros_upcast(dout, cache):
+    dx, dw, db = _affine_grads(dout, cache)
+    dx64 = np.zeros(dx.shape)
+    dx64[:] = dx
+    return dx64, dw, db
+
+
+# Forgets the transpose of w in dx.
+def temporal_affine_backward_dx_no_transpose(dout, cache):
+    x, w = cache
+    N, T, D = x.shape
+    _, dw, db = _affine_grads(dout, cache)
+    return (dout.reshape(N * T, -1) @ w).reshape(N, T, D), dw, db
+
+
+_AFFINE = rnn_layers.temporal_affine_forward
+TEMPORAL_AFFINE_BACKWARD_MISTAKES = [
+    mistake(
+        _AFFINE,
+        temporal_affine_backward_db_over_n,
+        match=r"db has the wrong shape: got \(4, 6\), expected \(6,\)",
+        id="db-not-summed-over-t",
+    ),
+    mistake(_AFFINE, temporal_affine_backward_db_mean, match=f"db {WRONG}", id="db-mean"),
+    mistake(_AFFINE, temporal_affine_backward_dw_mean, match=f"dw {WRONG}", id="dw-mean"),
+    mistake(
+        _AFFINE,
+        temporal_affine_backward_dx_flat,
+        match=r"dx has the wrong shape: got \(12, 5\), expected \(3, 4, 5\)",
+        id="dx-flat",
+    ),
+    mistake(_AFFINE, temporal_affine_backward_dw_mixed, match=f"dw {WRONG}", id="dw-mixed-rows"),
+    mistake(
+        _AFFINE,
+        temporal_affine_backward_flattens_dout,
+        match=r"changed its input argument 1 in place",
+        id="dout-shape-assigned",
+    ),
+    mistake(
+        _AFFINE,
+        temporal_affine_backward_zeros_upcast,
+        match=r"dx \(float32\) has dtype float64 for float32 inputs",
+        id="float64-zeros-upcast",
+    ),
+    mistake(
+        _AFFINE,
+        temporal_affine_backward_dx_no_transpose,
+        match=r"raised ValueError: matmul",
+        id="dx-no-transpose",
+    ),
+    mistake(_AFFINE, not_implemented, match=r"is not implemented yet", id="stub"),
+]
+
+
+# ---------------------------------------------------------------------------
+# temporal_softmax_loss(x, y, mask) -> (loss, dx)
+# ---------------------------------------------------------------------------
+
+
+def _softmax_pieces(x, y):
+    """Log-probabilities (N*T, V), probabilities, flat targets: what students get right."""
+    N, T, V = x.shape
+    flat = x.reshape(N * T, V)
+    shifted = flat - flat.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return log_probs, np.exp(log_probs), y.reshape(N * T)
+
+
+def _picked(log_probs, y_flat):
+    return log_probs[np.arange(len(y_flat)), y_flat]
+
+
+def _dx(probs, y_flat, mask, shape, divide_by):
+    dx = probs.copy()
+    dx[np.arange(len(y_flat)), y_flat] -= 1
+    dx *= mask.reshape(-1, 1)
+    return (dx / divide_by).reshape(shape)
+
+
+# Ignores the mask: the padding counts in the loss and the gradient.
+def temporal_softmax_loss_ignores_mask(x, y, mask):
+    N = x.shape[0]
+    log_probs, probs, y_flat = _softmax_pieces(x, y)
+    loss = -_picked(log_probs, y_flat).sum() / N
+    return loss, _dx(probs, y_flat, np.ones_like(mask), x.shape, N)
+
+
+# Averages over the unmasked tokens instead of the batch.
+def temporal_softmax_loss_mean_over_tokens(x, y, mask):
+    log_probs, probs, y_flat = _softmax_pieces(x, y)
+    tokens = mask.sum()
+    loss = -(_picked(log_probs, y_flat) * mask.reshape(-1)).sum() / tokens
+    return loss, _dx(probs, y_flat, mask, x.shape, tokens)
+
+
+# Averages over all N*T positions.
+def temporal_softmax_loss_mean_over_positions(x, y, mask):
+    log_probs, probs, y_flat = _softmax_pieces(x, y)
+    loss = -(_picked(log_probs, y_flat) * mask.reshape(-1)).mean()
+    return loss, _dx(probs, y_flat, mask, x.shape, y_flat.size)
+
+
+# Masks the loss but not the gradient.
+def temporal_softmax_loss_dx_unmasked(x, y, mask):
+    N = x.shape[0]
+    log_probs, probs, y_flat = _softmax_pieces(x, y)
+    loss = -(_picked(log_probs, y_flat) * mask.reshape(-1)).sum() / N
+    return loss, _dx(probs, y_flat, np.ones_like(mask), x.shape, N)
+
+
+# No max shift: exp overflows for large scores.
+def temporal_softmax_loss_no_shift(x, y, mask):
+    N, T, V = x.shape
+    flat = x.reshape(N * T, V)
+    probs = np.exp(flat) / np.exp(flat).sum(axis=1, keepdims=True)
+    y_flat = y.reshape(-1)
+    loss = -(np.log(_picked(probs, y_flat)) * mask.reshape(-1)).sum() / N
+    return loss, _dx(probs, y_flat, mask, x.shape, N)
+
+
+# Forgets to divide the gradient by N.
+def temporal_softmax_loss_dx_not_divided(x, y, mask):
+    N = x.shape[0]
+    log_probs, probs, y_flat = _softmax_pieces(x, y)
+    loss = -(_picked(log_probs, y_flat) * mask.reshape(-1)).sum() / N
+    return loss, _dx(probs, y_flat, mask, x.shape, 1)
+
+
+# Multiplies by mask.astype(float): a float64 array that upcasts float32 scores.
+def temporal_softmax_loss_float_mask(x, y, mask):
+    N = x.shape[0]
+    log_probs, probs, y_flat = _softmax_pieces(x, y)
+    weights = mask.astype(float).reshape(-1, 1)
+    loss = -(_picked(log_probs, y_flat) * weights[:, 0]).sum() / N
+    dx = probs.copy()
+    dx[np.arange(len(y_flat)), y_flat] -= 1
+    return loss, (dx * weights / N).reshape(x.shape)
+
+
+# Shifts the caller's scores in place.
+def temporal_softmax_loss_shifts_x_in_place(x, y, mask):
+    N, T, V = x.shape
+    x -= x.max(axis=2, keepdims=True)
+    log_probs = (x - np.log(np.exp(x).sum(axis=2, keepdims=True))).reshape(N * T, V)
+    y_flat = y.reshape(-1)
+    loss = -(_picked(log_probs, y_flat) * mask.reshape(-1)).sum() / N
+    return loss, _dx(np.exp(log_probs), y_flat, mask, x.shape, N)
+
+
+# Returns the loss of each sequence: (N,).
+def temporal_softmax_loss_per_sequence(x, y, mask):
+    N, T, _ = x.shape
+    log_probs, probs, y_flat = _softmax_pieces(x, y)
+    losses = -(_picked(log_probs, y_flat) * mask.reshape(-1)).reshape(N, T).sum(axis=1)
+    return losses, _dx(probs, y_flat, mask, x.shape, N)
+
+
+TEMPORAL_SOFTMAX_LOSS_MISTAKES = [
+    mistake(
+        temporal_softmax_loss_ignores_mask,
+        match=f"loss \\(example\\) {WRONG}.*masked steps add nothing",
+        id="mask-ignored",
+    ),
+    mistake(
+        temporal_softmax_loss_mean_over_tokens,
+        match=f"loss \\(example\\) {WRONG}.*not by the number of tokens",
+        id="mean-over-tokens",
+    ),
+    mistake(
+        temporal_softmax_loss_mean_over_positions,
+        match=f"loss \\(example\\) {WRONG}",
+        id="mean-over-positions",
+    ),
+    mistake(
+        temporal_softmax_loss_dx_unmasked,
+        match=f"dx \\(example\\) {WRONG}.*0 where it is False",
+        id="dx-not-masked",
+    ),
+    mistake(
+        temporal_softmax_loss_no_shift,
+        match=r"loss \(large scores\) contains NaN or inf",
+        id="no-max-shift",
+    ),
+    mistake(
+        temporal_softmax_loss_dx_not_divided,
+        match=f"dx \\(example\\) {WRONG}",
+        id="dx-not-divided-by-N",
+    ),
+    mistake(
+        temporal_softmax_loss_float_mask,
+        match=r"dx \(float32\) has dtype float64 for float32 inputs",
+        id="float-mask-upcast",
+    ),
+    mistake(
+        temporal_softmax_loss_shifts_x_in_place,
+        match=r"changed its input argument 1 in place",
+        id="x-shifted-in-place",
+    ),
+    mistake(
+        temporal_softmax_loss_per_sequence,
+        match=r"loss \(example\) has the wrong shape: got \(2,\), expected \(\)",
+        id="loss-per-sequence",
+    ),
+    mistake(not_implemented, match=r"not_implemented is not implemented yet", id="stub"),
+]
+
+
+# ---------------------------------------------------------------------------
+# The catalogue, run against every check
+# ---------------------------------------------------------------------------
+
+R = rnn_layers
+CHECKS = {
+    "rnn_step_forward": (
+        check_rnn_step_forward,
+        (R.rnn_step_forward,),
+        RNN_STEP_FORWARD_MISTAKES,
+    ),
+    "rnn_step_backward": (
+        check_rnn_step_backward,
+        (R.rnn_step_forward, R.rnn_step_backward),
+        RNN_STEP_BACKWARD_MISTAKES,
+    ),
+    "rnn_forward": (check_rnn_forward, (R.rnn_forward,), RNN_FORWARD_MISTAKES),
+    "rnn_backward": (
+        check_rnn_backward,
+        (R.rnn_forward, R.rnn_backward),
+        RNN_BACKWARD_MISTAKES,
+    ),
+    "lstm_step_forward": (
+        check_lstm_step_forward,
+        (R.lstm_step_forward,),
+        LSTM_STEP_FORWARD_MISTAKES,
+    ),
+    "lstm_step_backward": (
+        check_lstm_step_backward,
+        (R.lstm_step_forward, R.lstm_step_backward),
+        LSTM_STEP_BACKWARD_MISTAKES,
+    ),
+    "lstm_forward": (check_lstm_forward, (R.lstm_forward,), LSTM_FORWARD_MISTAKES),
+    "lstm_backward": (
+        check_lstm_backward,
+        (R.lstm_forward, R.lstm_backward),
+        LSTM_BACKWARD_MISTAKES,
+    ),
+    "word_embedding_forward": (
+        check_word_embedding_forward,
+        (R.word_embedding_forward,),
+        WORD_EMBEDDING_FORWARD_MISTAKES,
+    ),
+    "word_embedding_backward": (
+        check_word_embedding_backward,
+        (R.word_embedding_forward, R.word_embedding_backward),
+        WORD_EMBEDDING_BACKWARD_MISTAKES,
+    ),
+    "temporal_affine_forward": (
+        check_temporal_affine_forward,
+        (R.temporal_affine_forward,),
+        TEMPORAL_AFFINE_FORWARD_MISTAKES,
+    ),
+    "temporal_affine_backward": (
+        check_temporal_affine_backward,
+        (R.temporal_affine_forward, R.temporal_affine_backward),
+        TEMPORAL_AFFINE_BACKWARD_MISTAKES,
+    ),
+    "temporal_softmax_loss": (
+        check_temporal_softmax_loss,
+        (R.temporal_softmax_loss,),
+        TEMPORAL_SOFTMAX_LOSS_MISTAKES,
+    ),
+}
+
+ALL_MISTAKES = [
+    pytest.param(name, *entry.values, id=f"{name}:{entry.id}")
+    for name, (_, _, mistakes) in CHECKS.items()
+    for entry in mistakes
+]
+
+
+@pytest.mark.parametrize("name, student, expected", ALL_MISTAKES)
+def test_check_fails_on_the_mistake(name, student, expected, capsys):
+    check = CHECKS[name][0]
+    with pytest.raises(CheckFailed, match=expected) as failure:
+        check(*student)
+    assert str(failure.value).startswith(f"{name}: ")
+    assert "OK" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_check_passes_the_reference_with_one_line(name, capsys):
+    check, reference, _ = CHECKS[name]
+    check(*reference)
+    out = capsys.readouterr().out
+    assert out.startswith(f"OK {name}: relative errors ")
+    assert out.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "check, student",
+    [
+        (check_rnn_step_backward, (rnn_step_forward_caching_a, rnn_step_backward_from_a)),
+        (check_rnn_forward, (rnn_forward_loop,)),
+        (check_rnn_backward, (rnn_forward_loop, rnn_backward_loop)),
+        (check_lstm_step_forward, (lstm_step_forward_student,)),
+        (check_lstm_step_backward, (lstm_step_forward_student, lstm_step_backward_student)),
+        (check_lstm_forward, (lstm_forward_loop,)),
+        (check_lstm_backward, (lstm_forward_loop, lstm_backward_student)),
+        (check_word_embedding_forward, (word_embedding_forward_caching_w,)),
+        (
+            check_word_embedding_backward,
+            (word_embedding_forward_caching_w, word_embedding_backward_student),
+        ),
+    ],
+    ids=lambda value: getattr(value, "__name__", None),
+)
+def test_the_correct_student_versions_the_catalogue_builds_on_pass(check, student, capsys):
+    """So each catalogue failure is the mistake's, not the forward's it is paired with."""
+    check(*student)
+    assert capsys.readouterr().out.startswith("OK ")
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_catalogue_has_six_distinct_mistakes(name):
+    mistakes = CHECKS[name][2]
+    students = [entry.values[0] for entry in mistakes]
+    assert len(mistakes) >= 6
+    assert len(set(students)) == len(students)
+    assert len({entry.id for entry in mistakes}) == len(mistakes)
+
+
+def test_the_embedding_check_repeats_words():
+    """dW[x] = dout is right when no word repeats; the check's batch must repeat some."""
+    from course.checks.rnn import _embedding_inputs
+
+    x, _ = _embedding_inputs(seed=0)
+    counts = np.bincount(x.reshape(-1))
+    assert counts.max() >= 3 and (counts == 0).any()
