@@ -1,4 +1,4 @@
-"""The ``course`` command line: demo, data info, release and progress.
+"""The ``course`` command line: demo, data info, release, progress, train and sample.
 
 Run ``course --help`` (or ``python -m course --help``) for the commands and
 ``course COMMAND --help`` for each one's options.
@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from course.charrnn import add_sample_parser, add_train_parser
 from course.progress import add_progress_parser
 from course.release import add_release_parser
 
@@ -71,6 +72,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_release_parser(commands)
     add_progress_parser(commands)
+    add_train_parser(commands)
+    add_sample_parser(commands)
     return parser
 
 

@@ -1,5 +1,6 @@
 """Models with the course's contract: ``params`` and ``loss(X, y=None)``."""
 
 from course.models.fc_net import FullyConnectedNet, TwoLayerNet
+from course.models.rnn_lm import CharRNN, WordRNNLanguageModel
 
-__all__ = ["FullyConnectedNet", "TwoLayerNet"]
+__all__ = ["CharRNN", "FullyConnectedNet", "TwoLayerNet", "WordRNNLanguageModel"]
