@@ -295,6 +295,13 @@ def lstm_forward(
 
     The initial cell state is zero; the cell state is internal and not returned.
 
+    Organised for speed, with the same numbers as the loop of steps (to
+    rounding): the input projections of all T steps are one matrix multiply
+    into one gates array, each step then works in place on its slice of it,
+    and nothing is allocated inside the loop. The arrays are stored time-major,
+    (T, N, ...), so that the slice of one step is contiguous: on (N, T, ...)
+    arrays the elementwise work of a step runs about twice as slow.
+
     Inputs:
     - x: (N, T, D) input sequences
     - h0: (N, Hd) initial hidden state
@@ -303,35 +310,47 @@ def lstm_forward(
 
     Returns:
     - h: (N, T, Hd) hidden states of every time step
-    - cache: (x, h0, Wx, Wh, gates, c, h) with the activated gates (N, T, 4Hd)
-      and the cell states (N, T, Hd), for the backward pass; it holds h
-      itself, not a copy, so edit h only after the backward pass
+    - cache: (x_tm, Wx, Wh, gates, c, tanh_c, hs) for the backward pass, all
+      time-major: the inputs x_tm (T*N, D), the activated gates (T, N, 4Hd),
+      the cell states c and their tanh (T, N, Hd), and the hidden states
+      hs (T+1, N, Hd) with hs[0] = h0 and hs[t+1] = h[:, t]
     """
     N, T, D, Hd = _check_recurrent_inputs(
         "lstm_forward", x, ("h0", h0), Wx, Wh, b, gates=4, sequence=True
     )
     dtype = np.result_type(x, h0, Wx, Wh, b)
+    Wx, Wh, b = (np.asarray(p, dtype=dtype) for p in (Wx, Wh, b))  # copies only to convert
+    x_tm = np.empty((T, N, D), dtype=dtype)
+    x_tm[...] = x.transpose(1, 0, 2)  # (N, T, D) -> (T, N, D), time-major copy
+    x_tm = x_tm.reshape(T * N, D)
     # 1. The input projections of all T steps at once. This array becomes the
-    #    cache of activated gates: each step adds its recurrent term and
-    #    applies the activations in place.
-    gates = (x.reshape(N * T, D) @ Wx).reshape(N, T, 4 * Hd)  # (N*T, D) @ (D, 4Hd)
-    gates = gates.astype(dtype, copy=False)
-    gates += b
-    c = np.empty((N, T, Hd), dtype=dtype)  # cell states
-    h = np.empty((N, T, Hd), dtype=dtype)  # hidden states
+    #    cache of activated gates: each step adds its recurrent term and bias
+    #    and applies the activations in place.
+    gates = np.empty((T, N, 4 * Hd), dtype=dtype)
+    np.matmul(x_tm, Wx, out=gates.reshape(T * N, 4 * Hd))  # (T*N, D) @ (D, 4Hd)
+    c = np.empty((T, N, Hd), dtype=dtype)  # cell states
+    tanh_c = np.empty((T, N, Hd), dtype=dtype)  # their tanh, kept for the backward pass
+    hs = np.empty((T + 1, N, Hd), dtype=dtype)  # hidden states, after h0
+    hs[0] = h0
+    rec = np.empty((N, 4 * Hd), dtype=dtype)  # scratch: prev_h @ Wh + b of one step
+    ig = np.empty((N, Hd), dtype=dtype)  # scratch: i * g of one step
     # 2. The recurrence.
-    prev_h, prev_c = h0, np.zeros((N, Hd), dtype=dtype)
+    prev_c = np.zeros((N, Hd), dtype=dtype)  # c0
     for t in range(T):
-        a = gates[:, t]  # (N, 4Hd) view: x_t @ Wx + b so far
-        a += prev_h @ Wh  # (N, Hd) @ (Hd, 4Hd) -> (N, 4Hd)
-        a[:, : 3 * Hd] = sigmoid(a[:, : 3 * Hd])  # i, f, o
-        np.tanh(a[:, 3 * Hd :], out=a[:, 3 * Hd :])  # g
+        a = gates[t]  # (N, 4Hd) view: x_t @ Wx so far
+        np.matmul(hs[t], Wh, out=rec)  # (N, Hd) @ (Hd, 4Hd) -> (N, 4Hd)
+        rec += b
+        a += rec  # the pre-activation x_t @ Wx + h_{t-1} @ Wh + b
+        _activate_lstm_gates(a, Hd)
         i, f, o, g = a[:, :Hd], a[:, Hd : 2 * Hd], a[:, 2 * Hd : 3 * Hd], a[:, 3 * Hd :]
-        np.multiply(f, prev_c, out=c[:, t])
-        c[:, t] += i * g  # c_t = f * c_{t-1} + i * g
-        np.multiply(o, np.tanh(c[:, t]), out=h[:, t])  # h_t = o * tanh(c_t)
-        prev_h, prev_c = h[:, t], c[:, t]
-    return h, (x, h0, Wx, Wh, gates, c, h)
+        np.multiply(f, prev_c, out=c[t])
+        np.multiply(i, g, out=ig)
+        c[t] += ig  # c_t = f * c_{t-1} + i * g
+        np.tanh(c[t], out=tanh_c[t])
+        np.multiply(o, tanh_c[t], out=hs[t + 1])  # h_t = o * tanh(c_t)
+        prev_c = c[t]
+    h = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))  # (T, N, Hd) -> (N, T, Hd)
+    return h, (x_tm, Wx, Wh, gates, c, tanh_c, hs)
 
 
 def lstm_backward(dh: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...]:
@@ -339,6 +358,9 @@ def lstm_backward(dh: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...]:
 
     Two gradients flow back from step t+1 into step t: ``dprev_h`` into
     h[:, t] (added to ``dh[:, t]``) and ``dprev_c`` into the cell c[:, t].
+    The loop only fills da, the gradients of the gate pre-activations of
+    every step, in place and time-major like the forward's cache; dx, dWx,
+    dWh and db are then each one matrix multiply (or sum) over all T steps.
 
     Inputs:
     - dh: (N, T, Hd) upstream gradients of every hidden state
@@ -351,36 +373,76 @@ def lstm_backward(dh: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...]:
     - dWh: (Hd, 4Hd)
     - db: (4Hd,)
     """
-    x, h0, Wx, Wh, gates, c, h = cache
-    N, T, D = x.shape
-    Hd = h0.shape[1]
-    _require_grad("lstm_backward", "dh", dh, h.shape, "h")
+    x_tm, Wx, Wh, gates, c, tanh_c, hs = cache
+    T, N, Hd = c.shape
+    D = Wx.shape[0]
+    _require_grad("lstm_backward", "dh", dh, (N, T, Hd), "h")
     dtype = np.result_type(dh, gates)
-    tanh_c = np.tanh(c)  # (N, T, Hd), as in the forward pass
-    da = np.empty((N, T, 4 * Hd), dtype=dtype)  # gradients of the gate pre-activations
-    dprev_h = np.zeros((N, Hd), dtype=dtype)  # flowing back from step t+1 into h[:, t]
-    dprev_c = np.zeros((N, Hd), dtype=dtype)  # flowing back from step t+1 into c[:, t]
-    zeros = np.zeros((N, Hd), dtype=dtype)  # the initial cell state c0
+    da = np.empty((T, N, 4 * Hd), dtype=dtype)  # gradients of the gate pre-activations
+    dprev_h = np.zeros((N, Hd), dtype=dtype)  # flowing back from step t+1 into h_t
+    dprev_c = np.zeros((N, Hd), dtype=dtype)  # flowing back from step t+1 into c_t
+    dh_t = np.empty((N, Hd), dtype=dtype)  # scratch: total gradient of h_t
+    dc = np.empty((N, Hd), dtype=dtype)  # scratch: total gradient of c_t
+    WhT = np.ascontiguousarray(Wh.T)  # (4Hd, Hd) copy: the step's multiply runs ~20% faster
     for t in reversed(range(T)):
-        a = gates[:, t]
+        a = gates[t]  # (N, 4Hd): activated gates i, f, o, g
         i, f, o, g = a[:, :Hd], a[:, Hd : 2 * Hd], a[:, 2 * Hd : 3 * Hd], a[:, 3 * Hd :]
-        prev_c = c[:, t - 1] if t > 0 else zeros
-        dh_t = dh[:, t] + dprev_h  # (N, Hd), from the loss at t and from step t+1
-        dc = dprev_c + dh_t * o * (1 - tanh_c[:, t] ** 2)  # (N, Hd), total gradient of c_t
-        da_t = da[:, t]  # (N, 4Hd) view, filled block by block in the order i, f, o, g
-        da_t[:, :Hd] = dc * g * i * (1 - i)
-        da_t[:, Hd : 2 * Hd] = dc * prev_c * f * (1 - f)
-        da_t[:, 2 * Hd : 3 * Hd] = dh_t * tanh_c[:, t] * o * (1 - o)
-        da_t[:, 3 * Hd :] = dc * i * (1 - g**2)
-        dprev_c = dc * f
-        dprev_h = da_t @ Wh.T  # (N, 4Hd) @ (4Hd, Hd) -> (N, Hd)
-    da_flat = da.reshape(N * T, 4 * Hd)
-    dx = (da_flat @ Wx.T).reshape(N, T, D)  # (N*T, 4Hd) @ (4Hd, D) -> (N, T, D)
-    dWx = x.reshape(N * T, D).T @ da_flat  # (D, N*T) @ (N*T, 4Hd) -> (D, 4Hd)
-    h_prev = np.concatenate([h0[:, None], h[:, :-1]], axis=1)  # (N, T, Hd): input h of step t
-    dWh = h_prev.reshape(N * T, Hd).T @ da_flat  # (Hd, N*T) @ (N*T, 4Hd) -> (Hd, 4Hd)
+        da_t = da[t]  # (N, 4Hd), filled block by block in the order i, f, o, g
+        di, df, do, dg = (da_t[:, k * Hd : (k + 1) * Hd] for k in range(4))
+        # 1. The total gradients of h_t (from the loss at t and from step t+1)
+        #    and of c_t (from step t+1 and through h_t = o * tanh(c_t)).
+        np.add(dh[:, t], dprev_h, out=dh_t)
+        np.multiply(tanh_c[t], tanh_c[t], out=dc)
+        np.subtract(1, dc, out=dc)
+        dc *= o
+        dc *= dh_t
+        dc += dprev_c  # dc = dprev_c + dh_t * o * (1 - tanh(c_t)**2)
+        # 2. The activations' derivatives: s * (1 - s) for i, f, o; 1 - g**2 for g.
+        ifo, difo = a[:, : 3 * Hd], da_t[:, : 3 * Hd]  # (N, 3Hd) views
+        np.subtract(1, ifo, out=difo)
+        difo *= ifo
+        np.multiply(g, g, out=dg)
+        np.subtract(1, dg, out=dg)
+        # 3. Times the gradient of each gate, through c_t = f * c_{t-1} + i * g
+        #    and h_t = o * tanh(c_t).
+        di *= g
+        di *= dc  # di = dc * g * i * (1 - i)
+        if t > 0:
+            df *= c[t - 1]
+            df *= dc  # df = dc * c_{t-1} * f * (1 - f)
+        else:
+            df.fill(0)  # c_{-1} = c0 = 0
+        do *= tanh_c[t]
+        do *= dh_t  # do = dh_t * tanh(c_t) * o * (1 - o)
+        dg *= i
+        dg *= dc  # dg = dc * i * (1 - g**2)
+        # 4. Into step t-1.
+        np.multiply(dc, f, out=dprev_c)
+        np.matmul(da_t, WhT, out=dprev_h)  # (N, 4Hd) @ (4Hd, Hd) -> (N, Hd)
+    # 5. The gradients of the inputs and weights shared by all steps.
+    da_flat = da.reshape(T * N, 4 * Hd)
+    dx_tm = (da_flat @ Wx.T).reshape(T, N, D)  # (T*N, 4Hd) @ (4Hd, D) -> (T, N, D)
+    dx = np.ascontiguousarray(dx_tm.transpose(1, 0, 2))  # (N, T, D)
+    dWx = x_tm.T @ da_flat  # (D, T*N) @ (T*N, 4Hd) -> (D, 4Hd)
+    h_prev = hs[:T].reshape(T * N, Hd)  # the input hidden state of every step
+    dWh = h_prev.T @ da_flat  # (Hd, T*N) @ (T*N, 4Hd) -> (Hd, 4Hd)
     db = da_flat.sum(axis=0)  # (4Hd,)
     return dx, dprev_h, dWx, dWh, db
+
+
+def _activate_lstm_gates(a: np.ndarray, Hd: int) -> None:
+    """Apply the LSTM activations in place to the (N, 4Hd) pre-activations ``a``.
+
+    i, f, o (the first 3Hd columns) get the sigmoid, written as
+    ``sigmoid(z) = 0.5 * tanh(z / 2) + 0.5``: it equals :func:`sigmoid` to
+    rounding, cannot overflow, and needs no temporary arrays; g (the last Hd
+    columns) gets tanh.
+    """
+    ifo = a[:, : 3 * Hd]  # (N, 3Hd) view
+    ifo *= 0.5
+    np.tanh(a, out=a)  # tanh(z / 2) for i, f, o and tanh(z) for g, in one call
+    ifo *= 0.5
+    ifo += 0.5
 
 
 # ---------------------------------------------------------------------------
