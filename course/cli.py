@@ -90,7 +90,8 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_data_info(args: argparse.Namespace) -> int:
-    from course.data import CLASS_NAMES, data_root, generate_shapes
+    from course.data import CLASS_NAMES, DatasetNotFoundError, generate_shapes
+    from course.data.cifar10 import cifar10_folder
 
     start = time.perf_counter()
     generate_shapes(1000, seed=0)
@@ -103,15 +104,10 @@ def _run_data_info(args: argparse.Namespace) -> int:
         "  load:    course.data.load_shapes(num_train=49000, num_val=1000, num_test=1000, seed=0)"
     )
     print()
-    folder = data_root() / "cifar-10-batches-py"
-    present = (folder / "data_batch_1").is_file() and (folder / "test_batch").is_file()
     print("CIFAR-10 (a local copy of the official python batches)")
-    print(f"  folder:  {folder}  ({'found' if present else 'not found'})")
-    if not present:
-        print(
-            "  get it:  download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html"
-        )
-        print(f"           and run: tar -xzf cifar-10-python.tar.gz -C {folder.parent}")
-        print("           (set COURSE_DATA to use another folder)")
+    try:
+        print(f"  folder:  {cifar10_folder()}  (found)")
+    except DatasetNotFoundError as missing:  # its message names the folder and how to get it
+        print("  not found: " + str(missing).replace("\n", "\n  "))
     print("  load:    course.data.load_cifar10()")
     return 0
