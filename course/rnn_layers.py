@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course.validation import as_float_array, format_shape, require_ndim
+from course.validation import as_float_array, format_shape, require_dout, require_ndim
 
 # ---------------------------------------------------------------------------
 # Activation
@@ -97,7 +97,7 @@ def rnn_step_backward(dnext_h: np.ndarray, cache: tuple) -> tuple[np.ndarray, ..
     - db: (Hd,)
     """
     x, prev_h, Wx, Wh, next_h = cache
-    _require_grad("rnn_step_backward", "dnext_h", dnext_h, next_h.shape, "next_h")
+    require_dout("rnn_step_backward", dnext_h, next_h.shape, name="dnext_h", of="next_h")
     da = dnext_h * (1 - next_h**2)  # (N, Hd), gradient of the pre-activation a
     dx = da @ Wx.T  # (N, Hd) @ (Hd, D) -> (N, D)
     dprev_h = da @ Wh.T  # (N, Hd) @ (Hd, Hd) -> (N, Hd)
@@ -166,7 +166,7 @@ def rnn_backward(dh: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...]:
     x, h0, Wx, Wh, h = cache
     N, T, D = x.shape
     Hd = h0.shape[1]
-    _require_grad("rnn_backward", "dh", dh, h.shape, "h")
+    require_dout("rnn_backward", dh, h.shape, name="dh", of="h")
     # 1. da[:, t], the gradient of step t's pre-activation, starts as tanh'
     #    (read from the outputs) and is multiplied by the incoming gradient.
     da = 1 - h**2  # (N, T, Hd)
@@ -268,8 +268,8 @@ def lstm_step_backward(
     """
     x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c = cache
     func = "lstm_step_backward"
-    _require_grad(func, "dnext_h", dnext_h, prev_h.shape, "next_h")
-    _require_grad(func, "dnext_c", dnext_c, prev_c.shape, "next_c")
+    require_dout(func, dnext_h, prev_h.shape, name="dnext_h", of="next_h")
+    require_dout(func, dnext_c, prev_c.shape, name="dnext_c", of="next_c")
     # 1. Through next_h = o * tanh(next_c), then next_c = f * prev_c + i * g.
     dc = dnext_c + dnext_h * o * (1 - tanh_c**2)  # (N, Hd), total gradient of next_c
     do = dnext_h * tanh_c
@@ -376,7 +376,7 @@ def lstm_backward(dh: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...]:
     x_tm, Wx, Wh, gates, c, tanh_c, hs = cache
     T, N, Hd = c.shape
     D = Wx.shape[0]
-    _require_grad("lstm_backward", "dh", dh, (N, T, Hd), "h")
+    require_dout("lstm_backward", dh, (N, T, Hd), name="dh", of="h")
     dtype = np.result_type(dh, gates)
     da = np.empty((T, N, 4 * Hd), dtype=dtype)  # gradients of the gate pre-activations
     dprev_h = np.zeros((N, Hd), dtype=dtype)  # flowing back from step t+1 into h_t
@@ -485,7 +485,7 @@ def word_embedding_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     - dW: (V, D)
     """
     x, (V, D), dtype = cache
-    _require_grad("word_embedding_backward", "dout", dout, (*x.shape, D), "out")
+    require_dout("word_embedding_backward", dout, (*x.shape, D), name="dout", of="out")
     dW = np.zeros((V, D), dtype=np.result_type(dout, dtype))
     np.add.at(dW, x, dout)  # dW[x[n, t]] += dout[n, t] for every (n, t), repeats included
     return dW
@@ -541,7 +541,7 @@ def temporal_affine_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray
     x, w = cache
     N, T, D = x.shape
     M = w.shape[1]
-    _require_grad("temporal_affine_backward", "dout", dout, (N, T, M), "out")
+    require_dout("temporal_affine_backward", dout, (N, T, M), name="dout", of="out")
     dout_flat = dout.reshape(N * T, M)
     dx = (dout_flat @ w.T).reshape(N, T, D)  # (N*T, M) @ (M, D) -> (N, T, D)
     dw = x.reshape(N * T, D).T @ dout_flat  # (D, N*T) @ (N*T, M) -> (D, M)
@@ -673,19 +673,6 @@ def _check_recurrent_inputs(
                 f"{(N, Hd)}"
             )
     return (*x.shape, Hd)
-
-
-def _require_grad(
-    func: str, name: str, value: object, expected: tuple[int, ...], of: str
-) -> np.ndarray:
-    """Check that an upstream gradient is a float array shaped like the output ``of``."""
-    as_float_array(func, name, value)
-    if value.shape != tuple(expected):
-        raise ValueError(
-            f"{func}: {name} has shape {format_shape(value.shape)}; expected "
-            f"{format_shape(expected)}, the shape of the forward output {of}"
-        )
-    return value
 
 
 def _require_indices(

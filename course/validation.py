@@ -72,12 +72,21 @@ def format_shape(shape: Sequence[int]) -> str:
     return str(tuple(int(s) for s in shape))
 
 
-def require_dout(func: str, dout: object, expected: Sequence[int]) -> np.ndarray:
-    """Check that an upstream gradient is a float array shaped like the forward output."""
-    as_float_array(func, "dout", dout)
+def require_dout(
+    func: str, dout: object, expected: Sequence[int], name: str = "dout", of: str = ""
+) -> np.ndarray:
+    """Check that an upstream gradient is a float array shaped like the forward output.
+
+    ``name`` is what the backward calls the gradient (``dnext_h``) and ``of``
+    the forward output it belongs to (``next_h``), for the message.
+    """
+    as_float_array(func, name, dout)
     if dout.shape != tuple(expected):
+        output = (
+            f"the shape of the forward output {of}" if of else "the shape of the forward output"
+        )
         raise ValueError(
-            f"{func}: dout has shape {format_shape(dout.shape)}; expected "
-            f"{format_shape(expected)}, the shape of the forward output"
+            f"{func}: {name} has shape {format_shape(dout.shape)}; expected "
+            f"{format_shape(expected)}, {output}"
         )
     return dout
