@@ -31,7 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from course.validation import as_float_array, format_shape, require_positive_int
+from course.validation import (
+    as_float_array,
+    format_shape,
+    is_positive_finite,
+    is_real_number,
+    require_positive_int,
+)
 
 __all__ = [
     "UPDATE_RULES",
@@ -129,10 +135,11 @@ def _fill_hyperparameters(rule: str, config: object) -> dict[str, Any]:
     filled: dict[str, Any] = {}
     for name, hyper in hypers.items():
         value = config.get(name, hyper.default)
-        is_number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-            value, (bool, np.bool_)
-        )
-        if not is_number or not math.isfinite(value) or not hyper.accepts(float(value)):
+        if (
+            not is_real_number(value)
+            or not math.isfinite(value)
+            or not hyper.accepts(float(value))
+        ):
             raise ValueError(
                 f"{rule}: config[{name!r}] must be {hyper.requirement}, got {value!r}"
             )
@@ -367,10 +374,7 @@ def clip_grads_by_global_norm(
     func = "clip_grads_by_global_norm"
     if not isinstance(grads, Mapping):
         raise TypeError(f"{func}: grads must be a dict name -> array, got {type(grads).__name__}")
-    is_number = isinstance(max_norm, (int, float, np.integer, np.floating)) and not isinstance(
-        max_norm, (bool, np.bool_)
-    )
-    if not is_number or not math.isfinite(max_norm) or max_norm <= 0:
+    if not is_positive_finite(max_norm):
         raise ValueError(f"{func}: max_norm must be a positive number, got {max_norm!r}")
     for name, g in grads.items():
         as_float_array(func, f"grads[{name!r}]", g)

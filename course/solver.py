@@ -35,7 +35,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from course.optim import UpdateRule, check_config, clip_grads_by_global_norm, get_update_rule
-from course.validation import format_shape, require_positive_int
+from course.validation import (
+    format_shape,
+    is_positive_finite,
+    is_real_number,
+    require_positive_int,
+)
 
 __all__ = ["Model", "Solver"]
 
@@ -50,12 +55,6 @@ class Model(Protocol):
     def loss(self, X: np.ndarray, y: np.ndarray | None = None) -> Any:
         """Scores (N, C) when y is None, else (loss, grads) with grads keyed like params."""
         ...
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
 
 
 def _callbacks(name: str, value: object) -> list[Callable]:
@@ -201,7 +200,7 @@ class Solver:
             name: copy.deepcopy(base_config) for name in model.params
         }
 
-        if not _is_number(lr_decay) or not math.isfinite(lr_decay) or lr_decay <= 0:
+        if not is_positive_finite(lr_decay):
             raise ValueError(
                 f"Solver: lr_decay must be a positive number (e.g. 0.95), got {lr_decay!r}"
             )
@@ -214,9 +213,7 @@ class Solver:
         self.num_epochs = require_positive_int("Solver", "num_epochs", num_epochs)
         self.num_train_samples = _optional_positive_int("num_train_samples", num_train_samples)
         self.num_val_samples = _optional_positive_int("num_val_samples", num_val_samples)
-        if grad_clip is not None and (
-            not _is_number(grad_clip) or not math.isfinite(grad_clip) or grad_clip <= 0
-        ):
+        if grad_clip is not None and not is_positive_finite(grad_clip):
             raise ValueError(
                 f"Solver: grad_clip must be None or a positive number (5 is a good start), "
                 f"got {grad_clip!r}"
@@ -375,7 +372,7 @@ class Solver:
         """The current learning rate (the same for every parameter), if the rule has one."""
         config = next(iter(self.optim_configs.values()))
         lr = config.get("learning_rate")
-        return float(lr) if _is_number(lr) else None
+        return float(lr) if is_real_number(lr) else None
 
     def _step(self, batch: np.ndarray) -> float:
         """One iteration: loss and gradients on a minibatch, then one update per parameter."""

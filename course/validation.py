@@ -7,6 +7,7 @@ and (where there is one) what to do, instead of an obscure numpy traceback.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -54,6 +55,18 @@ def require_labels(func: str, y: object, num_samples: int, num_classes: int) -> 
             f"got values from {y.min()} to {y.max()}"
         )
     return y
+
+
+def is_real_number(value: object) -> bool:
+    """Whether ``value`` is a real Python or numpy number (a bool is not one)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def is_positive_finite(value: object) -> bool:
+    """Whether ``value`` is a real number, finite and > 0 (a rate, a norm, a temperature)."""
+    return is_real_number(value) and math.isfinite(value) and value > 0
 
 
 def require_positive_int(func: str, name: str, value: object, allow_zero: bool = False) -> int:

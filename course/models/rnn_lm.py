@@ -22,14 +22,13 @@ boundary. The gradient does not flow into the carried h (truncated BPTT).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from course import rnn_layers as rl
 from course.data.text import Vocabulary
-from course.validation import require_positive_int
+from course.validation import is_positive_finite, require_positive_int
 
 __all__ = ["CharRNN", "WordRNNLanguageModel", "check_temperature"]
 
@@ -58,10 +57,7 @@ def _check_dtype(func: str, dtype: object) -> np.dtype:
 
 def check_temperature(func: str, temperature: object) -> float:
     """Return ``temperature`` as a float after checking it is a finite number > 0."""
-    is_number = isinstance(temperature, (int, float, np.integer, np.floating)) and not isinstance(
-        temperature, (bool, np.bool_)
-    )
-    if not is_number or not math.isfinite(temperature) or temperature <= 0:
+    if not is_positive_finite(temperature):
         raise ValueError(
             f"{func}: temperature must be a number > 0 (e.g. 0.8; lower is more "
             f"conservative), got {temperature!r}; for the most likely token use argmax=True"
