@@ -122,3 +122,59 @@ def _read_bn_param(func: str, bn_param: dict) -> tuple[str, float, float]:
     if mode not in ("train", "test"):
         raise ValueError(f"{func}: bn_param['mode'] must be 'train' or 'test', got {mode!r}")
     return mode, float(bn_param.get("eps", 1e-5)), float(bn_param.get("momentum", 0.9))
+
+
+def spatial_batchnorm_forward(
+    x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, bn_param: dict
+) -> tuple[np.ndarray, tuple]:
+    """Batch normalisation for convolutional layers: one mean and variance per channel.
+
+    A channel's statistics are taken over the batch *and* every spatial
+    position (N*H*W values), so each feature map is normalised as a whole.
+    It is :func:`batchnorm_forward` on x viewed as (N*H*W, C) rows.
+
+    Inputs:
+    - x: (N, C, H, W) data
+    - gamma: (C,) scale; beta: (C,) shift
+    - bn_param: the state dict of :func:`batchnorm_forward`, with (C,) running averages
+
+    Returns:
+    - out: (N, C, H, W)
+    - cache: what the backward pass needs
+    """
+    func = "spatial_batchnorm_forward"
+    for name, value in (("x", x), ("gamma", gamma), ("beta", beta)):
+        as_float_array(func, name, value)
+    require_ndim(func, "x", x, 4, "(N, C, H, W)")
+    N, C, H, W = x.shape
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        if value.shape != (C,):
+            raise ValueError(
+                f"{func}: {name} has shape {format_shape(value.shape)}; expected ({C},), "
+                f"one per channel of x of shape {format_shape(x.shape)}"
+            )
+    rows = x.transpose(0, 2, 3, 1).reshape(-1, C)  # (N*H*W, C)
+    out_rows, cache = batchnorm_forward(rows, gamma, beta, bn_param)
+    out = out_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)  # (N, C, H, W)
+    return np.ascontiguousarray(out), (x.shape, cache)
+
+
+def spatial_batchnorm_backward(
+    dout: np.ndarray, cache: tuple
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Backward pass of :func:`spatial_batchnorm_forward`.
+
+    Inputs:
+    - dout: (N, C, H, W) upstream gradient
+    - cache: from the forward pass
+
+    Returns:
+    - dx: (N, C, H, W); dgamma: (C,); dbeta: (C,)
+    """
+    x_shape, bn_cache = cache
+    N, C, H, W = x_shape
+    require_dout("spatial_batchnorm_backward", dout, x_shape)
+    drows = dout.transpose(0, 2, 3, 1).reshape(-1, C)  # (N*H*W, C)
+    dx_rows, dgamma, dbeta = batchnorm_backward(drows, bn_cache)
+    dx = dx_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)  # (N, C, H, W)
+    return np.ascontiguousarray(dx), dgamma, dbeta
