@@ -1,0 +1,339 @@
+"""Convolutional classifiers: the three-layer ConvNet and TinyVGG.
+
+Both follow the model contract (``params`` and ``loss(X, y=None)``) and run on
+the fast layers of :mod:`course.fast_layers`. Images are NCHW batches.
+
+TinyVGG is VGG's recipe at toy scale (Simonyan and Zisserman, 2015): stages
+of 3x3 convolutions with padding 1 (which keep the size) and ReLUs, each stage
+closed by a 2x2 max pool (which halves it), then fully connected layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from course import fast_layers, layers
+from course.validation import as_float_array, format_shape, require_positive_int
+
+POOL_2X2 = {"pool_height": 2, "pool_width": 2, "stride": 2}
+
+
+def init_filters(
+    rng: np.random.Generator, shape: tuple, weight_scale: float | str, dtype
+) -> np.ndarray:
+    """Weights of the given shape, normal with std ``weight_scale`` or He's sqrt(2/fan_in).
+
+    The fan-in of a conv filter (F, C, HH, WW) is C*HH*WW, of a matrix (D, M) it is D.
+    """
+    fan_in = int(np.prod(shape[1:])) if len(shape) == 4 else shape[0]
+    if weight_scale == "he":
+        std = np.sqrt(2.0 / fan_in)
+    elif isinstance(weight_scale, (int, float)) and weight_scale > 0:
+        std = float(weight_scale)
+    else:
+        raise ValueError(f"weight_scale must be a positive number or 'he', got {weight_scale!r}")
+    return (std * rng.standard_normal(shape)).astype(dtype)
+
+
+def _check_input_dim(func: str, input_dim: Sequence[int]) -> tuple[int, int, int]:
+    input_dim = tuple(input_dim)
+    if len(input_dim) != 3:
+        raise ValueError(f"{func}: input_dim must be (C, H, W), got {input_dim!r}")
+    for name, value in zip(("C", "H", "W"), input_dim, strict=True):
+        require_positive_int(func, f"input_dim {name}", value)
+    return input_dim
+
+
+def _check_images(func: str, X: object, input_dim: tuple, dtype: np.dtype) -> np.ndarray:
+    as_float_array(func, "X", X)
+    if X.ndim != 4 or X.shape[1:] != input_dim:
+        raise ValueError(
+            f"{func}: X has shape {format_shape(X.shape)}; expected (N, C, H, W) with "
+            f"(C, H, W) = {input_dim}"
+        )
+    return X.astype(dtype, copy=False)
+
+
+class ThreeLayerConvNet:
+    """conv - relu - 2x2 max pool - affine - relu - affine - softmax.
+
+    Parameters: ``W1`` (F, C, HH, HH) and ``b1`` (F,) for the convolution
+    (stride 1, padding (HH - 1) // 2, which keeps H and W); ``W2``
+    (F*H/2*W/2, hidden_dim), ``b2``; ``W3`` (hidden_dim, num_classes), ``b3``.
+    The loss adds ``0.5 * reg * sum of squared weights`` (biases excluded).
+    """
+
+    def __init__(
+        self,
+        input_dim: Sequence[int] = (3, 32, 32),
+        num_filters: int = 32,
+        filter_size: int = 7,
+        hidden_dim: int = 100,
+        num_classes: int = 10,
+        weight_scale: float | str = 1e-3,
+        reg: float = 0.0,
+        dtype=np.float32,
+        seed: int = 0,
+    ) -> None:
+        func = "ThreeLayerConvNet"
+        C, H, W = self.input_dim = _check_input_dim(func, input_dim)
+        for name, value in (
+            ("num_filters", num_filters),
+            ("filter_size", filter_size),
+            ("hidden_dim", hidden_dim),
+            ("num_classes", num_classes),
+        ):
+            require_positive_int(func, name, value)
+        if filter_size % 2 == 0:
+            raise ValueError(
+                f"{func}: filter_size must be odd so that padding (filter_size - 1) // 2 keeps "
+                f"the image size; got {filter_size}"
+            )
+        if H % 2 or W % 2:
+            raise ValueError(f"{func}: the 2x2 pool needs even H and W; input_dim is {input_dim}")
+        self.reg = float(reg)
+        self.dtype = np.dtype(dtype)
+        self.conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
+        rng = np.random.default_rng(seed)
+        pooled = num_filters * (H // 2) * (W // 2)
+        shapes = {
+            "W1": (num_filters, C, filter_size, filter_size),
+            "W2": (pooled, hidden_dim),
+            "W3": (hidden_dim, num_classes),
+        }
+        self.params = {}
+        for i, (name, shape) in enumerate(shapes.items(), start=1):
+            self.params[name] = init_filters(rng, shape, weight_scale, self.dtype)
+            self.params[f"b{i}"] = np.zeros(shape[0] if i == 1 else shape[1], dtype=self.dtype)
+
+    def loss(self, X: np.ndarray, y: np.ndarray | None = None):
+        """Scores (N, num_classes) when ``y`` is None, else ``(loss, grads)``.
+
+        Inputs:
+        - X: (N, C, H, W) images
+        - y: (N,) integer labels, or None
+        """
+        X = _check_images("ThreeLayerConvNet.loss", X, self.input_dim, self.dtype)
+        p = self.params
+        pooled, cache1 = fast_layers.conv_relu_pool_forward(
+            X, p["W1"], p["b1"], self.conv_param, POOL_2X2
+        )  # (N, F, H/2, W/2)
+        hidden, cache2 = layers.affine_relu_forward(pooled, p["W2"], p["b2"])  # (N, hidden_dim)
+        scores, cache3 = layers.affine_forward(hidden, p["W3"], p["b3"])  # (N, num_classes)
+        if y is None:
+            return scores
+        loss, dscores = layers.softmax_loss(scores, y)
+        grads = {}
+        dhidden, grads["W3"], grads["b3"] = layers.affine_backward(dscores, cache3)
+        dpooled, grads["W2"], grads["b2"] = layers.affine_relu_backward(dhidden, cache2)
+        _, grads["W1"], grads["b1"] = fast_layers.conv_relu_pool_backward(dpooled, cache1)
+        for name in ("W1", "W2", "W3"):
+            loss += 0.5 * self.reg * float(np.sum(p[name] * p[name]))
+            grads[name] = grads[name] + self.reg * p[name]
+        return float(loss), grads
+
+
+class TinyVGG:
+    """[conv3x3 - [spatial batchnorm] - relu] x k - 2x2 max pool, per stage; then FC layers.
+
+    ``stages`` lists the filter counts of each stage's convolutions, e.g.
+    ``((16, 16), (32, 32))`` is conv16-conv16-pool-conv32-conv32-pool. Then
+    come ``hidden_dims`` affine-relu layers and a final affine layer with
+    softmax loss.
+
+    Parameters are numbered in order: ``W1, b1`` is the first convolution
+    (F, C, 3, 3), and so on through the convolutions and then the affine
+    layers; with batchnorm each convolution ``i`` also has ``gamma{i}``,
+    ``beta{i}`` (F,), and the running averages live in ``self.bn_params``.
+    The loss adds ``0.5 * reg * sum of squared weights``.
+    """
+
+    def __init__(
+        self,
+        input_dim: Sequence[int] = (3, 32, 32),
+        stages: Sequence[Sequence[int]] = ((16, 16), (32, 32)),
+        hidden_dims: Sequence[int] = (128,),
+        num_classes: int = 10,
+        normalization: str | None = "batchnorm",
+        weight_scale: float | str = "he",
+        reg: float = 0.0,
+        dtype=np.float32,
+        seed: int = 0,
+    ) -> None:
+        func = "TinyVGG"
+        C, H, W = self.input_dim = _check_input_dim(func, input_dim)
+        self.stages = tuple(tuple(int(f) for f in stage) for stage in stages)
+        if not self.stages or not all(self.stages):
+            raise ValueError(f"{func}: stages must be a non-empty list of non-empty filter lists")
+        for s, stage in enumerate(self.stages):
+            for f in stage:
+                require_positive_int(func, f"stages[{s}] filters", f)
+        self.hidden_dims = tuple(int(d) for d in hidden_dims)
+        for i, d in enumerate(self.hidden_dims):
+            require_positive_int(func, f"hidden_dims[{i}]", d)
+        require_positive_int(func, "num_classes", num_classes)
+        if normalization not in (None, "batchnorm"):
+            raise ValueError(
+                f"{func}: normalization must be None or 'batchnorm', got {normalization!r}"
+            )
+        factor = 2 ** len(self.stages)
+        if H % factor or W % factor:
+            raise ValueError(
+                f"{func}: {len(self.stages)} stages halve the image {len(self.stages)} times, so "
+                f"H and W must be multiples of {factor}; input_dim is {self.input_dim}"
+            )
+        self.num_classes = num_classes
+        self.normalization = normalization
+        self.weight_scale = weight_scale
+        self.reg = float(reg)
+        self.dtype = np.dtype(dtype)
+        self.seed = seed
+        self.conv_param = {"stride": 1, "pad": 1}
+        rng = np.random.default_rng(seed)
+        self.params: dict[str, np.ndarray] = {}
+        channels, i = C, 0
+        for stage in self.stages:
+            for filters in stage:
+                i += 1
+                shape = (filters, channels, 3, 3)
+                self.params[f"W{i}"] = init_filters(rng, shape, weight_scale, self.dtype)
+                self.params[f"b{i}"] = np.zeros(filters, dtype=self.dtype)
+                if normalization:
+                    self.params[f"gamma{i}"] = np.ones(filters, dtype=self.dtype)
+                    self.params[f"beta{i}"] = np.zeros(filters, dtype=self.dtype)
+                channels = filters
+        self.num_convs = i
+        dims = [channels * (H // factor) * (W // factor), *self.hidden_dims, num_classes]
+        for d_in, d_out in zip(dims[:-1], dims[1:], strict=True):
+            i += 1
+            self.params[f"W{i}"] = init_filters(rng, (d_in, d_out), weight_scale, self.dtype)
+            self.params[f"b{i}"] = np.zeros(d_out, dtype=self.dtype)
+        self.num_layers = i
+        self.bn_params = (
+            [{"mode": "train"} for _ in range(self.num_convs)] if normalization else []
+        )
+
+    def config(self) -> dict:
+        """The constructor arguments, as plain JSON-ready values (saved beside the weights)."""
+        return {
+            "input_dim": list(self.input_dim),
+            "stages": [list(stage) for stage in self.stages],
+            "hidden_dims": list(self.hidden_dims),
+            "num_classes": self.num_classes,
+            "normalization": self.normalization,
+            "reg": self.reg,
+            "dtype": self.dtype.name,
+        }
+
+    def layer_names(self) -> list[str]:
+        """Layer names in order: 'conv1_1', 'conv1_2', 'pool1', ..., 'fc1', ..., 'scores'."""
+        names = []
+        for s, stage in enumerate(self.stages, start=1):
+            names += [f"conv{s}_{k}" for k in range(1, len(stage) + 1)] + [f"pool{s}"]
+        return names + [f"fc{k}" for k in range(1, len(self.hidden_dims) + 1)] + ["scores"]
+
+    def _forward(self, X: np.ndarray, mode: str, keep: bool):
+        """Run the net; return scores, the caches and (when ``keep``) every layer's output."""
+        p = self.params
+        h, caches, outputs, i = X, [], {}, 0
+        names = iter(self.layer_names())
+        for stage in self.stages:
+            for _ in stage:
+                i += 1
+                h, conv_cache = fast_layers.conv_forward_fast(
+                    h, p[f"W{i}"], p[f"b{i}"], self.conv_param
+                )
+                bn_cache = None
+                if self.normalization:
+                    bn_param = self.bn_params[i - 1]
+                    bn_param["mode"] = mode
+                    h, bn_cache = layers.spatial_batchnorm_forward(
+                        h, p[f"gamma{i}"], p[f"beta{i}"], bn_param
+                    )
+                h, relu_cache = layers.relu_forward(h)
+                caches.append(("conv", conv_cache, bn_cache, relu_cache))
+                if keep:
+                    outputs[next(names)] = h
+            h, pool_cache = fast_layers.max_pool_forward_fast(h, POOL_2X2)
+            caches.append(("pool", pool_cache))
+            if keep:
+                outputs[next(names)] = h
+        for _ in self.hidden_dims:
+            i += 1
+            h, fc_cache = layers.affine_relu_forward(h, p[f"W{i}"], p[f"b{i}"])
+            caches.append(("fc", fc_cache))
+            if keep:
+                outputs[next(names)] = h
+        i += 1
+        scores, scores_cache = layers.affine_forward(h, p[f"W{i}"], p[f"b{i}"])
+        caches.append(("scores", scores_cache))
+        if keep:
+            outputs[next(names)] = scores
+        return scores, caches, outputs
+
+    def loss(self, X: np.ndarray, y: np.ndarray | None = None):
+        """Scores (N, num_classes) when ``y`` is None (test mode), else ``(loss, grads)``.
+
+        Inputs:
+        - X: (N, C, H, W) images
+        - y: (N,) integer labels, or None
+        """
+        X = _check_images("TinyVGG.loss", X, self.input_dim, self.dtype)
+        mode = "test" if y is None else "train"
+        scores, caches, _ = self._forward(X, mode, keep=False)
+        if y is None:
+            return scores
+        loss, dh = layers.softmax_loss(scores, y)
+        grads: dict[str, np.ndarray] = {}
+        i = self.num_layers
+        for cache in reversed(caches):
+            kind = cache[0]
+            if kind == "scores":
+                dh, grads[f"W{i}"], grads[f"b{i}"] = layers.affine_backward(dh, cache[1])
+                i -= 1
+            elif kind == "fc":
+                dh, grads[f"W{i}"], grads[f"b{i}"] = layers.affine_relu_backward(dh, cache[1])
+                i -= 1
+            elif kind == "pool":
+                dh = fast_layers.max_pool_backward_fast(dh, cache[1])
+            else:
+                _, conv_cache, bn_cache, relu_cache = cache
+                dh = layers.relu_backward(dh, relu_cache)
+                if bn_cache is not None:
+                    dh, grads[f"gamma{i}"], grads[f"beta{i}"] = layers.spatial_batchnorm_backward(
+                        dh, bn_cache
+                    )
+                dh, grads[f"W{i}"], grads[f"b{i}"] = fast_layers.conv_backward_fast(dh, conv_cache)
+                i -= 1
+        for k in range(1, self.num_layers + 1):
+            W = self.params[f"W{k}"]
+            loss += 0.5 * self.reg * float(np.sum(W * W))
+            grads[f"W{k}"] = grads[f"W{k}"] + self.reg * W
+        return float(loss), grads
+
+    def activations(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """Every layer's output in test mode, keyed by :meth:`layer_names` (for visualisation).
+
+        Inputs:
+        - X: (N, C, H, W) images
+
+        Returns:
+        - dict name -> array: (N, F, H', W') for conv and pool layers, (N, D) for the rest
+        """
+        X = _check_images("TinyVGG.activations", X, self.input_dim, self.dtype)
+        return self._forward(X, "test", keep=True)[2]
+
+    def extract_features(self, X: np.ndarray) -> np.ndarray:
+        """The last hidden layer's output in test mode: an image's learned feature vector.
+
+        Inputs:
+        - X: (N, C, H, W) images
+
+        Returns:
+        - features: (N, D), D = hidden_dims[-1] (or the flattened last pool without FC layers)
+        """
+        outputs = self.activations(X)
+        names = self.layer_names()
+        return outputs[names[-2]].reshape(X.shape[0], -1)
