@@ -26,16 +26,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import ctypes
-import glob
-import os
-import statistics
-import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
 
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+from timing import check_threads, import_torch, median_ms, set_threads
+
 N, D, HD = 50, 512, 512  # batch, input size, hidden size
 
 
@@ -58,44 +51,6 @@ def parse_args() -> argparse.Namespace:
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
     return args
-
-
-def median_ms(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time of ``fn()`` in milliseconds, after one untimed warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
-
-
-def blas_threads() -> tuple[int | None, str]:
-    """The number of threads numpy's BLAS will use, and how it was read."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        pass
-    else:
-        blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-        if blas:
-            return blas[0]["num_threads"], "threadpoolctl"
-    # Without threadpoolctl: ask the OpenBLAS that numpy wheels bundle.
-    import numpy as np
-
-    libs = Path(np.__file__).parent.parent / "numpy.libs"
-    for path in glob.glob(str(libs / "*openblas*.so*")):
-        lib = ctypes.CDLL(path)
-        for name in (
-            "scipy_openblas_get_num_threads64_",
-            "scipy_openblas_get_num_threads",
-            "openblas_get_num_threads64_",
-            "openblas_get_num_threads",
-        ):
-            if hasattr(lib, name):
-                return int(getattr(lib, name)()), f"{Path(path).name}:{name}"
-    return None, "unknown BLAS (cannot check its thread count)"
 
 
 def lstm_inputs(T: int, dtype, seed: int = 0) -> tuple:
@@ -176,36 +131,12 @@ def time_torch(torch, inputs: tuple, repeats: int) -> float:
 
 def main() -> None:
     args = parse_args()
-    # The BLAS reads its thread count once, when numpy loads it: set it first.
-    for name in THREAD_VARIABLES:
-        os.environ[name] = str(args.threads)
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+    set_threads(args.threads)  # before numpy loads its BLAS
 
     import numpy as np
 
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        pass
-    else:
-        threadpool_limits(args.threads)
-
-    try:
-        import torch
-    except ImportError:
-        torch = None
-        print("PyTorch not installed: pip install torch==2.13.0 for the comparison column")
-    else:
-        torch.set_num_threads(args.threads)
-
-    threads, source = blas_threads()
-    if threads is not None and threads != args.threads:
-        sys.exit(f"numpy's BLAS uses {threads} threads, not --threads {args.threads} ({source})")
-    print(f"numpy {np.__version__}: BLAS threads = {threads} (read from {source})")
-    if torch is not None:
-        print(f"torch {torch.__version__}: threads = {torch.get_num_threads()}")
-        if torch.get_num_threads() != args.threads:
-            sys.exit(f"torch uses {torch.get_num_threads()} threads, not {args.threads}")
+    torch = import_torch(args.threads)
+    check_threads(args.threads, torch)
     print(f"N = {N}, D = Hd = {HD}; forward + backward, median of {args.repeats} repeats\n")
 
     header = (

@@ -112,7 +112,8 @@ def max_pool_forward(
 ):
     """Max pool x (N, C, H, W) into ``out``; ``argmax`` gets the flat index h*W + w of each max.
 
-    The first maximum in row-major order wins a tie, as in the naive layer.
+    The first maximum in row-major order wins a tie, and the first NaN wins over
+    any number, as in the naive layer.
     """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], W = x.shape[3]
     cdef Py_ssize_t H_out = out.shape[2], W_out = out.shape[3]
@@ -128,7 +129,8 @@ def max_pool_forward(
                 for a in range(pool_height):
                     for bb in range(pool_width):
                         value = x[n, c, i * stride + a, j * stride + bb]
-                        if value > best:
+                        # A NaN wins and stays (value != value is the NaN test), as in np.max.
+                        if best == best and (value > best or value != value):
                             best = value
                             best_index = (i * stride + a) * W + j * stride + bb
                 out[n, c, i, j] = best

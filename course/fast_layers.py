@@ -24,6 +24,7 @@ reads overlapping windows through a strided view otherwise.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -64,12 +65,16 @@ def _compiled():
     global _warned
     if _im2col is None and not _warned:
         _warned = True
+        # Point the warning at the first caller outside this module.
+        frame, level = sys._getframe(1), 2
+        while frame is not None and frame.f_code.co_filename == __file__:
+            frame, level = frame.f_back, level + 1
         warnings.warn(
             f"course._im2col, the compiled im2col extension, could not be imported "
             f"({_IMPORT_ERROR or 'not built'}); the fast layers use a slower numpy im2col. "
             f"Build it from the repository root with: {REBUILD_COMMAND}",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=level,
         )
     return _im2col
 

@@ -161,5 +161,5 @@ def conv_backward_naive(
                     dx_pad[n, :, rows, cols] += dout[n, f, i, j] * w[f]
                     dw[f] += dout[n, f, i, j] * x_pad[n, :, rows, cols]
     dx = dx_pad[:, :, pad : pad + H, pad : pad + W].copy()  # (N, C, H, W)
-    db = dout.sum(axis=(0, 2, 3))  # (F,)
+    db = dout.sum(axis=(0, 2, 3)).astype(b.dtype, copy=False)  # (F,)
     return dx, dw, db

@@ -1,0 +1,653 @@
+"""Tests for course/fast_layers.py: the fast layers equal the naive ones, on both paths.
+
+Every property runs twice: on the compiled extension ``course._im2col`` and on
+the numpy fallback, selected by setting ``course.fast_layers._im2col`` to None.
+Shapes are drawn from the output size, kernel, stride and pad, and the input
+size is derived from them, so that every drawn combination is valid.
+"""
+
+import os
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from course import fast_layers
+from course.fast_layers import (
+    col2im,
+    conv_backward_fast,
+    conv_forward_fast,
+    conv_relu_backward,
+    conv_relu_forward,
+    conv_relu_pool_backward,
+    conv_relu_pool_forward,
+    im2col,
+    max_pool_backward_fast,
+    max_pool_forward_fast,
+    num_threads,
+    using_compiled,
+)
+from course.gradcheck import check_backward, rel_error
+from course.layers import (
+    conv_backward_naive,
+    conv_forward_naive,
+    max_pool_backward_naive,
+    max_pool_forward_naive,
+)
+
+PATHS = ["compiled", "numpy"]
+TOLERANCE = {np.float64: 1e-9, np.float32: 1e-4}
+PROPERTY = settings(max_examples=60, deadline=None, derandomize=True)
+
+
+@contextmanager
+def fast_path(path):
+    """Run the fast layers on the compiled extension or on the numpy fallback."""
+    with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
+        if path == "numpy":
+            mp.setattr(fast_layers, "_im2col", None)
+            mp.setattr(fast_layers, "_warned", False)
+            warnings.filterwarnings("ignore", "course._im2col", RuntimeWarning)
+        elif not using_compiled():
+            pytest.fail("course._im2col is not built: run pip install -e .")
+        yield
+
+
+def _bounds(kernel, stride, pad, largest=9, most_out=5):
+    """Output sizes whose input size (out - 1)*stride + kernel - 2*pad lies in [1, largest]."""
+    lowest = max(1, 1 - (-(1 + 2 * pad - kernel) // stride))  # input size >= 1
+    highest = 1 + (largest + 2 * pad - kernel) // stride  # input size <= largest
+    return lowest, max(lowest + 1, min(highest, most_out))
+
+
+def _size(out, kernel, stride, pad):
+    return (out - 1) * stride + kernel - 2 * pad
+
+
+def _size_out(size, kernel, stride, pad):
+    return 1 + (size + 2 * pad - kernel) // stride
+
+
+@st.composite
+def conv_cases(draw, non_square=False):
+    """(N, C, H, W, F, HH, WW, stride, pad, dtype), every combination valid."""
+    N, C, F = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    stride, pad = draw(st.integers(1, 3)), draw(st.integers(0, 2))
+    HH = draw(st.integers(1, 4))
+    WW = draw(st.integers(1, 4).filter(lambda k: k != HH) if non_square else st.integers(1, 4))
+    H_out = draw(st.integers(*_bounds(HH, stride, pad)))
+    H = _size(H_out, HH, stride, pad)
+    W_outs = st.integers(*_bounds(WW, stride, pad))
+    if non_square:
+        W_outs = W_outs.filter(lambda w_out: _size(w_out, WW, stride, pad) != H)
+    W = _size(draw(W_outs), WW, stride, pad)
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    return N, C, H, W, F, HH, WW, stride, pad, dtype
+
+
+@st.composite
+def pool_cases(draw, non_square=False):
+    """(N, C, H, W, pool_height, pool_width, stride, dtype), every combination valid."""
+    N, C = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = draw(st.integers(1, 3))
+    ph = draw(st.integers(1, 4))
+    pw = draw(st.integers(1, 4).filter(lambda k: k != ph) if non_square else st.integers(1, 4))
+    H = _size(draw(st.integers(*_bounds(ph, stride, 0))), ph, stride, 0)
+    W_outs = st.integers(*_bounds(pw, stride, 0))
+    if non_square:
+        W_outs = W_outs.filter(lambda w_out: _size(w_out, pw, stride, 0) != H)
+    W = _size(draw(W_outs), pw, stride, 0)
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    return N, C, H, W, ph, pw, stride, dtype
+
+
+def _conv_inputs(case, seed):
+    N, C, H, W, F, HH, WW, stride, pad, dtype = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((F, C, HH, WW)).astype(dtype)
+    b = rng.standard_normal(F).astype(dtype)
+    return x, w, b, {"stride": stride, "pad": pad}
+
+
+def _pool_input(case, seed, ties=False):
+    N, C, H, W, ph, pw, stride, dtype = case
+    rng = np.random.default_rng(seed)
+    if ties:  # few distinct values, as after a ReLU: many windows have tied maxima
+        x = np.maximum(rng.integers(-2, 3, (N, C, H, W)), 0)
+    else:
+        x = rng.standard_normal((N, C, H, W))
+    return x.astype(dtype), {"pool_height": ph, "pool_width": pw, "stride": stride}
+
+
+# ----------------------------------------------------------------------------- fast == naive
+
+
+def _check_conv_matches_naive(case, seed, path):
+    x, w, b, conv_param = _conv_inputs(case, seed)
+    dtype = case[-1]
+    with fast_path(path):
+        out, cache = conv_forward_fast(x, w, b, conv_param)
+        dout = np.random.default_rng(seed + 1).standard_normal(out.shape).astype(dtype)
+        grads = conv_backward_fast(dout, cache)
+    expected_out, naive_cache = conv_forward_naive(x, w, b, conv_param)
+    expected_grads = conv_backward_naive(dout, naive_cache)
+    assert out.shape == expected_out.shape and out.dtype == dtype
+    assert rel_error(out, expected_out) < TOLERANCE[dtype]
+    for name, grad, expected in zip(("dx", "dw", "db"), grads, expected_grads, strict=True):
+        assert grad.shape == expected.shape and grad.dtype == dtype, name
+        assert rel_error(grad, expected) < TOLERANCE[dtype], (name, rel_error(grad, expected))
+
+
+@pytest.mark.parametrize("path", PATHS)
+@PROPERTY
+@given(case=conv_cases(), seed=st.integers(0, 2**32 - 2))
+def test_conv_fast_matches_naive(path, case, seed):
+    _check_conv_matches_naive(case, seed, path)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@PROPERTY
+@given(case=conv_cases(non_square=True), seed=st.integers(0, 2**32 - 2))
+def test_conv_fast_matches_naive_non_square(path, case, seed):
+    N, C, H, W, F, HH, WW, stride, pad, dtype = case
+    assert HH != WW and H != W
+    _check_conv_matches_naive(case, seed, path)
+
+
+def _check_pool_matches_naive(case, seed, ties, path):
+    x, pool_param = _pool_input(case, seed, ties)
+    dtype = case[-1]
+    with fast_path(path):
+        out, cache = max_pool_forward_fast(x, pool_param)
+        dout = np.random.default_rng(seed + 1).standard_normal(out.shape).astype(dtype)
+        dx = max_pool_backward_fast(dout, cache)
+    expected_out, naive_cache = max_pool_forward_naive(x, pool_param)
+    expected_dx = max_pool_backward_naive(dout, naive_cache)
+    assert out.dtype == dx.dtype == dtype
+    np.testing.assert_array_equal(out, expected_out)  # a maximum is exact
+    assert dx.shape == x.shape
+    # Same positions; overlapping windows may add their gradients in another order.
+    assert rel_error(dx, expected_dx) < TOLERANCE[dtype]
+    np.testing.assert_array_equal(dx != 0, expected_dx != 0)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@PROPERTY
+@given(case=pool_cases(), seed=st.integers(0, 2**32 - 2), ties=st.booleans())
+def test_max_pool_fast_matches_naive(path, case, seed, ties):
+    _check_pool_matches_naive(case, seed, ties, path)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@PROPERTY
+@given(case=pool_cases(non_square=True), seed=st.integers(0, 2**32 - 2), ties=st.booleans())
+def test_max_pool_fast_matches_naive_non_square(path, case, seed, ties):
+    N, C, H, W, ph, pw, stride, dtype = case
+    assert ph != pw and H != W
+    _check_pool_matches_naive(case, seed, ties, path)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_max_pool_ties_go_to_the_first_maximum(path):
+    x = np.zeros((1, 1, 4, 3))
+    x[0, 0, 1, 1] = x[0, 0, 2, 0] = 1.0  # tied maxima shared by the overlapping windows
+    pool_param = {"pool_height": 3, "pool_width": 2, "stride": 1}
+    with fast_path(path):
+        out, cache = max_pool_forward_fast(x, pool_param)
+        dx = max_pool_backward_fast(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), cache)
+    np.testing.assert_array_equal(out[0, 0], np.ones((2, 2)))
+    expected = np.zeros((4, 3))
+    expected[1, 1] = 1 + 2 + 3 + 4  # (1, 1) comes before (2, 0) in row-major order
+    np.testing.assert_array_equal(dx[0, 0], expected)
+
+
+@pytest.mark.parametrize("path", ["compiled", "numpy"])
+def test_max_pool_propagates_nan_like_the_naive_layer(path):
+    x = np.array([[1.0, np.nan], [3.0, 2.0]]).reshape(1, 1, 2, 2)
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    expected, _ = max_pool_forward_naive(x, pool_param)
+    assert np.isnan(expected).all()
+    with fast_path(path):
+        out, _ = max_pool_forward_fast(x, pool_param)
+    assert np.isnan(out).all(), out
+
+
+# ----------------------------------------------------------------------------- im2col / col2im
+
+
+@pytest.mark.parametrize("path", PATHS)
+@PROPERTY
+@given(case=conv_cases(), seed=st.integers(0, 2**32 - 2))
+def test_im2col_and_col2im_are_adjoint(path, case, seed):
+    N, C, H, W, F, HH, WW, stride, pad, dtype = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, H, W, C))  # NHWC
+    H_out, W_out = _size_out(H, HH, stride, pad), _size_out(W, WW, stride, pad)
+    c = rng.standard_normal((N * H_out * W_out, HH * WW * C))
+    with fast_path(path):
+        cols = im2col(x, HH, WW, pad, stride)
+        back = col2im(c, x.shape, HH, WW, pad, stride)
+    assert cols.shape == c.shape and back.shape == x.shape
+    lhs, rhs = np.sum(cols * c), np.sum(x * back)
+    assert abs(lhs - rhs) <= 1e-9 * max(1.0, np.abs(cols * c).sum())
+
+
+@PROPERTY
+@given(case=conv_cases(non_square=True), seed=st.integers(0, 2**32 - 2))
+def test_compiled_and_numpy_im2col_have_the_same_layout(case, seed):
+    N, C, H, W, F, HH, WW, stride, pad, dtype = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, H, W, C)).astype(dtype)
+    c = rng.standard_normal(
+        (N * _size_out(H, HH, stride, pad) * _size_out(W, WW, stride, pad), HH * WW * C)
+    ).astype(dtype)
+    cols, back = {}, {}
+    for path in PATHS:
+        with fast_path(path):
+            cols[path] = im2col(x, HH, WW, pad, stride)
+            back[path] = col2im(c, x.shape, HH, WW, pad, stride)
+        assert cols[path].dtype == back[path].dtype == dtype
+    np.testing.assert_array_equal(cols["compiled"], cols["numpy"])  # copies are exact
+    np.testing.assert_allclose(back["compiled"], back["numpy"], rtol=1e-5, atol=1e-5)
+
+
+def test_im2col_rows_by_hand():
+    # One 3x3 image with 2 channels, a 2x1 kernel (non-square), stride 1, no padding.
+    x = np.arange(18.0).reshape(1, 3, 3, 2)  # NHWC
+    for path in PATHS:
+        with fast_path(path):
+            cols = im2col(x, 2, 1, 0, 1)
+        assert cols.shape == (2 * 3, 2 * 1 * 2)
+        # Row (i, j) = the window at (i, j) in the order (kh, kw, c).
+        np.testing.assert_array_equal(cols[0], [0, 1, 6, 7], err_msg=path)
+        np.testing.assert_array_equal(cols[5], [10, 11, 16, 17], err_msg=path)
+
+
+# ----------------------------------------------------------------------------- gradients
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    "x_shape, w_shape, stride, pad",
+    [((2, 2, 5, 6), (3, 2, 3, 2), 1, 1), ((2, 3, 7, 5), (2, 3, 1, 3), 2, 1)],
+)
+def test_conv_fast_gradients(path, x_shape, w_shape, stride, pad):
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[0])
+    with fast_path(path):
+        errors = check_backward(
+            conv_forward_fast, conv_backward_fast, [x, w, b, {"stride": stride, "pad": pad}]
+        )
+    assert max(errors.values()) < 1e-7, errors
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    "x_shape, ph, pw, stride", [((2, 2, 4, 6), 2, 2, 2), ((2, 2, 4, 3), 3, 2, 1)]
+)
+def test_max_pool_fast_gradients(path, x_shape, ph, pw, stride):
+    rng = np.random.default_rng(1)
+    x = rng.permutation(int(np.prod(x_shape))).reshape(x_shape) * 0.1  # no ties
+    pool_param = {"pool_height": ph, "pool_width": pw, "stride": stride}
+    with fast_path(path):
+        errors = check_backward(max_pool_forward_fast, max_pool_backward_fast, [x, pool_param])
+    assert errors["d0"] < 1e-7, errors
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_conv_relu_gradients(path):
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal((2, 2, 4, 5)), rng.standard_normal((3, 2, 3, 2)), np.zeros(3)
+    with fast_path(path):
+        errors = check_backward(
+            conv_relu_forward, conv_relu_backward, [x, w, b, {"stride": 1, "pad": 1}]
+        )
+    assert max(errors.values()) < 1e-7, errors
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_conv_relu_pool_gradients(path):
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((2, 2, 4, 6)), rng.standard_normal((3, 2, 3, 3)), np.zeros(3)
+    pool_param = {"pool_height": 2, "pool_width": 3, "stride": 1}
+    with fast_path(path):
+        out, _ = conv_relu_pool_forward(x, w, b, {"stride": 1, "pad": 1}, pool_param)
+        assert out.shape == (2, 3, 3, 4)
+        errors = check_backward(
+            conv_relu_pool_forward,
+            conv_relu_pool_backward,
+            [x, w, b, {"stride": 1, "pad": 1}, pool_param],
+        )
+    assert max(errors.values()) < 1e-7, errors
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_sandwiches_equal_their_parts(path):
+    rng = np.random.default_rng(4)
+    x, w, b = rng.standard_normal((2, 2, 4, 6)), rng.standard_normal((3, 2, 3, 3)), np.ones(3)
+    conv_param, pool_param = (
+        {"stride": 1, "pad": 1},
+        {"pool_height": 2, "pool_width": 2, "stride": 2},
+    )
+    with fast_path(path):
+        out, cache = conv_relu_pool_forward(x, w, b, conv_param, pool_param)
+        dx, dw, db = conv_relu_pool_backward(np.ones_like(out), cache)
+    a, naive_cache = conv_forward_naive(x, w, b, conv_param)
+    r = np.maximum(a, 0)
+    expected, pool_cache = max_pool_forward_naive(r, pool_param)
+    dr = max_pool_backward_naive(np.ones_like(expected), pool_cache)
+    expected_grads = conv_backward_naive(dr * (a > 0), naive_cache)
+    assert rel_error(out, expected) < 1e-12
+    for grad, expected_grad in zip((dx, dw, db), expected_grads, strict=True):
+        assert rel_error(grad, expected_grad) < 1e-12
+
+
+# ----------------------------------------------------------------------------- dtypes, layout
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_float32_stays_float32(path):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 2)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    with fast_path(path):
+        out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})
+        grads = conv_backward_fast(np.ones_like(out), cache)
+        pooled, pool_cache = max_pool_forward_fast(out, pool_param)
+        dpool = max_pool_backward_fast(np.ones_like(pooled), pool_cache)
+    assert out.shape == (2, 4, 6, 6)
+    assert out.dtype == pooled.dtype == dpool.dtype == np.float32
+    assert [g.dtype for g in grads] == [np.float32] * 3
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_fast_layers_do_not_mutate_their_inputs(path):
+    rng = np.random.default_rng(6)
+    x, w, b = rng.standard_normal((2, 2, 5, 4)), rng.standard_normal((3, 2, 3, 2)), np.ones(3)
+    conv_param, pool_param = (
+        {"stride": 1, "pad": 1},
+        {"pool_height": 3, "pool_width": 2, "stride": 1},
+    )
+    originals = [a.copy() for a in (x, w, b)]
+    with fast_path(path):
+        out, cache = conv_forward_fast(x, w, b, conv_param)
+        dout = rng.standard_normal(out.shape)
+        dout_copy = dout.copy()
+        conv_backward_fast(dout, cache)
+        pooled, pool_cache = max_pool_forward_fast(out, pool_param)
+        out_copy = out.copy()
+        dpooled = rng.standard_normal(pooled.shape)
+        dpooled_copy = dpooled.copy()
+        max_pool_backward_fast(dpooled, pool_cache)
+    for a, original in zip(
+        (x, w, b, dout, out, dpooled), (*originals, dout_copy, out_copy, dpooled_copy), strict=True
+    ):
+        np.testing.assert_array_equal(a, original)
+    assert conv_param == {"stride": 1, "pad": 1}
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_non_contiguous_input_gives_the_same_result(path):
+    rng = np.random.default_rng(7)
+    base = rng.standard_normal((3, 2, 5, 7))
+    x = base.transpose(0, 1, 3, 2)  # a (3, 2, 7, 5) view, not C-contiguous
+    assert not x.flags.c_contiguous
+    w, b = rng.standard_normal((4, 2, 3, 1)), rng.standard_normal(4)
+    conv_param, pool_param = (
+        {"stride": 2, "pad": 1},
+        {"pool_height": 3, "pool_width": 1, "stride": 2},
+    )
+    with fast_path(path):
+        out, cache = conv_forward_fast(x, w, b, conv_param)
+        expected, expected_cache = conv_forward_fast(x.copy(), w, b, conv_param)
+        dout = rng.standard_normal(out.shape)
+        grads = conv_backward_fast(dout, cache)
+        expected_grads = conv_backward_fast(dout, expected_cache)
+        pooled, pool_cache = max_pool_forward_fast(x, pool_param)
+        expected_pooled, _ = max_pool_forward_fast(x.copy(), pool_param)
+        dx_pool = max_pool_backward_fast(np.ones_like(pooled), pool_cache)
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+    for grad, expected_grad in zip(grads, expected_grads, strict=True):
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(pooled, expected_pooled)
+    np.testing.assert_array_equal(pooled, max_pool_forward_naive(x, pool_param)[0])
+    assert dx_pool.shape == x.shape
+    # Also a non-contiguous upstream gradient (Fortran order).
+    with fast_path(path):
+        dx_f = max_pool_backward_fast(np.asfortranarray(np.ones_like(pooled)), pool_cache)
+        grads_f = conv_backward_fast(np.asfortranarray(dout), cache)
+    np.testing.assert_array_equal(dx_f, dx_pool)
+    for grad, expected_grad in zip(grads_f, grads, strict=True):
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- the two paths
+
+
+def test_the_compiled_extension_is_used_after_pip_install():
+    assert using_compiled(), "course._im2col is not built: run pip install -e ."
+
+
+def test_the_fallback_warns_exactly_once_naming_the_rebuild_command(monkeypatch):
+    monkeypatch.setattr(fast_layers, "_im2col", None)
+    monkeypatch.setattr(fast_layers, "_warned", False)
+    assert not using_compiled()
+    rng = np.random.default_rng(8)
+    x, w, b = rng.standard_normal((2, 2, 4, 4)), rng.standard_normal((2, 2, 3, 3)), np.zeros(2)
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})
+            conv_backward_fast(np.ones_like(out), cache)
+            pooled, pool_cache = max_pool_forward_fast(out, pool_param)
+            max_pool_backward_fast(np.ones_like(pooled), pool_cache)
+    assert len(caught) == 1, [str(w.message) for w in caught]
+    assert caught[0].category is RuntimeWarning
+    message = str(caught[0].message)
+    assert "pip install -e ." in message and "course._im2col" in message
+
+
+def test_the_fallback_warning_comes_from_the_first_fast_layer_called(monkeypatch):
+    monkeypatch.setattr(fast_layers, "_im2col", None)
+    monkeypatch.setattr(fast_layers, "_warned", False)
+    with pytest.warns(RuntimeWarning, match=r"pip install -e \."):
+        max_pool_forward_fast(
+            np.zeros((1, 1, 2, 2)), {"pool_height": 2, "pool_width": 2, "stride": 2}
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        max_pool_forward_fast(
+            np.zeros((1, 1, 2, 2)), {"pool_height": 2, "pool_width": 2, "stride": 2}
+        )
+
+
+def test_the_fallback_warning_points_at_the_callers_line(monkeypatch):
+    monkeypatch.setattr(fast_layers, "_im2col", None)
+    monkeypatch.setattr(fast_layers, "_warned", False)
+    with pytest.warns(RuntimeWarning) as caught:
+        conv_forward_fast(
+            np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), np.zeros(1), {"stride": 1, "pad": 0}
+        )
+    assert caught[0].filename == __file__
+
+
+# ----------------------------------------------------------------------------- threads
+
+
+@pytest.mark.parametrize("setting, expected", [("1", 1), ("2", 2), ("7", 7)])
+def test_num_threads_honours_omp_num_threads(monkeypatch, setting, expected):
+    monkeypatch.setenv("OMP_NUM_THREADS", setting)
+    assert num_threads() == expected
+
+
+@pytest.mark.parametrize("setting", [None, "", "0", "abc", "-2"])
+def test_num_threads_without_a_usable_setting_uses_every_core(monkeypatch, setting):
+    if setting is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", setting)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert num_threads() == cores >= 1
+
+
+def test_compiled_results_do_not_depend_on_the_thread_count(monkeypatch):
+    assert using_compiled()
+    rng = np.random.default_rng(9)
+    x, w, b = (
+        rng.standard_normal((6, 3, 9, 8)),
+        rng.standard_normal((4, 3, 3, 2)),
+        rng.standard_normal(4),
+    )
+    conv_param, pool_param = (
+        {"stride": 1, "pad": 1},
+        {"pool_height": 3, "pool_width": 2, "stride": 1},
+    )
+    results = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv("OMP_NUM_THREADS", threads)
+        assert num_threads() == int(threads)
+        out, cache = conv_forward_fast(x, w, b, conv_param)
+        dout = np.random.default_rng(10).standard_normal(out.shape)
+        grads = conv_backward_fast(dout, cache)
+        pooled, pool_cache = max_pool_forward_fast(out, pool_param)
+        dpool = max_pool_backward_fast(np.ones_like(pooled), pool_cache)
+        cols = im2col(x.transpose(0, 2, 3, 1), 3, 2, 1, 1)
+        back = col2im(cols, (6, 9, 8, 3), 3, 2, 1, 1)
+        results.append((out, *grads, pooled, dpool, cols, back))
+    for one, two in zip(*results, strict=True):
+        np.testing.assert_array_equal(one, two)
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    "x_shape, w_shape, conv_param, match",
+    [
+        (
+            (1, 2, 3, 6),
+            (2, 2, 6, 3),
+            {"stride": 1, "pad": 1},
+            r"conv_forward_fast: the kernel height 6 \(w of shape \(2, 2, 6, 3\)\) is larger "
+            r"than the padded input height 3 \+ 2\*1 = 5 \(x of shape \(1, 2, 3, 6\)\)",
+        ),
+        (
+            (1, 2, 6, 5),
+            (2, 2, 3, 2),
+            {"stride": 2, "pad": 0},
+            r"conv_forward_fast: stride 2 does not tile the input height: \(6 \+ 2\*0 - 3\) = 3 "
+            r"is not a multiple of 2 \(x of shape \(1, 2, 6, 5\), w of shape \(2, 2, 3, 2\)\)",
+        ),
+        (
+            (1, 2, 4, 5),
+            (2, 2, 3, 2),
+            {"stride": 3, "pad": 1},
+            r"stride 3 does not tile the input width: \(5 \+ 2\*1 - 2\) = 5 .*"
+            r"\(x of shape \(1, 2, 4, 5\), w of shape \(2, 2, 3, 2\)\)",
+        ),
+    ],
+)
+def test_conv_fast_invalid_combinations(path, x_shape, w_shape, conv_param, match):
+    with fast_path(path), pytest.raises(ValueError, match=match):
+        conv_forward_fast(np.zeros(x_shape), np.zeros(w_shape), np.zeros(w_shape[0]), conv_param)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    "x_shape, pool_param, match",
+    [
+        (
+            (1, 2, 3, 6),
+            {"pool_height": 4, "pool_width": 2, "stride": 1},
+            r"max_pool_forward_fast: pool_height 4 is larger than the input height 3 "
+            r"\(x of shape \(1, 2, 3, 6\)\)",
+        ),
+        (
+            (1, 2, 4, 5),
+            {"pool_height": 2, "pool_width": 2, "stride": 2},
+            r"max_pool_forward_fast: stride 2 does not tile the input width: 5 - 2 = 3 is not "
+            r"a multiple of 2 \(x of shape \(1, 2, 4, 5\)\)",
+        ),
+    ],
+)
+def test_max_pool_fast_invalid_combinations(path, x_shape, pool_param, match):
+    with fast_path(path), pytest.raises(ValueError, match=match):
+        max_pool_forward_fast(np.zeros(x_shape), pool_param)
+
+
+def test_fast_layers_reject_bad_inputs_like_the_naive_ones():
+    with pytest.raises(ValueError, match=r"conv_forward_fast: x has 3 dims \(2, 4, 4\)"):
+        conv_forward_fast(
+            np.zeros((2, 4, 4)), np.zeros((1, 2, 3, 3)), np.zeros(1), {"stride": 1, "pad": 1}
+        )
+    with pytest.raises(TypeError, match=r"conv_forward_fast: x has dtype int64"):
+        conv_forward_fast(
+            np.zeros((1, 2, 4, 4), dtype=np.int64),
+            np.zeros((1, 2, 3, 3)),
+            np.zeros(1),
+            {"stride": 1, "pad": 1},
+        )
+    with pytest.raises(
+        ValueError, match=r"conv_forward_fast: conv_param\['pad'\] must be a non-negative"
+    ):
+        conv_forward_fast(
+            np.zeros((1, 2, 4, 4)), np.zeros((1, 2, 3, 3)), np.zeros(1), {"stride": 1, "pad": -1}
+        )
+    with pytest.raises(TypeError, match=r"max_pool_forward_fast: x has dtype int64"):
+        max_pool_forward_fast(
+            np.zeros((1, 1, 2, 2), dtype=np.int64),
+            {"pool_height": 2, "pool_width": 2, "stride": 2},
+        )
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_fast_backward_rejects_dout_of_the_wrong_shape(path):
+    rng = np.random.default_rng(11)
+    x, w, b = rng.standard_normal((2, 2, 5, 4)), rng.standard_normal((3, 2, 3, 2)), np.ones(3)
+    with fast_path(path):
+        out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 0})
+        with pytest.raises(
+            ValueError,
+            match=r"conv_backward_fast: dout has shape \(2, 3, 3, 4\); expected \(2, 3, 3, 3\)",
+        ):
+            conv_backward_fast(np.zeros((2, 3, 3, 4)), cache)
+        pooled, pool_cache = max_pool_forward_fast(
+            x, {"pool_height": 3, "pool_width": 2, "stride": 1}
+        )
+        with pytest.raises(
+            ValueError,
+            match=r"max_pool_backward_fast: dout has shape \(2, 2, 4, 3\); "
+            r"expected \(2, 2, 3, 3\)",
+        ):
+            max_pool_backward_fast(np.zeros((2, 2, 4, 3)), pool_cache)
+        with pytest.raises(TypeError, match=r"max_pool_backward_fast: dout has dtype int64"):
+            max_pool_backward_fast(np.zeros(pooled.shape, dtype=np.int64), pool_cache)
+
+
+def test_a_naive_cache_given_to_a_fast_backward_is_refused_clearly():
+    rng = np.random.default_rng(12)
+    x, w, b = rng.standard_normal((1, 2, 4, 4)), rng.standard_normal((2, 2, 3, 3)), np.zeros(2)
+    out, naive_cache = conv_forward_naive(x, w, b, {"stride": 1, "pad": 1})
+    with pytest.raises(
+        TypeError,
+        match=r"conv_backward_fast: cache must be the cache returned by conv_forward_fast "
+        r"\(the naive layer's cache goes to conv_backward_naive\)",
+    ):
+        conv_backward_fast(np.ones_like(out), naive_cache)
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    pooled, naive_pool_cache = max_pool_forward_naive(x, pool_param)
+    with pytest.raises(
+        TypeError,
+        match=r"max_pool_backward_fast: cache must be the cache returned by max_pool_forward_fast "
+        r"\(the naive layer's cache goes to max_pool_backward_naive\)",
+    ):
+        max_pool_backward_fast(np.ones_like(pooled), naive_pool_cache)
