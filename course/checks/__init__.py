@@ -10,6 +10,14 @@ forward too, because the backward reads the forward's cache::
     check_affine_backward(affine_forward, affine_backward)
 """
 
+from course.checks.conv import (
+    check_conv_backward_naive,
+    check_conv_forward_naive,
+    check_max_pool_backward_naive,
+    check_max_pool_forward_naive,
+    check_spatial_batchnorm_backward,
+    check_spatial_batchnorm_forward,
+)
 from course.checks.core import CheckFailed
 from course.checks.dropout import check_dropout_backward, check_dropout_forward
 from course.checks.fc import (
@@ -49,12 +57,16 @@ __all__ = [
     "check_affine_relu_forward",
     "check_batchnorm_backward",
     "check_batchnorm_forward",
+    "check_conv_backward_naive",
+    "check_conv_forward_naive",
     "check_dropout_backward",
     "check_dropout_forward",
     "check_lstm_backward",
     "check_lstm_forward",
     "check_lstm_step_backward",
     "check_lstm_step_forward",
+    "check_max_pool_backward_naive",
+    "check_max_pool_forward_naive",
     "check_relu_backward",
     "check_relu_forward",
     "check_rmsprop",
@@ -64,6 +76,8 @@ __all__ = [
     "check_rnn_step_forward",
     "check_sgd_momentum",
     "check_softmax_loss",
+    "check_spatial_batchnorm_backward",
+    "check_spatial_batchnorm_forward",
     "check_svm_loss",
     "check_temporal_affine_backward",
     "check_temporal_affine_forward",
