@@ -334,7 +334,7 @@ def load_charrnn(path: str | Path = DEFAULT_MODEL_DIR) -> tuple[CharRNN, Vocabul
 # ---------------------------------------------------------------------------
 
 
-def _subcommands(
+def model_subcommands(
     subparsers: argparse._SubParsersAction, name: str, help_text: str
 ) -> argparse._SubParsersAction:
     """The sub-subparsers of ``course NAME`` (created on first use, shared by later models)."""
@@ -350,7 +350,7 @@ def _subcommands(
 
 def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``course train charrnn [--text FILE] [--minutes M] [--out DIR] ...``; return it."""
-    models = _subcommands(subparsers, "train", "train a model")
+    models = model_subcommands(subparsers, "train", "train a model")
     p = models.add_parser(
         "charrnn",
         help="train a character-level LSTM on English text",
@@ -412,7 +412,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
 def add_sample_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``course sample charrnn [--model DIR] [--temperature T] ...``; return it."""
-    models = _subcommands(subparsers, "sample", "generate text from a trained model")
+    models = model_subcommands(subparsers, "sample", "generate text from a trained model")
     p = models.add_parser(
         "charrnn",
         help="generate text from a trained character-level RNN",

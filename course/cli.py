@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 
 from course.charrnn import add_sample_parser, add_train_parser
+from course.pretrain import add_tinyvgg_parser
 from course.progress import add_progress_parser
 from course.release import add_release_parser
 
@@ -74,6 +75,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_progress_parser(commands)
     add_train_parser(commands)
     add_sample_parser(commands)
+    add_tinyvgg_parser(commands)
     return parser
 
 

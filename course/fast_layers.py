@@ -48,11 +48,18 @@ _warned = False
 
 
 def num_threads() -> int:
-    """Threads the compiled kernels use: ``OMP_NUM_THREADS``, else every core we may run on."""
+    """Threads the compiled kernels use: ``OMP_NUM_THREADS`` when set, else 1.
+
+    One by default because the kernels run between BLAS calls, and on a
+    two-core machine OpenMP threads next to OpenBLAS's own threads fight for
+    the cores: a TinyVGG training step measured about twice as slow with two
+    threads of each as with one. ``OMP_NUM_THREADS=2`` helps a lone layer on
+    a quiet machine (see ``benchmarks/conv.py``).
+    """
     setting = os.environ.get("OMP_NUM_THREADS", "")
     if setting.isdigit() and int(setting) > 0:
         return int(setting)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 1
 
 
 def using_compiled() -> bool:

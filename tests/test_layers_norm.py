@@ -285,7 +285,7 @@ def test_spatial_float32_stays_float32(mode):
             np.zeros(3),
             {"mode": "train"},
             ValueError,
-            r"at least 2 rows",
+            r"at least 2 values per channel",
         ),
     ],
 )

@@ -131,7 +131,9 @@ def spatial_batchnorm_forward(
 
     A channel's statistics are taken over the batch *and* every spatial
     position (N*H*W values), so each feature map is normalised as a whole.
-    It is :func:`batchnorm_forward` on x viewed as (N*H*W, C) rows.
+    The result equals :func:`batchnorm_forward` on x viewed as (N*H*W, C)
+    rows; it is computed on the (N, C, H, W) array directly, without the two
+    transposes that view would cost.
 
     Inputs:
     - x: (N, C, H, W) data
@@ -143,6 +145,7 @@ def spatial_batchnorm_forward(
     - cache: what the backward pass needs
     """
     func = "spatial_batchnorm_forward"
+    mode, eps, momentum = _read_bn_param(func, bn_param)
     for name, value in (("x", x), ("gamma", gamma), ("beta", beta)):
         as_float_array(func, name, value)
     require_ndim(func, "x", x, 4, "(N, C, H, W)")
@@ -153,16 +156,35 @@ def spatial_batchnorm_forward(
                 f"{func}: {name} has shape {format_shape(value.shape)}; expected ({C},), "
                 f"one per channel of x of shape {format_shape(x.shape)}"
             )
-    rows = x.transpose(0, 2, 3, 1).reshape(-1, C)  # (N*H*W, C)
-    out_rows, cache = batchnorm_forward(rows, gamma, beta, bn_param)
-    out = out_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)  # (N, C, H, W)
-    return np.ascontiguousarray(out), (x.shape, cache)
+    if mode == "train":
+        if N * H * W < 2:
+            raise ValueError(
+                f"{func}: training needs at least 2 values per channel to estimate a "
+                f"variance; x has shape {format_shape(x.shape)}"
+            )
+        mean = x.mean(axis=(0, 2, 3))  # (C,)
+        centred = x - mean[:, None, None]  # (N, C, H, W)
+        var = np.square(centred).mean(axis=(0, 2, 3))  # (C,)
+        running_mean = bn_param.get("running_mean", np.zeros(C, dtype=x.dtype))
+        running_var = bn_param.get("running_var", np.ones(C, dtype=x.dtype))
+        bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean
+        bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
+    else:
+        mean = bn_param.get("running_mean", np.zeros(C, dtype=x.dtype))
+        var = bn_param.get("running_var", np.ones(C, dtype=x.dtype))
+        centred = x - mean[:, None, None]
+    inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)  # (C,)
+    x_hat = centred * inv_std[:, None, None]  # (N, C, H, W)
+    out = x_hat * gamma[:, None, None] + beta[:, None, None]
+    return out.astype(x.dtype, copy=False), (mode, x_hat, gamma, inv_std)
 
 
 def spatial_batchnorm_backward(
     dout: np.ndarray, cache: tuple
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Backward pass of :func:`spatial_batchnorm_forward`.
+
+    The formula of :func:`batchnorm_backward` with M = N*H*W values per channel.
 
     Inputs:
     - dout: (N, C, H, W) upstream gradient
@@ -171,10 +193,14 @@ def spatial_batchnorm_backward(
     Returns:
     - dx: (N, C, H, W); dgamma: (C,); dbeta: (C,)
     """
-    x_shape, bn_cache = cache
-    N, C, H, W = x_shape
-    require_dout("spatial_batchnorm_backward", dout, x_shape)
-    drows = dout.transpose(0, 2, 3, 1).reshape(-1, C)  # (N*H*W, C)
-    dx_rows, dgamma, dbeta = batchnorm_backward(drows, bn_cache)
-    dx = dx_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)  # (N, C, H, W)
-    return np.ascontiguousarray(dx), dgamma, dbeta
+    mode, x_hat, gamma, inv_std = cache
+    require_dout("spatial_batchnorm_backward", dout, x_hat.shape)
+    N, C, H, W = x_hat.shape
+    dbeta = dout.sum(axis=(0, 2, 3))  # (C,)
+    dgamma = (dout * x_hat).sum(axis=(0, 2, 3))  # (C,)
+    scale = (gamma * inv_std)[:, None, None]  # (C, 1, 1)
+    if mode == "test":
+        return dout * scale, dgamma, dbeta
+    M = N * H * W
+    dx = (scale / M) * (M * dout - dbeta[:, None, None] - x_hat * dgamma[:, None, None])
+    return dx, dgamma, dbeta

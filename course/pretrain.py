@@ -1,0 +1,178 @@
+"""``course train tinyvgg``: train the TinyVGG that the package ships, reproducibly.
+
+The recipe (data, architecture, optimiser, seed) lives in
+:class:`TinyVGGRecipe`; :func:`train_tinyvgg` follows it and writes
+``course/weights/tinyvgg-shapes.npz`` and ``.json`` (see
+:mod:`course.models.pretrained`). With the defaults, on two CPU cores, it
+takes about 7 minutes and reaches over 90% test accuracy on Shapes-10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from course.charrnn import model_subcommands
+from course.data import load_shapes
+from course.models.cnn import TinyVGG
+from course.models.pretrained import WEIGHTS_DIR, save_pretrained
+from course.solver import Solver
+
+
+@dataclass(frozen=True)
+class TinyVGGRecipe:
+    """How the shipped TinyVGG is trained (the defaults are the shipped model's).
+
+    The architecture is conv16-conv16-pool-conv32-conv32-pool-conv64-conv64-pool
+    (3x3 convolutions, spatial batchnorm, ReLU) then FC 128 and 10 scores. Adam
+    with small minibatches learns Shapes-10 far faster per image than large
+    ones: a PyTorch replica of this net reached 89% validation accuracy after
+    100k images with minibatches of 50, and 80% with minibatches of 100.
+    """
+
+    num_train: int = 40_000
+    num_val: int = 1_000
+    num_test: int = 1_000
+    stages: tuple[tuple[int, ...], ...] = ((16, 16), (32, 32), (64, 64))
+    hidden_dims: tuple[int, ...] = (128,)
+    num_epochs: int = 4
+    batch_size: int = 50
+    learning_rate: float = 1e-3
+    lr_decay: float = 0.8
+    reg: float = 1e-4
+    seed: int = 0
+
+
+def train_tinyvgg(
+    recipe: TinyVGGRecipe = TinyVGGRecipe(),
+    out: str | Path | None = WEIGHTS_DIR,
+    name: str = "tinyvgg-shapes",
+    threads: int = 1,
+    verbose: bool = True,
+) -> dict:
+    """Train TinyVGG on Shapes-10 following ``recipe``; save it into ``out`` (None: don't).
+
+    ``threads`` is the number of BLAS threads. One is the default because on a
+    two-core machine numpy's BLAS threads and the rest of the step fight for
+    the cores: two threads measured no faster per iteration.
+
+    Returns a dict with the model, the solver's summary, the accuracies, the
+    time and the paths written.
+    """
+    say = print if verbose else (lambda *args, **kwargs: None)
+    start = time.perf_counter()
+    data = load_shapes(recipe.num_train, recipe.num_val, recipe.num_test, seed=recipe.seed)
+    say(
+        f"Shapes-10: {recipe.num_train} train, {recipe.num_val} val, {recipe.num_test} test "
+        f"images (seed {recipe.seed}), made in {time.perf_counter() - start:.1f} s"
+    )
+    model = TinyVGG(
+        input_dim=data["X_train"].shape[1:],
+        stages=recipe.stages,
+        hidden_dims=recipe.hidden_dims,
+        num_classes=len(data["class_names"]),
+        normalization="batchnorm",
+        reg=recipe.reg,
+        seed=recipe.seed,
+    )
+    best_bn = {}
+
+    def keep_best_batchnorm(solver: Solver, epoch: int) -> None:
+        # The Solver restores the best epoch's params; its running averages go with them.
+        if solver.best_epoch == epoch:
+            best_bn["state"] = [dict(p) for p in model.bn_params]
+
+    solver = Solver(
+        model,
+        data,
+        update_rule="adam",
+        optim_config={"learning_rate": recipe.learning_rate},
+        lr_decay=recipe.lr_decay,
+        batch_size=recipe.batch_size,
+        num_epochs=recipe.num_epochs,
+        num_val_samples=None,
+        on_epoch=keep_best_batchnorm,
+        verbose=verbose,
+        seed=recipe.seed,
+    )
+    say(f"Training TinyVGG {recipe.stages} + FC {recipe.hidden_dims} with Adam")
+    train_start = time.perf_counter()
+    with threadpool_limits(limits=threads, user_api="blas"):
+        summary = solver.train()
+        model.bn_params = best_bn["state"]
+        train_seconds = time.perf_counter() - train_start
+        test_acc = solver.check_accuracy(data["X_test"], data["y_test"])
+    seconds = time.perf_counter() - start
+    results = {
+        "model": model,
+        "summary": summary,
+        "val_acc": solver.best_val_acc,
+        "test_acc": test_acc,
+        "train_seconds": train_seconds,
+        "seconds": seconds,
+        "paths": None,
+    }
+    say(
+        f"TinyVGG: validation accuracy {solver.best_val_acc:.1%} (epoch {solver.best_epoch}), "
+        f"test accuracy {test_acc:.1%}; {seconds / 60:.1f} min in all"
+    )
+    if out is not None:
+        info = {
+            "command": "course train tinyvgg",
+            "recipe": dataclasses.asdict(recipe),
+            "dataset": "Shapes-10 (course.data.load_shapes, mean-subtracted)",
+            "val_acc": solver.best_val_acc,
+            "test_acc": test_acc,
+            "best_epoch": solver.best_epoch,
+            "val_acc_history": summary["val_acc_history"],
+            "train_seconds": round(train_seconds, 1),
+            "blas_threads": threads,
+            "machine": f"{platform.machine()}, {platform.python_implementation()} "
+            f"{platform.python_version()}, numpy {np.__version__}",
+        }
+        results["paths"] = save_pretrained(model, name, info, out)
+        say(f"Saved {results['paths'][0]} and {results['paths'][1].name}")
+    return results
+
+
+def add_tinyvgg_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``course train tinyvgg [--out DIR] [--epochs E] ...``; return it."""
+    defaults = TinyVGGRecipe()
+    models = model_subcommands(subparsers, "train", "train a model")
+    p = models.add_parser(
+        "tinyvgg",
+        help="train the TinyVGG ConvNet on Shapes-10 (the package's pretrained model)",
+        description="Train TinyVGG on Shapes-10 with a fixed seed and save it as "
+        "tinyvgg-shapes.npz/.json (by default into the package, where "
+        "course.models.load_pretrained('tinyvgg-shapes') finds it). About 7 minutes on two "
+        "cores with the defaults.",
+    )
+    p.add_argument("--out", default=str(WEIGHTS_DIR), metavar="DIR", help="(default: %(default)s)")
+    p.add_argument("--num-train", type=int, default=defaults.num_train)
+    p.add_argument("--epochs", type=int, default=defaults.num_epochs)
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads (default: %(default)s)")
+    p.set_defaults(run=_run_train_tinyvgg, command="train tinyvgg")
+    return p
+
+
+def _run_train_tinyvgg(args: argparse.Namespace) -> int:
+    recipe = dataclasses.replace(
+        TinyVGGRecipe(),
+        num_train=args.num_train,
+        num_epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+    )
+    train_tinyvgg(recipe, out=args.out, threads=args.threads)
+    return 0
