@@ -107,6 +107,26 @@ def plot_first_layer_weights(
     return fig
 
 
+def plot_conv_filters(w: np.ndarray, title: str = "First-layer filters") -> Figure:
+    """Show the filters of a convolution on RGB images as small colour tiles.
+
+    Inputs:
+    - w: (F, 3, HH, WW) filters; each is rescaled to [0, 1] on its own for display
+    """
+    if w.ndim != 4 or w.shape[1] != 3:
+        raise ValueError(
+            f"plot_conv_filters: w has shape {w.shape}; expected (F, 3, HH, WW), the filters "
+            "of a convolution on RGB images"
+        )
+    fig = Figure(figsize=(4, 4), layout="constrained")
+    ax = fig.subplots()
+    tiles = w.transpose(0, 2, 3, 1)  # (F, HH, WW, 3): 3x3x3 filters are ambiguous as NCHW
+    ax.imshow(image_grid(tiles), interpolation="nearest")
+    ax.set_title(f"{title}: {w.shape[0]} of size {w.shape[2]}x{w.shape[3]}x3")
+    ax.axis("off")
+    return fig
+
+
 def plot_samples(
     images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], per_class: int = 8
 ) -> Figure:

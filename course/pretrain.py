@@ -82,6 +82,7 @@ def train_tinyvgg(
         reg=recipe.reg,
         seed=recipe.seed,
     )
+    model.mean_image = data["mean_image"]
     best_bn = {}
 
     def keep_best_batchnorm(solver: Solver, epoch: int) -> None:

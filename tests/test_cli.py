@@ -8,6 +8,14 @@ import pytest
 from course.cli import main
 from course.demo import DemoSettings, run_demo
 
+FIGURES = (
+    "samples",
+    "training_curves",
+    "first_layer_weights",
+    "convnet_training_curves",
+    "convnet_filters",
+)
+
 
 @pytest.mark.parametrize(
     "argv",
@@ -44,7 +52,8 @@ def test_demo_command_writes_figures(tmp_path, capsys):
     assert main(["demo", "--num-train", "300", "--epochs", "1", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "validation accuracy" in out and str(tmp_path) in out
-    for name in ("samples", "training_curves", "first_layer_weights"):
+    assert "TinyVGG ConvNet" in out and "Pretrained TinyVGG" in out
+    for name in FIGURES:
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
 
 
@@ -56,11 +65,20 @@ def test_demo_bad_setting_is_an_error_message_not_a_traceback(tmp_path, capsys):
 
 def test_run_demo_learns_something(tmp_path):
     settings = DemoSettings(
-        num_train=1000, num_val=200, num_test=200, hidden_dims=(64,), num_epochs=3, batch_size=100
+        num_train=1000,
+        num_val=200,
+        num_test=200,
+        hidden_dims=(64,),
+        num_epochs=3,
+        batch_size=100,
+        conv_num_train=300,
+        conv_epochs=1,
     )
     results = run_demo(tmp_path, settings, verbose=False)
     assert results["train_acc"] > 0.3  # chance is 0.10
-    assert set(results["figures"]) == {"samples", "training_curves", "first_layer_weights"}
+    assert set(results["figures"]) == set(FIGURES)
+    assert results["conv_train_seconds"] > 0 and 0 <= results["conv_test_acc"] <= 1
+    assert results["pretrained_test_acc"] > 0.9  # the shipped model, on the demo's test images
 
 
 def test_python_dash_m_course():

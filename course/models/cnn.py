@@ -147,7 +147,9 @@ class TinyVGG:
     (F, C, 3, 3), and so on through the convolutions and then the affine
     layers; with batchnorm each convolution ``i`` also has ``gamma{i}``,
     ``beta{i}`` (F,), and the running averages live in ``self.bn_params``.
-    The loss adds ``0.5 * reg * sum of squared weights``.
+    The loss adds ``0.5 * reg * sum of squared weights``. ``mean_image``, None
+    unless set, is the (C, H, W) mean training image the model's inputs had
+    subtracted: ``model.loss(images - model.mean_image)`` for [0, 1] images.
     """
 
     def __init__(
@@ -214,6 +216,9 @@ class TinyVGG:
         self.bn_params = (
             [{"mode": "train"} for _ in range(self.num_convs)] if normalization else []
         )
+        # The mean training image (C, H, W) that inputs must have subtracted, when known
+        # (a pretrained model carries it; see course.models.pretrained).
+        self.mean_image: np.ndarray | None = None
 
     def config(self) -> dict:
         """The constructor arguments, as plain JSON-ready values (saved beside the weights)."""

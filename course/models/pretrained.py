@@ -1,10 +1,11 @@
 """Pretrained models shipped inside the package, in ``course/weights/``.
 
 A pretrained model is two files: ``NAME.npz`` (compressed arrays: the
-parameters and the batchnorm running averages) and ``NAME.json`` (how it was
-made: the model's configuration, the command, the seed, the dataset sizes,
-the accuracies and the training time). ``course train tinyvgg`` writes them;
-:func:`load_pretrained` reads them back. Nothing is ever downloaded.
+parameters, the batchnorm running averages and the mean training image) and
+``NAME.json`` (how it was made: the model's configuration, the command, the
+seed, the dataset sizes, the accuracies and the training time).
+``course train tinyvgg`` writes them; :func:`load_pretrained` reads them
+back. Nothing is ever downloaded.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def save_pretrained(
         for key in ("running_mean", "running_var"):
             if key in bn_param:
                 arrays[f"bn{i}/{key}"] = bn_param[key]
+    if model.mean_image is not None:
+        arrays["mean_image"] = model.mean_image
     weights, meta = folder / f"{name}.npz", folder / f"{name}.json"
     np.savez_compressed(weights, **arrays)
     record = {"format": _FORMAT, "name": name, "model": "TinyVGG", "config": model.config()}
@@ -61,7 +64,9 @@ def load_pretrained(name: str = "tinyvgg-shapes", folder: str | Path | None = No
     - folder: where to look (default: the package's ``course/weights/``)
 
     Returns:
-    - model: a TinyVGG with the trained parameters and batchnorm running averages
+    - model: a TinyVGG with the trained parameters, the batchnorm running averages
+      and ``model.mean_image``, the (C, H, W) mean training image its inputs need
+      subtracted (``load_shapes`` does that for Shapes-10 with its own training mean)
     """
     weights, meta = _files(name, folder)
     info = json.loads(meta.read_text(encoding="utf-8"))
@@ -81,6 +86,8 @@ def load_pretrained(name: str = "tinyvgg-shapes", folder: str | Path | None = No
         for i, bn_param in enumerate(model.bn_params, start=1):
             for key in ("running_mean", "running_var"):
                 bn_param[key] = data[f"bn{i}/{key}"]
+        if "mean_image" in data.files:
+            model.mean_image = data["mean_image"]
     for bn_param in model.bn_params:
         bn_param["mode"] = "test"
     return model
