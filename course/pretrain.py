@@ -56,8 +56,12 @@ def train_tinyvgg(
     name: str = "tinyvgg-shapes",
     threads: int = 1,
     verbose: bool = True,
+    overwrite: bool = False,
 ) -> dict:
     """Train TinyVGG on Shapes-10 following ``recipe``; save it into ``out`` (None: don't).
+
+    Existing weights in ``out`` are replaced only with ``overwrite=True``; this
+    is checked before training starts.
 
     ``threads`` is the number of BLAS threads. One is the default because on a
     two-core machine numpy's BLAS threads and the rest of the step fight for
@@ -67,6 +71,13 @@ def train_tinyvgg(
     time and the paths written.
     """
     say = print if verbose else (lambda *args, **kwargs: None)
+    if out is not None and not overwrite:
+        taken = [p for p in (Path(out) / f"{name}.npz", Path(out) / f"{name}.json") if p.exists()]
+        if taken:
+            raise FileExistsError(
+                f"train_tinyvgg: {taken[0]} already exists; pass --overwrite to replace the "
+                f"saved model, or --out DIR to save elsewhere"
+            )
     start = time.perf_counter()
     data = load_shapes(recipe.num_train, recipe.num_val, recipe.num_test, seed=recipe.seed)
     say(
@@ -138,7 +149,7 @@ def train_tinyvgg(
             "machine": f"{platform.machine()}, {platform.python_implementation()} "
             f"{platform.python_version()}, numpy {np.__version__}",
         }
-        results["paths"] = save_pretrained(model, name, info, out)
+        results["paths"] = save_pretrained(model, name, info, out, overwrite=overwrite)
         say(f"Saved {results['paths'][0]} and {results['paths'][1].name}")
     return results
 
@@ -162,6 +173,9 @@ def add_tinyvgg_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
     p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (default: %(default)s)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace a model already saved in --out"
+    )
     p.set_defaults(run=_run_train_tinyvgg, command="train tinyvgg")
     return p
 
@@ -175,5 +189,5 @@ def _run_train_tinyvgg(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate,
         seed=args.seed,
     )
-    train_tinyvgg(recipe, out=args.out, threads=args.threads)
+    train_tinyvgg(recipe, out=args.out, threads=args.threads, overwrite=args.overwrite)
     return 0

@@ -61,6 +61,18 @@ def test_missing_and_unknown_models_are_clear_errors(tmp_path):
         load_pretrained("tinyvgg-shapes", folder=tmp_path)
 
 
+def test_saved_models_are_not_overwritten_by_accident(tmp_path, capsys):
+    model = TinyVGG(input_dim=(3, 8, 8), stages=((4,),), hidden_dims=(5,))
+    save_pretrained(model, "toy", {}, tmp_path)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        save_pretrained(model, "toy", {}, tmp_path)
+    save_pretrained(model, "toy", {"again": True}, tmp_path, overwrite=True)
+    assert pretrained_info("toy", folder=tmp_path)["again"]
+    # The shipped model: the command refuses before spending minutes training.
+    assert main(["train", "tinyvgg", "--num-train", "100", "--epochs", "1"]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+
+
 def test_mismatched_weights_are_refused(tmp_path):
     model = TinyVGG(input_dim=(3, 8, 8), stages=((4,),), hidden_dims=(5,))
     save_pretrained(model, "toy", {}, tmp_path)

@@ -26,11 +26,16 @@ PRETRAINED = {
 
 
 def save_pretrained(
-    model: TinyVGG, name: str, info: dict[str, Any], folder: str | Path = WEIGHTS_DIR
+    model: TinyVGG,
+    name: str,
+    info: dict[str, Any],
+    folder: str | Path = WEIGHTS_DIR,
+    overwrite: bool = False,
 ) -> tuple[Path, Path]:
     """Write ``NAME.npz`` and ``NAME.json`` for ``model`` into ``folder``; return both paths.
 
     ``info`` (JSON-ready values) is stored beside the model's configuration.
+    Existing files are replaced only with ``overwrite=True``.
     """
     if not isinstance(model, TinyVGG):
         raise TypeError(f"save_pretrained: expected a TinyVGG, got {type(model).__name__}")
@@ -44,6 +49,12 @@ def save_pretrained(
     if model.mean_image is not None:
         arrays["mean_image"] = model.mean_image
     weights, meta = folder / f"{name}.npz", folder / f"{name}.json"
+    existing = [str(path) for path in (weights, meta) if path.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(
+            f"save_pretrained: {' and '.join(existing)} already exist; pass overwrite=True "
+            f"(course train tinyvgg --overwrite) to replace them, or save elsewhere (--out DIR)"
+        )
     np.savez_compressed(weights, **arrays)
     record = {"format": _FORMAT, "name": name, "model": "TinyVGG", "config": model.config()}
     meta.write_text(json.dumps({**record, **info}, indent=2) + "\n", encoding="utf-8")
