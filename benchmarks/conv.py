@@ -17,8 +17,10 @@ gradient) of:
   (gradients of x, w and b) on the CPU, when PyTorch is installed.
 
 By default the whole table is measured twice, with 1 and with 2 threads, each
-in a fresh process (numpy's BLAS reads its thread count when it loads); our
-im2col kernels, the BLAS and PyTorch get the same count.
+in a fresh process (numpy's BLAS reads its thread count when it loads): numpy's
+BLAS and PyTorch get that count. Our im2col/col2im/pool kernels run on
+``COURSE_NUM_THREADS`` threads, 1 unless you set it (see
+``course.fast_layers.num_threads`` for why).
 
 Usage::
 
@@ -155,7 +157,8 @@ def measure(threads: int, args: argparse.Namespace) -> None:
     if not fast_layers.using_compiled():
         print("WARNING: course._im2col is not built; timing the numpy fallback")
     print(
-        f"{threads} thread(s); forward + backward, median of {args.repeats} repeats; "
+        f"{threads} thread(s) for BLAS and torch, {fast_layers.num_threads()} for our kernels; "
+        f"forward + backward, median of {args.repeats} repeats; "
         f"~ = naive timed on {args.naive_images} images and scaled to the batch\n"
     )
     header = (

@@ -482,17 +482,17 @@ def test_the_fallback_warning_points_at_the_callers_line(monkeypatch):
 
 
 @pytest.mark.parametrize("setting, expected", [("1", 1), ("2", 2), ("7", 7)])
-def test_num_threads_honours_omp_num_threads(monkeypatch, setting, expected):
-    monkeypatch.setenv("OMP_NUM_THREADS", setting)
+def test_num_threads_honours_course_num_threads(monkeypatch, setting, expected):
+    monkeypatch.setenv("COURSE_NUM_THREADS", setting)
     assert num_threads() == expected
 
 
 @pytest.mark.parametrize("setting", [None, "", "0", "abc", "-2"])
 def test_num_threads_without_a_usable_setting_is_one(monkeypatch, setting):
     if setting is None:
-        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        monkeypatch.delenv("COURSE_NUM_THREADS", raising=False)
     else:
-        monkeypatch.setenv("OMP_NUM_THREADS", setting)
+        monkeypatch.setenv("COURSE_NUM_THREADS", setting)
     assert num_threads() == 1
 
 
@@ -510,7 +510,7 @@ def test_compiled_results_do_not_depend_on_the_thread_count(monkeypatch):
     )
     results = []
     for threads in ("1", "2"):
-        monkeypatch.setenv("OMP_NUM_THREADS", threads)
+        monkeypatch.setenv("COURSE_NUM_THREADS", threads)
         assert num_threads() == int(threads)
         out, cache = conv_forward_fast(x, w, b, conv_param)
         dout = np.random.default_rng(10).standard_normal(out.shape)
