@@ -288,7 +288,43 @@ def _dropout(mode):
     return make
 
 
+def _conv(rng):
+    x = rng.standard_normal((2, 3, 5, 8))  # non-square input
+    w = rng.standard_normal((4, 3, 3, 2))  # non-square kernel
+    b = rng.standard_normal(4)
+    conv_param = {"stride": 2, "pad": 1}
+    return layers.conv_forward_naive, layers.conv_backward_naive, (x, w, b, conv_param)
+
+
+def _max_pool(rng):
+    x = rng.permutation(2 * 3 * 6 * 5).reshape(2, 3, 6, 5) * 0.1  # distinct values: no ties
+    pool_param = {"pool_height": 3, "pool_width": 2, "stride": 1}  # overlapping windows
+    return layers.max_pool_forward_naive, layers.max_pool_backward_naive, (x, pool_param)
+
+
+def _spatial_batchnorm(mode):
+    def make(rng):
+        x = rng.standard_normal((3, 4, 2, 5)) * np.array([1.0, 2.0, 0.5, 3.0])[:, None, None]
+        bn_param = {
+            "mode": mode,
+            "running_mean": rng.standard_normal(4),
+            "running_var": rng.uniform(0.5, 2.0, size=4),
+        }
+        gamma, beta = rng.uniform(0.5, 1.5, size=4), rng.standard_normal(4)
+        return (
+            layers.spatial_batchnorm_forward,
+            layers.spatial_batchnorm_backward,
+            (x, gamma, beta, bn_param),
+        )
+
+    return make
+
+
 LAYER_PAIRS = [
+    pytest.param(_conv, id="conv"),
+    pytest.param(_max_pool, id="max_pool"),
+    pytest.param(_spatial_batchnorm("train"), id="spatial_batchnorm-train"),
+    pytest.param(_spatial_batchnorm("test"), id="spatial_batchnorm-test"),
     pytest.param(_affine_2d, id="affine-2d"),
     pytest.param(_affine_4d, id="affine-4d"),
     pytest.param(_relu, id="relu"),
@@ -314,7 +350,7 @@ def test_the_quality_bar_covers_every_layer_pair_in_course_layers():
     pairs = {
         name
         for name in layers.__all__
-        if name.endswith("_forward") and name.replace("_forward", "_backward") in layers.__all__
+        if "_forward" in name and name.replace("_forward", "_backward") in layers.__all__
     }
     assert covered == pairs
 
