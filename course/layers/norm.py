@@ -44,16 +44,8 @@ def batchnorm_forward(
     """
     func = "batchnorm_forward"
     mode, eps, momentum = _read_bn_param(func, bn_param)
-    for name, value in (("x", x), ("gamma", gamma), ("beta", beta)):
-        as_float_array(func, name, value)
-    require_ndim(func, "x", x, 2, "(N, D)")
+    _check_bn_inputs(func, x, gamma, beta, "(N, D)", " for")
     D = x.shape[1]
-    for name, value in (("gamma", gamma), ("beta", beta)):
-        if value.shape != (D,):
-            raise ValueError(
-                f"{func}: {name} has shape {format_shape(value.shape)}; expected ({D},) "
-                f"for x of shape {format_shape(x.shape)}"
-            )
     running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
     running_var = bn_param.get("running_var", np.ones(D, dtype=x.dtype))
 
@@ -107,6 +99,20 @@ def batchnorm_backward(
     return dx, dgamma, dbeta
 
 
+def _check_bn_inputs(func: str, x, gamma, beta, dims: str, per: str) -> None:
+    """x is a float array with the axes ``dims``; gamma and beta hold one number per feature."""
+    for name, value in (("x", x), ("gamma", gamma), ("beta", beta)):
+        as_float_array(func, name, value)
+    require_ndim(func, "x", x, dims.count(",") + 1, dims)
+    size = x.shape[1]
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        if value.shape != (size,):
+            raise ValueError(
+                f"{func}: {name} has shape {format_shape(value.shape)}; expected ({size},)"
+                f"{per} x of shape {format_shape(x.shape)}"
+            )
+
+
 def _read_bn_param(func: str, bn_param: dict) -> tuple[str, float, float]:
     if not isinstance(bn_param, dict):
         raise TypeError(
@@ -146,16 +152,8 @@ def spatial_batchnorm_forward(
     """
     func = "spatial_batchnorm_forward"
     mode, eps, momentum = _read_bn_param(func, bn_param)
-    for name, value in (("x", x), ("gamma", gamma), ("beta", beta)):
-        as_float_array(func, name, value)
-    require_ndim(func, "x", x, 4, "(N, C, H, W)")
+    _check_bn_inputs(func, x, gamma, beta, "(N, C, H, W)", ", one per channel of")
     N, C, H, W = x.shape
-    for name, value in (("gamma", gamma), ("beta", beta)):
-        if value.shape != (C,):
-            raise ValueError(
-                f"{func}: {name} has shape {format_shape(value.shape)}; expected ({C},), "
-                f"one per channel of x of shape {format_shape(x.shape)}"
-            )
     if mode == "train":
         if N * H * W < 2:
             raise ValueError(
