@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from course import plots
 from course.data import load_shapes
@@ -187,23 +186,21 @@ def _train_convnet(data: dict, settings: DemoSettings, say) -> dict:
         seed=settings.seed,
     )
     train_start = time.perf_counter()
-    with threadpool_limits(limits=1, user_api="blas"):
-        solver.train()
-        train_seconds = time.perf_counter() - train_start
-        test_acc = solver.check_accuracy(data["X_test"], data["y_test"])
-        pretrained_test_acc = None
-        try:
-            pretrained = load_pretrained("tinyvgg-shapes")
-        except FileNotFoundError as error:
-            say(f"(no pretrained TinyVGG to compare: {error})")
-        else:
-            # The pretrained model expects its own training mean subtracted.
-            X_test = data["X_test"] + (data["mean_image"] - pretrained.mean_image)
-            predicted = [
-                pretrained.loss(X_test[i : i + 500]).argmax(axis=1)
-                for i in range(0, len(X_test), 500)
-            ]
-            pretrained_test_acc = float(np.mean(np.concatenate(predicted) == data["y_test"]))
+    solver.train()
+    train_seconds = time.perf_counter() - train_start
+    test_acc = solver.check_accuracy(data["X_test"], data["y_test"])
+    pretrained_test_acc = None
+    try:
+        pretrained = load_pretrained("tinyvgg-shapes")
+    except FileNotFoundError as error:
+        say(f"(no pretrained TinyVGG to compare: {error})")
+    else:
+        # The pretrained model expects its own training mean subtracted.
+        X_test = data["X_test"] + (data["mean_image"] - pretrained.mean_image)
+        predicted = [
+            pretrained.loss(X_test[i : i + 500]).argmax(axis=1) for i in range(0, len(X_test), 500)
+        ]
+        pretrained_test_acc = float(np.mean(np.concatenate(predicted) == data["y_test"]))
     return {
         "model": model,
         "solver": solver,

@@ -14,7 +14,8 @@ one BLAS matrix multiply:
    back into the window it came from (windows overlap, so values add up).
 
 The copying is done by the compiled extension ``course._im2col`` (built by
-``pip install -e .``), in parallel over the batch. When the extension cannot
+``pip install -e .``), split over the batch among ``num_threads()`` OpenMP
+threads. When the extension cannot
 be imported the layers fall back to a vectorised numpy im2col and warn once.
 Max pooling has its own compiled kernel, which records the position of each
 maximum; the numpy fallback reshapes the input when the pools tile it, and
