@@ -23,8 +23,8 @@ from course.checks.core import (
     compare,
     expect_tuple,
     report,
-    require,
 )
+from course.checks.norm import BatchnormHints, compare_batchnorm_modes
 from course.gradcheck import rel_error
 
 FLOAT32_TOL = 1e-5  # float32 outputs against the reference computed in float32
@@ -364,72 +364,21 @@ def check_spatial_batchnorm_forward(spatial_batchnorm_forward: Callable) -> None
     """
     name = "spatial_batchnorm_forward"
     x, gamma, beta = _sbn_inputs(seed=60)
-    errors = {}
-    tols = {}
-
-    _sbn_train_step(
+    errors = compare_batchnorm_modes(
         name,
         spatial_batchnorm_forward,
+        layers.spatial_batchnorm_forward,
         x,
         gamma,
         beta,
-        {"mode": "train"},
-        {"mode": "train"},
-        errors,
-        label="fresh bn_param",
+        steps=20,
+        batch_size=2,
+        seed=61,
+        test_rows=3,
+        hints=BatchnormHints(_SBN_TRAIN_HINT, _SBN_RUNNING_HINT, _SBN_TEST_HINT),
+        dtype=np.dtype(np.float64),
     )
-
-    old_mean, old_var = np.full(3, 0.5), np.full(3, 2.0)
-    settings = {"momentum": 0.8, "eps": 1e-3}
-    student_param = {"mode": "train", "running_mean": old_mean, "running_var": old_var, **settings}
-    reference_param = {
-        "mode": "train",
-        "running_mean": old_mean.copy(),
-        "running_var": old_var.copy(),
-        **settings,
-    }
-    _sbn_train_step(
-        name,
-        spatial_batchnorm_forward,
-        x,
-        gamma,
-        beta,
-        student_param,
-        reference_param,
-        errors,
-        label="momentum 0.8, eps 1e-3",
-    )
-    require(
-        name,
-        np.array_equal(old_mean, np.full(3, 0.5)) and np.array_equal(old_var, np.full(3, 2.0)),
-        "the running_mean or running_var array passed in bn_param was changed in place; "
-        "store the updated average as a new array in bn_param['running_mean']",
-    )
-
-    rng = np.random.default_rng(61)
-    for _ in range(20):
-        batch = x[rng.choice(len(x), size=2, replace=False)]  # (2, C, H, W)
-        call_student(
-            name, spatial_batchnorm_forward, batch, gamma, beta, student_param, state_args=(3,)
-        )
-        layers.spatial_batchnorm_forward(batch, gamma, beta, reference_param)
-    x_test = x[:3] * 1.5 + 1.0  # a test batch whose own statistics differ
-    test_student = dict(student_param, mode="test")
-    test_reference = dict(reference_param, mode="test")
-    result = call_student(
-        name, spatial_batchnorm_forward, x_test, gamma, beta, test_student, state_args=(3,)
-    )
-    out, _ = expect_tuple(name, result, ("out", "cache"), name)
-    expected, _ = layers.spatial_batchnorm_forward(x_test, gamma, beta, test_reference)
-    errors["out (test)"] = compare(name, "out (test)", out, expected, VALUE_TOL, _SBN_TEST_HINT)
-    for key in ("running_mean", "running_var"):
-        require(
-            name,
-            test_student.get(key) is student_param[key],
-            f"test mode replaced bn_param['{key}']; the running averages change only in train "
-            "mode, otherwise evaluating the model would change it",
-        )
-    tols |= dict.fromkeys(errors, VALUE_TOL)
+    tols = dict.fromkeys(errors, VALUE_TOL)
 
     x32, gamma32, beta32 = _sbn_inputs(seed=62, shape=(2, 3, 4, 5), dtype=np.float32)
     result = call_student(
@@ -443,39 +392,6 @@ def check_spatial_batchnorm_forward(spatial_batchnorm_forward: Callable) -> None
         name, output, out, expected, FLOAT32_TOL, _SBN_TRAIN_HINT, dtype=np.dtype(np.float32)
     )
     report(name, errors, tols)
-
-
-def _sbn_train_step(
-    name: str,
-    spatial_batchnorm_forward: Callable,
-    x: np.ndarray,
-    gamma: np.ndarray,
-    beta: np.ndarray,
-    student_param: dict,
-    reference_param: dict,
-    errors: dict[str, float],
-    label: str,
-) -> None:
-    """One train-mode call: the output and the running averages left in bn_param."""
-    result = call_student(
-        name, spatial_batchnorm_forward, x, gamma, beta, student_param, state_args=(3,)
-    )
-    out, _ = expect_tuple(name, result, ("out", "cache"), name)
-    expected, _ = layers.spatial_batchnorm_forward(x, gamma, beta, reference_param)
-    output = f"out (train, {label})"
-    errors[output] = compare(
-        name, output, out, expected, VALUE_TOL, _SBN_TRAIN_HINT, dtype=np.dtype(np.float64)
-    )
-    for key in ("running_mean", "running_var"):
-        require(
-            name,
-            key in student_param,
-            f"train mode did not store bn_param['{key}'] ({label}). Hint: {_SBN_RUNNING_HINT}",
-        )
-        output = f"bn_param['{key}'] ({label})"
-        errors[output] = compare(
-            name, output, student_param[key], reference_param[key], VALUE_TOL, _SBN_RUNNING_HINT
-        )
 
 
 def check_spatial_batchnorm_backward(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -53,19 +54,58 @@ def check_batchnorm_forward(batchnorm_forward: Callable) -> None:
     """
     name = "batchnorm_forward"
     x, gamma, beta = _inputs(seed=10)
-    errors = {}
-
-    fresh_student, fresh_reference = {"mode": "train"}, {"mode": "train"}
-    _compare_train_step(
+    errors = compare_batchnorm_modes(
         name,
         batchnorm_forward,
+        layers.batchnorm_forward,
         x,
         gamma,
         beta,
-        fresh_student,
-        fresh_reference,
-        errors,
-        label="fresh bn_param",
+        steps=30,
+        batch_size=50,
+        seed=11,
+        test_rows=40,
+        hints=BatchnormHints(_TRAIN_HINT, _RUNNING_HINT, _TEST_HINT),
+    )
+    report(name, errors, VALUE_TOL)
+
+
+class BatchnormHints(NamedTuple):
+    """The hints of a batchnorm forward check: train output, running averages, test output."""
+
+    train: str
+    running: str
+    test: str
+
+
+def compare_batchnorm_modes(
+    name: str,
+    student_forward: Callable,
+    reference_forward: Callable,
+    x: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    *,
+    steps: int,
+    batch_size: int,
+    seed: int,
+    test_rows: int,
+    hints: BatchnormHints,
+    dtype: np.dtype | None = None,
+) -> dict[str, float]:
+    """Run a batchnorm forward in train and test mode beside the reference; return the errors.
+
+    Train mode from a fresh ``{'mode': 'train'}`` and from given averages,
+    momentum and eps (whose arrays must not change in place); then ``steps``
+    training calls on random batches of ``batch_size`` rows (seeded by
+    ``seed``); then test mode on the first ``test_rows`` rows, rescaled so that
+    their own statistics differ, which must use the running averages and leave
+    them in place. ``dtype``, when given, is the dtype the train outputs must have.
+    """
+    errors: dict[str, float] = {}
+    step = (name, student_forward, reference_forward, x, gamma, beta)
+    _compare_train_step(
+        *step, {"mode": "train"}, {"mode": "train"}, errors, "fresh bn_param", hints, dtype
     )
 
     old_mean, old_var = np.full(3, 0.5), np.full(3, 2.0)
@@ -78,15 +118,7 @@ def check_batchnorm_forward(batchnorm_forward: Callable) -> None:
         **settings,
     }
     _compare_train_step(
-        name,
-        batchnorm_forward,
-        x,
-        gamma,
-        beta,
-        student_param,
-        reference_param,
-        errors,
-        label="momentum 0.8, eps 1e-3",
+        *step, student_param, reference_param, errors, "momentum 0.8, eps 1e-3", hints, dtype
     )
     require(
         name,
@@ -95,20 +127,20 @@ def check_batchnorm_forward(batchnorm_forward: Callable) -> None:
         "store the updated average as a new array in bn_param['running_mean']",
     )
 
-    rng = np.random.default_rng(11)
-    for _ in range(30):
-        batch = x[rng.choice(len(x), size=50, replace=False)]
-        call_student(name, batchnorm_forward, batch, gamma, beta, student_param, state_args=(3,))
-        layers.batchnorm_forward(batch, gamma, beta, reference_param)
-    x_test = x[:40] * 1.5 + 1.0  # a test batch whose own statistics differ
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        batch = x[rng.choice(len(x), size=batch_size, replace=False)]
+        call_student(name, student_forward, batch, gamma, beta, student_param, state_args=(3,))
+        reference_forward(batch, gamma, beta, reference_param)
+    x_test = x[:test_rows] * 1.5 + 1.0  # a test batch whose own statistics differ
     test_student = dict(student_param, mode="test")
     test_reference = dict(reference_param, mode="test")
     result = call_student(
-        name, batchnorm_forward, x_test, gamma, beta, test_student, state_args=(3,)
+        name, student_forward, x_test, gamma, beta, test_student, state_args=(3,)
     )
     out, _ = expect_tuple(name, result, ("out", "cache"), name)
-    expected, _ = layers.batchnorm_forward(x_test, gamma, beta, test_reference)
-    errors["out (test)"] = compare(name, "out (test)", out, expected, VALUE_TOL, _TEST_HINT)
+    expected, _ = reference_forward(x_test, gamma, beta, test_reference)
+    errors["out (test)"] = compare(name, "out (test)", out, expected, VALUE_TOL, hints.test)
     for key in ("running_mean", "running_var"):
         require(
             name,
@@ -116,12 +148,13 @@ def check_batchnorm_forward(batchnorm_forward: Callable) -> None:
             f"test mode replaced bn_param['{key}']; the running averages change only in train "
             "mode, otherwise evaluating the model would change it",
         )
-    report(name, errors, VALUE_TOL)
+    return errors
 
 
 def _compare_train_step(
     name: str,
-    batchnorm_forward: Callable,
+    student_forward: Callable,
+    reference_forward: Callable,
     x: np.ndarray,
     gamma: np.ndarray,
     beta: np.ndarray,
@@ -129,22 +162,24 @@ def _compare_train_step(
     reference_param: dict,
     errors: dict[str, float],
     label: str,
+    hints: BatchnormHints,
+    dtype: np.dtype | None,
 ) -> None:
     """One train-mode call: the output and the running averages left in bn_param."""
-    result = call_student(name, batchnorm_forward, x, gamma, beta, student_param, state_args=(3,))
+    result = call_student(name, student_forward, x, gamma, beta, student_param, state_args=(3,))
     out, _ = expect_tuple(name, result, ("out", "cache"), name)
-    expected, _ = layers.batchnorm_forward(x, gamma, beta, reference_param)
+    expected, _ = reference_forward(x, gamma, beta, reference_param)
     output = f"out (train, {label})"
-    errors[output] = compare(name, output, out, expected, VALUE_TOL, _TRAIN_HINT)
+    errors[output] = compare(name, output, out, expected, VALUE_TOL, hints.train, dtype=dtype)
     for key in ("running_mean", "running_var"):
         require(
             name,
             key in student_param,
-            f"train mode did not store bn_param['{key}'] ({label}). Hint: {_RUNNING_HINT}",
+            f"train mode did not store bn_param['{key}'] ({label}). Hint: {hints.running}",
         )
         output = f"bn_param['{key}'] ({label})"
         errors[output] = compare(
-            name, output, student_param[key], reference_param[key], VALUE_TOL, _RUNNING_HINT
+            name, output, student_param[key], reference_param[key], VALUE_TOL, hints.running
         )
 
 
