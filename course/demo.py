@@ -8,6 +8,7 @@ figures a student would look at into an output folder.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,6 @@ import numpy as np
 from course import plots
 from course.data import load_shapes
 from course.models import FullyConnectedNet
-from course.models.cnn import TinyVGG
 from course.models.pretrained import load_pretrained
 from course.pretrain import TinyVGGRecipe
 from course.solver import Solver
@@ -155,36 +155,24 @@ def run_demo(
 
 def _train_convnet(data: dict, settings: DemoSettings, say) -> dict:
     """Train TinyVGG briefly on the first ``conv_num_train`` images; score the pretrained one."""
-    recipe = TinyVGGRecipe()
     num_train = min(settings.conv_num_train, len(data["y_train"]))
+    recipe = dataclasses.replace(
+        TinyVGGRecipe(),
+        num_epochs=settings.conv_epochs,
+        batch_size=min(TinyVGGRecipe.batch_size, num_train),
+        seed=settings.seed,
+    )
     conv_data = {
         **data,
         "X_train": data["X_train"][:num_train],
         "y_train": data["y_train"][:num_train],
     }
-    model = TinyVGG(
-        input_dim=data["X_train"].shape[1:],
-        stages=recipe.stages,
-        hidden_dims=recipe.hidden_dims,
-        num_classes=len(data["class_names"]),
-        reg=recipe.reg,
-        seed=settings.seed,
-    )
+    model = recipe.build_model(data)
     say(
         f"Training a TinyVGG ConvNet {recipe.stages} on {num_train} images with Adam, "
         f"{settings.conv_epochs} epochs"
     )
-    solver = Solver(
-        model,
-        conv_data,
-        update_rule="adam",
-        optim_config={"learning_rate": recipe.learning_rate},
-        lr_decay=recipe.lr_decay,
-        batch_size=min(recipe.batch_size, num_train),
-        num_epochs=settings.conv_epochs,
-        verbose=say is print,
-        seed=settings.seed,
-    )
+    solver = recipe.build_solver(model, conv_data, verbose=say is print)
     train_start = time.perf_counter()
     solver.train()
     train_seconds = time.perf_counter() - train_start

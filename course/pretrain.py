@@ -49,6 +49,32 @@ class TinyVGGRecipe:
     reg: float = 1e-4
     seed: int = 0
 
+    def build_model(self, data: dict) -> TinyVGG:
+        """A fresh TinyVGG of this recipe, sized for ``data`` (a ``load_shapes`` dict)."""
+        return TinyVGG(
+            input_dim=data["X_train"].shape[1:],
+            stages=self.stages,
+            hidden_dims=self.hidden_dims,
+            num_classes=len(data["class_names"]),
+            normalization="batchnorm",
+            reg=self.reg,
+            seed=self.seed,
+        )
+
+    def build_solver(self, model: TinyVGG, data: dict, **options) -> Solver:
+        """The recipe's Solver (Adam, lr decay, minibatches, epochs, seed), plus ``options``."""
+        return Solver(
+            model,
+            data,
+            update_rule="adam",
+            optim_config={"learning_rate": self.learning_rate},
+            lr_decay=self.lr_decay,
+            batch_size=self.batch_size,
+            num_epochs=self.num_epochs,
+            seed=self.seed,
+            **options,
+        )
+
 
 def train_tinyvgg(
     recipe: TinyVGGRecipe = TinyVGGRecipe(),
@@ -84,15 +110,7 @@ def train_tinyvgg(
         f"Shapes-10: {recipe.num_train} train, {recipe.num_val} val, {recipe.num_test} test "
         f"images (seed {recipe.seed}), made in {time.perf_counter() - start:.1f} s"
     )
-    model = TinyVGG(
-        input_dim=data["X_train"].shape[1:],
-        stages=recipe.stages,
-        hidden_dims=recipe.hidden_dims,
-        num_classes=len(data["class_names"]),
-        normalization="batchnorm",
-        reg=recipe.reg,
-        seed=recipe.seed,
-    )
+    model = recipe.build_model(data)
     model.mean_image = data["mean_image"]
     best_bn = {}
 
@@ -101,18 +119,8 @@ def train_tinyvgg(
         if solver.best_epoch == epoch:
             best_bn["state"] = [dict(p) for p in model.bn_params]
 
-    solver = Solver(
-        model,
-        data,
-        update_rule="adam",
-        optim_config={"learning_rate": recipe.learning_rate},
-        lr_decay=recipe.lr_decay,
-        batch_size=recipe.batch_size,
-        num_epochs=recipe.num_epochs,
-        num_val_samples=None,
-        on_epoch=keep_best_batchnorm,
-        verbose=verbose,
-        seed=recipe.seed,
+    solver = recipe.build_solver(
+        model, data, num_val_samples=None, on_epoch=keep_best_batchnorm, verbose=verbose
     )
     say(f"Training TinyVGG {recipe.stages} + FC {recipe.hidden_dims} with Adam")
     train_start = time.perf_counter()
