@@ -15,26 +15,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from course import fast_layers, layers
+from course.models.fc_net import init_weight
 from course.validation import as_float_array, format_shape, require_positive_int
 
 POOL_2X2 = {"pool_height": 2, "pool_width": 2, "stride": 2}
-
-
-def init_filters(
-    rng: np.random.Generator, shape: tuple, weight_scale: float | str, dtype
-) -> np.ndarray:
-    """Weights of the given shape, normal with std ``weight_scale`` or He's sqrt(2/fan_in).
-
-    The fan-in of a conv filter (F, C, HH, WW) is C*HH*WW, of a matrix (D, M) it is D.
-    """
-    fan_in = int(np.prod(shape[1:])) if len(shape) == 4 else shape[0]
-    if weight_scale == "he":
-        std = np.sqrt(2.0 / fan_in)
-    elif isinstance(weight_scale, (int, float)) and weight_scale > 0:
-        std = float(weight_scale)
-    else:
-        raise ValueError(f"weight_scale must be a positive number or 'he', got {weight_scale!r}")
-    return (std * rng.standard_normal(shape)).astype(dtype)
 
 
 def _check_input_dim(func: str, input_dim: Sequence[int]) -> tuple[int, int, int]:
@@ -105,7 +89,7 @@ class ThreeLayerConvNet:
         }
         self.params = {}
         for i, (name, shape) in enumerate(shapes.items(), start=1):
-            self.params[name] = init_filters(rng, shape, weight_scale, self.dtype)
+            self.params[name] = init_weight(rng, shape, weight_scale, self.dtype)
             self.params[f"b{i}"] = np.zeros(shape[0] if i == 1 else shape[1], dtype=self.dtype)
 
     def loss(self, X: np.ndarray, y: np.ndarray | None = None):
@@ -200,7 +184,7 @@ class TinyVGG:
             for filters in stage:
                 i += 1
                 shape = (filters, channels, 3, 3)
-                self.params[f"W{i}"] = init_filters(rng, shape, weight_scale, self.dtype)
+                self.params[f"W{i}"] = init_weight(rng, shape, weight_scale, self.dtype)
                 self.params[f"b{i}"] = np.zeros(filters, dtype=self.dtype)
                 if normalization:
                     self.params[f"gamma{i}"] = np.ones(filters, dtype=self.dtype)
@@ -210,7 +194,7 @@ class TinyVGG:
         dims = [channels * (H // factor) * (W // factor), *self.hidden_dims, num_classes]
         for d_in, d_out in zip(dims[:-1], dims[1:], strict=True):
             i += 1
-            self.params[f"W{i}"] = init_filters(rng, (d_in, d_out), weight_scale, self.dtype)
+            self.params[f"W{i}"] = init_weight(rng, (d_in, d_out), weight_scale, self.dtype)
             self.params[f"b{i}"] = np.zeros(d_out, dtype=self.dtype)
         self.num_layers = i
         self.bn_params = (

@@ -17,20 +17,22 @@ from course.validation import as_float_array, require_positive_int
 
 
 def init_weight(
-    rng: np.random.Generator, fan_in: int, fan_out: int, weight_scale: float | str, dtype
+    rng: np.random.Generator, shape: tuple[int, ...], weight_scale: float | str, dtype
 ) -> np.ndarray:
-    """A (fan_in, fan_out) weight matrix: normal with std ``weight_scale``, or He's sqrt(2/fan_in).
+    """Weights of ``shape``: normal with std ``weight_scale``, or He's sqrt(2/fan_in).
 
-    ``weight_scale='he'`` is the initialisation of He et al. (2015) for ReLU
-    nets: it keeps the variance of the activations constant through depth.
+    The fan-in of a matrix (D, M) is D; of conv filters (F, C, HH, WW) it is
+    C*HH*WW. ``weight_scale='he'`` is the initialisation of He et al. (2015)
+    for ReLU nets: it keeps the variance of the activations constant through depth.
     """
+    fan_in = int(np.prod(shape[1:])) if len(shape) == 4 else shape[0]
     if weight_scale == "he":
         std = np.sqrt(2.0 / fan_in)
     elif isinstance(weight_scale, (int, float)) and weight_scale > 0:
         std = float(weight_scale)
     else:
         raise ValueError(f"weight_scale must be a positive number or 'he', got {weight_scale!r}")
-    return (std * rng.standard_normal((fan_in, fan_out))).astype(dtype)
+    return (std * rng.standard_normal(shape)).astype(dtype)
 
 
 class TwoLayerNet:
@@ -60,9 +62,9 @@ class TwoLayerNet:
         self.dtype = np.dtype(dtype)
         rng = np.random.default_rng(seed)
         self.params = {
-            "W1": init_weight(rng, input_dim, hidden_dim, weight_scale, self.dtype),
+            "W1": init_weight(rng, (input_dim, hidden_dim), weight_scale, self.dtype),
             "b1": np.zeros(hidden_dim, dtype=self.dtype),
-            "W2": init_weight(rng, hidden_dim, num_classes, weight_scale, self.dtype),
+            "W2": init_weight(rng, (hidden_dim, num_classes), weight_scale, self.dtype),
             "b2": np.zeros(num_classes, dtype=self.dtype),
         }
 
@@ -143,7 +145,7 @@ class FullyConnectedNet:
         self.params: dict[str, np.ndarray] = {}
         for i in range(self.num_layers):
             self.params[f"W{i + 1}"] = init_weight(
-                rng, dims[i], dims[i + 1], weight_scale, self.dtype
+                rng, (dims[i], dims[i + 1]), weight_scale, self.dtype
             )
             self.params[f"b{i + 1}"] = np.zeros(dims[i + 1], dtype=self.dtype)
             if normalization and i < self.num_layers - 1:
