@@ -87,8 +87,8 @@ def _compiled():
     return _im2col
 
 
-def _compute_dtype(*arrays: np.ndarray) -> np.dtype:
-    """float32 when every array is float32, else float64 (float16 is computed in float64)."""
+def _compute_dtype(*arrays: np.ndarray | np.dtype) -> np.dtype:
+    """float32 when every array (or dtype) is float32, else float64 (float16 in float64)."""
     dtype = np.result_type(*arrays)
     return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
@@ -270,7 +270,7 @@ def max_pool_backward_fast(dout: np.ndarray, cache: tuple) -> np.ndarray:
     N, C, H, W = x_shape
     require_dout("max_pool_backward_fast", dout, argmax.shape)
     kernels = _compiled()
-    dtype = _compute_dtype(dout.astype(x_dtype, copy=False))
+    dtype = _compute_dtype(x_dtype)
     if kernels is not None:
         dx = np.zeros((N * C, H * W), dtype=dtype)
         kernels.max_pool_backward(
