@@ -44,7 +44,7 @@ from course.data.text import (
     train_val_split,
 )
 from course.models.rnn_lm import CharRNN, check_temperature
-from course.optim import check_config, clip_grads_by_global_norm, get_update_rule
+from course.optim import clip_grads_by_global_norm, fill_config, get_update_rule
 from course.validation import require_positive_int
 
 __all__ = [
@@ -184,9 +184,7 @@ def train_charrnn(
         init_bias_from=vocab.log_frequencies(),
     )
     rule = get_update_rule(update_rule)
-    configs = {
-        k: check_config(update_rule, {"learning_rate": learning_rate}) for k in model.params
-    }
+    configs = {k: fill_config(update_rule, {"learning_rate": learning_rate}) for k in model.params}
     rng = np.random.default_rng(seed)
 
     def evaluate() -> float:

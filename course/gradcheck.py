@@ -163,7 +163,7 @@ def numerical_backward(
     return grads
 
 
-def check_backward(
+def gradient_errors(
     forward: Callable,
     backward: Callable,
     inputs: Sequence,
@@ -197,7 +197,7 @@ def check_backward(
         grads = (grads,)
     if len(grads) != len(positions):
         raise ValueError(
-            f"check_backward: backward returned {len(grads)} gradients for "
+            f"gradient_errors: backward returned {len(grads)} gradients for "
             f"{len(positions)} differentiable inputs"
         )
     numeric = numerical_backward(forward, inputs, dout, h)

@@ -18,7 +18,7 @@ A training loop keeps one config per parameter::
     w, config = adam(w, dw2, config)     # later steps: pass the returned config back
 
 Also here: ``clip_grads_by_global_norm`` (the "clip gradients, 5 works" trick
-for recurrent nets), ``UPDATE_RULES``, ``get_update_rule`` and ``check_config``.
+for recurrent nets), ``UPDATE_RULES``, ``get_update_rule`` and ``fill_config``.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ __all__ = [
     "UPDATE_RULES",
     "UpdateRule",
     "adam",
-    "check_config",
+    "fill_config",
     "clip_grads_by_global_norm",
     "get_update_rule",
     "rmsprop",
@@ -179,7 +179,7 @@ def _state_array(
     return value
 
 
-def check_config(rule: str | UpdateRule, config: Mapping[str, Any] | None = None) -> dict:
+def fill_config(rule: str | UpdateRule, config: Mapping[str, Any] | None = None) -> dict:
     """Return a new config for ``rule`` with its defaults filled in, after checking it.
 
     Use it to catch a typo in a config before training starts: the Solver calls

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from course.optim import UpdateRule, check_config, clip_grads_by_global_norm, get_update_rule
+from course.optim import UpdateRule, clip_grads_by_global_norm, fill_config, get_update_rule
 from course.validation import (
     format_shape,
     is_positive_finite,
@@ -195,7 +195,7 @@ class Solver:
                 f"Solver: optim_config must be a dict such as {{'learning_rate': 1e-3}}, "
                 f"got {type(optim_config).__name__}"
             )
-        base_config = check_config(self.update_rule, copy.deepcopy(optim_config))
+        base_config = fill_config(self.update_rule, copy.deepcopy(optim_config))
         self.optim_configs: dict[str, dict[str, Any]] = {
             name: copy.deepcopy(base_config) for name in model.params
         }

@@ -29,7 +29,7 @@ from course.fast_layers import (
     num_threads,
     using_compiled,
 )
-from course.gradcheck import check_backward, rel_error
+from course.gradcheck import gradient_errors, rel_error
 from course.layers import (
     conv_backward_naive,
     conv_forward_naive,
@@ -279,7 +279,7 @@ def test_conv_fast_gradients(path, x_shape, w_shape, stride, pad):
     x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
     b = rng.standard_normal(w_shape[0])
     with fast_path(path):
-        errors = check_backward(
+        errors = gradient_errors(
             conv_forward_fast, conv_backward_fast, [x, w, b, {"stride": stride, "pad": pad}]
         )
     assert max(errors.values()) < 1e-7, errors
@@ -294,7 +294,7 @@ def test_max_pool_fast_gradients(path, x_shape, ph, pw, stride):
     x = rng.permutation(int(np.prod(x_shape))).reshape(x_shape) * 0.1  # no ties
     pool_param = {"pool_height": ph, "pool_width": pw, "stride": stride}
     with fast_path(path):
-        errors = check_backward(max_pool_forward_fast, max_pool_backward_fast, [x, pool_param])
+        errors = gradient_errors(max_pool_forward_fast, max_pool_backward_fast, [x, pool_param])
     assert errors["d0"] < 1e-7, errors
 
 
@@ -303,7 +303,7 @@ def test_conv_relu_gradients(path):
     rng = np.random.default_rng(2)
     x, w, b = rng.standard_normal((2, 2, 4, 5)), rng.standard_normal((3, 2, 3, 2)), np.zeros(3)
     with fast_path(path):
-        errors = check_backward(
+        errors = gradient_errors(
             conv_relu_forward, conv_relu_backward, [x, w, b, {"stride": 1, "pad": 1}]
         )
     assert max(errors.values()) < 1e-7, errors
@@ -317,7 +317,7 @@ def test_conv_relu_pool_gradients(path):
     with fast_path(path):
         out, _ = conv_relu_pool_forward(x, w, b, {"stride": 1, "pad": 1}, pool_param)
         assert out.shape == (2, 3, 3, 4)
-        errors = check_backward(
+        errors = gradient_errors(
             conv_relu_pool_forward,
             conv_relu_pool_backward,
             [x, w, b, {"stride": 1, "pad": 1}, pool_param],

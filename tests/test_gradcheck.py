@@ -11,8 +11,8 @@ import pytest
 
 from course import layers
 from course.gradcheck import (
-    check_backward,
     differentiable_positions,
+    gradient_errors,
     numerical_backward,
     numerical_gradient,
     numerical_gradient_array,
@@ -193,7 +193,7 @@ def test_sparse_gradient_check_refuses_a_gradient_of_another_shape():
 
 
 # ---------------------------------------------------------------------------
-# differentiable_positions, numerical_backward, check_backward
+# differentiable_positions, numerical_backward, gradient_errors
 # ---------------------------------------------------------------------------
 
 
@@ -339,7 +339,7 @@ LAYER_PAIRS = [
 @pytest.mark.parametrize("make", LAYER_PAIRS)
 def test_every_reference_backward_meets_the_quality_bar(make):
     forward, backward, inputs = make(np.random.default_rng(20))
-    errors = check_backward(forward, backward, inputs)
+    errors = gradient_errors(forward, backward, inputs)
     assert list(errors) == [f"d{i}" for i in differentiable_positions(inputs)]
     assert max(errors.values()) < QUALITY_BAR, errors
 
@@ -368,7 +368,7 @@ def test_check_backward_leaves_its_inputs_alone():
     _, _, inputs = _batchnorm("train")(np.random.default_rng(23))
     x, gamma, beta, bn_param = inputs
     snapshot = [x.copy(), gamma.copy(), beta.copy(), dict(bn_param)]
-    check_backward(layers.batchnorm_forward, layers.batchnorm_backward, inputs)
+    gradient_errors(layers.batchnorm_forward, layers.batchnorm_backward, inputs)
     assert np.array_equal(x, snapshot[0])
     assert np.array_equal(gamma, snapshot[1]) and np.array_equal(beta, snapshot[2])
     assert bn_param.keys() == snapshot[3].keys()
@@ -384,7 +384,7 @@ def test_check_backward_uses_the_given_dout():
         return layers.relu_backward(dout, cache)
 
     dout = np.ones((3, 4))
-    check_backward(layers.relu_forward, relu_backward, (x,), dout=dout)
+    gradient_errors(layers.relu_forward, relu_backward, (x,), dout=dout)
     assert seen[0] is dout
 
 
@@ -394,7 +394,7 @@ def test_check_backward_reveals_a_wrong_backward():
         return dx, dw, db / dout.shape[0]
 
     _, _, inputs = _affine_2d(np.random.default_rng(25))
-    errors = check_backward(layers.affine_forward, affine_backward_db_mean, inputs)
+    errors = gradient_errors(layers.affine_forward, affine_backward_db_mean, inputs)
     assert errors["d0"] < QUALITY_BAR and errors["d1"] < QUALITY_BAR
     assert errors["d2"] == pytest.approx(0.75)
 
@@ -407,4 +407,4 @@ def test_check_backward_refuses_the_wrong_number_of_gradients():
     with pytest.raises(
         ValueError, match=r"backward returned 2 gradients for 3 differentiable inputs"
     ):
-        check_backward(layers.affine_forward, affine_backward_without_db, inputs)
+        gradient_errors(layers.affine_forward, affine_backward_without_db, inputs)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from course.gradcheck import check_backward
+from course.gradcheck import gradient_errors
 from course.layers import conv_backward_naive, conv_forward_naive
 
 
@@ -122,7 +122,7 @@ def test_gradients(kernel, stride, pad):
     H, W = _tiling_shape(HH, WW, stride, pad)
     assert H != W and HH != WW
     x, w, b = _inputs(N=2, C=2, H=H, W=W, F=2, HH=HH, WW=WW, seed=stride * 10 + pad)
-    errors = check_backward(
+    errors = gradient_errors(
         conv_forward_naive, conv_backward_naive, [x, w, b, {"stride": stride, "pad": pad}]
     )
     assert max(errors.values()) < 1e-7, errors

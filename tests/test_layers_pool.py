@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from course.gradcheck import check_backward
+from course.gradcheck import gradient_errors
 from course.layers import max_pool_backward_naive, max_pool_forward_naive
 
 
@@ -148,7 +148,7 @@ def test_output_size_formula(x_shape, ph, pw, stride, expected):
 )
 def test_gradients(x_shape, ph, pw, stride):
     x = _distinct(x_shape, seed=ph * 10 + pw)
-    errors = check_backward(
+    errors = gradient_errors(
         max_pool_forward_naive, max_pool_backward_naive, [x, _param(ph, pw, stride)]
     )
     assert errors["d0"] < 1e-7, errors

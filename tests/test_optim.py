@@ -13,8 +13,8 @@ from hypothesis.extra import numpy as hnp
 from course.optim import (
     UPDATE_RULES,
     adam,
-    check_config,
     clip_grads_by_global_norm,
+    fill_config,
     get_update_rule,
     rmsprop,
     sgd,
@@ -171,7 +171,7 @@ def test_float64_and_shapes_preserved(rule):
 
 
 def test_check_config_fills_defaults_without_state():
-    assert check_config("adam", {"learning_rate": 0.1}) == {
+    assert fill_config("adam", {"learning_rate": 0.1}) == {
         "learning_rate": 0.1,
         "beta1": 0.9,
         "beta2": 0.999,
@@ -182,7 +182,7 @@ def test_check_config_fills_defaults_without_state():
         return w, config
 
     config = {"anything": 1}
-    assert check_config(custom, config) == config and check_config(custom, config) is not config
+    assert fill_config(custom, config) == config and fill_config(custom, config) is not config
 
 
 # ---------------------------------------------------------------- errors

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
-from course.gradcheck import check_backward, numerical_gradient, rel_error
+from course.gradcheck import gradient_errors, numerical_gradient, rel_error
 from course.rnn_layers import (
     lstm_backward,
     lstm_forward,
@@ -54,7 +54,7 @@ def recurrent_inputs(shape, gates, seed=0, dtype=np.float64):
 
 
 def lstm_step_stacked_forward(x, prev_h, prev_c, Wx, Wh, b):
-    """lstm_step_forward with its two outputs stacked (2, N, Hd), for check_backward."""
+    """lstm_step_forward with its two outputs stacked (2, N, Hd), for gradient_errors."""
     next_h, next_c, cache = lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
     return np.stack([next_h, next_c]), cache
 
@@ -72,14 +72,14 @@ def lstm_step_stacked_backward(dout, cache):
 @pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
 def test_rnn_step_gradients(shape):
     x, h0, Wx, Wh, b = recurrent_inputs(shape, gates=1, seed=1)
-    errors = check_backward(rnn_step_forward, rnn_step_backward, [x[:, 0], h0, Wx, Wh, b])
+    errors = gradient_errors(rnn_step_forward, rnn_step_backward, [x[:, 0], h0, Wx, Wh, b])
     assert len(errors) == 5 and max(errors.values()) < QUALITY_BAR, errors
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
 def test_rnn_sequence_gradients(shape):
     inputs = recurrent_inputs(shape, gates=1, seed=2)
-    errors = check_backward(rnn_forward, rnn_backward, inputs, seed=3)
+    errors = gradient_errors(rnn_forward, rnn_backward, inputs, seed=3)
     assert len(errors) == 5 and max(errors.values()) < QUALITY_BAR, errors
 
 
@@ -87,7 +87,7 @@ def test_rnn_sequence_gradients(shape):
 def test_lstm_step_gradients(shape):
     x, h0, Wx, Wh, b = recurrent_inputs(shape, gates=4, seed=4)
     c0 = np.random.default_rng(5).standard_normal(h0.shape)
-    errors = check_backward(
+    errors = gradient_errors(
         lstm_step_stacked_forward, lstm_step_stacked_backward, [x[:, 0], h0, c0, Wx, Wh, b]
     )
     assert len(errors) == 6 and max(errors.values()) < QUALITY_BAR, errors
@@ -96,7 +96,7 @@ def test_lstm_step_gradients(shape):
 @pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
 def test_lstm_sequence_gradients(shape):
     inputs = recurrent_inputs(shape, gates=4, seed=6)
-    errors = check_backward(lstm_forward, lstm_backward, inputs, seed=7)
+    errors = gradient_errors(lstm_forward, lstm_backward, inputs, seed=7)
     assert len(errors) == 5 and max(errors.values()) < QUALITY_BAR, errors
 
 
@@ -105,7 +105,7 @@ def test_word_embedding_gradient(N, T, V, D):
     rng = np.random.default_rng(8)
     x = rng.integers(0, V, size=(N, T))
     W = rng.standard_normal((V, D))
-    errors = check_backward(word_embedding_forward, word_embedding_backward, [x, W])
+    errors = gradient_errors(word_embedding_forward, word_embedding_backward, [x, W])
     assert list(errors) == ["d1"] and errors["d1"] < QUALITY_BAR, errors
 
 
@@ -113,7 +113,7 @@ def test_word_embedding_gradient(N, T, V, D):
 def test_temporal_affine_gradients(N, T, D, M):
     rng = np.random.default_rng(9)
     inputs = [rng.standard_normal((N, T, D)), rng.standard_normal((D, M)), rng.standard_normal(M)]
-    errors = check_backward(temporal_affine_forward, temporal_affine_backward, inputs)
+    errors = gradient_errors(temporal_affine_forward, temporal_affine_backward, inputs)
     assert len(errors) == 3 and max(errors.values()) < QUALITY_BAR, errors
 
 
