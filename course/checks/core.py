@@ -17,8 +17,11 @@ import numpy as np
 
 from course.gradcheck import numerical_backward, rel_error
 
-VALUE_TOL = 1e-9  # forward values: only float64 rounding separates a right answer
-GRAD_TOL = 1e-7  # gradients against centred differences in float64
+# The tolerance table: every check compares against one of these, and no check
+# module defines its own.
+VALUE_TOL = 1e-9  # float64 values against the reference: only rounding separates a right answer
+GRAD_TOL = 1e-7  # float64 gradients against centred differences (h = 1e-5)
+FLOAT32_TOL = 1e-5  # float32 results against the reference computed from the same inputs
 
 
 class CheckFailed(AssertionError):
