@@ -17,7 +17,7 @@ help:
 	@echo "make lint   ruff check and format check"
 	@echo "make clean  remove the virtual environment, build files and outputs"
 
-$(STAMP): pyproject.toml setup.py $(wildcard course/*.pyx)
+$(STAMP): pyproject.toml setup.py $(shell find course -name '*.pyx')
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is needed; found " + sys.version.split()[0] + ". Run: make PYTHON=python3.11 ...")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
@@ -44,4 +44,6 @@ lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
-	rm -rf $(VENV) build *.egg-info course/*.so course/_*.c output .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info output .pytest_cache .hypothesis
+	find course -name '*.so' -delete
+	find course -name '*.pyx' | sed 's/\.pyx$$/.c/' | xargs rm -f  # the C files Cython generated

@@ -20,7 +20,7 @@ By default the whole table is measured twice, with 1 and with 2 threads, each
 in a fresh process (numpy's BLAS reads its thread count when it loads): numpy's
 BLAS and PyTorch get that count. Our im2col/col2im/pool kernels run on
 ``COURSE_NUM_THREADS`` threads, 1 unless you set it (see
-``course.fast_layers.num_threads`` for why).
+``course.layers.num_threads`` for why).
 
 Usage::
 
@@ -103,7 +103,7 @@ def time_naive(forward, backward, args_fwd: tuple, dout, images: int) -> tuple[f
 
 def time_conv_matmuls(np, x, w, conv_param, dout, repeats: int) -> float:
     """The three multiplies of the fast convolution, on the matrices it builds."""
-    from course.fast_layers import im2col
+    from course.layers.fast_conv import im2col
 
     F, C, HH, WW = w.shape
     x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # (N, H, W, C)
@@ -150,14 +150,14 @@ def measure(threads: int, args: argparse.Namespace) -> None:
 
     import numpy as np
 
-    from course import fast_layers, layers
+    from course import layers
 
     torch = import_torch(threads)
     check_threads(threads, torch)
-    if not fast_layers.using_compiled():
-        print("WARNING: course._im2col is not built; timing the numpy fallback")
+    if not layers.using_compiled():
+        print("WARNING: course.layers._im2col is not built; timing the numpy fallback")
     print(
-        f"{threads} thread(s) for BLAS and torch, {fast_layers.num_threads()} for our kernels; "
+        f"{threads} thread(s) for BLAS and torch, {layers.num_threads()} for our kernels; "
         f"forward + backward, median of {args.repeats} repeats; "
         f"~ = naive timed on {args.naive_images} images and scaled to the batch\n"
     )
@@ -180,8 +180,8 @@ def measure(threads: int, args: argparse.Namespace) -> None:
                 NAIVE_IMAGES.get(case, args.naive_images),
             )
             fast = time_pair(
-                fast_layers.conv_forward_fast,
-                fast_layers.conv_backward_fast,
+                layers.conv_forward_fast,
+                layers.conv_backward_fast,
                 fwd,
                 dout,
                 args.repeats,
@@ -210,8 +210,8 @@ def measure(threads: int, args: argparse.Namespace) -> None:
                 NAIVE_IMAGES.get(case, args.naive_images),
             )
             fast = time_pair(
-                fast_layers.max_pool_forward_fast,
-                fast_layers.max_pool_backward_fast,
+                layers.max_pool_forward_fast,
+                layers.max_pool_backward_fast,
                 (x, pool_param),
                 dout,
                 args.repeats,

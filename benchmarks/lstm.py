@@ -2,8 +2,11 @@
 
 For each shape and dtype the script times, in one run:
 
-- ours: ``course.rnn_layers.lstm_forward`` followed by ``lstm_backward`` with a
-  random upstream gradient dh;
+- ours: ``course.layers.lstm_forward_fused`` followed by
+  ``lstm_backward_fused`` with a random upstream gradient dh (the fast path
+  that training uses);
+- loop: the graded reference ``course.layers.lstm_forward`` / ``lstm_backward``,
+  a Python loop over the step functions, on the same inputs;
 - matmul: only the matrix multiplies those two functions must do, on
   preallocated arrays (the input projection of all steps, the T recurrent
   multiplies forward and backward, and the three big weight / input gradient
@@ -69,7 +72,21 @@ def lstm_inputs(T: int, dtype, seed: int = 0) -> tuple:
 
 
 def time_ours(inputs: tuple, repeats: int) -> float:
-    from course.rnn_layers import lstm_backward, lstm_forward
+    """The fused LSTM (the fast path), forward + backward."""
+    from course.layers import lstm_backward_fused, lstm_forward_fused
+
+    x, h0, Wx, Wh, b, dh = inputs
+
+    def step() -> None:
+        _, _, cache = lstm_forward_fused(x, h0, Wx, Wh, b)
+        lstm_backward_fused(dh, cache)
+
+    return median_ms(step, repeats)
+
+
+def time_loop(inputs: tuple, repeats: int) -> float:
+    """The readable reference, a loop over the step functions, forward + backward."""
+    from course.layers import lstm_backward, lstm_forward
 
     x, h0, Wx, Wh, b, dh = inputs
 
@@ -95,7 +112,7 @@ def time_matmuls(inputs: tuple, repeats: int) -> float:
     dWx = np.empty((D, 4 * HD), dtype=x.dtype)
     dWh = np.empty((HD, 4 * HD), dtype=x.dtype)
     h_flat = h.reshape(T * N, HD)
-    WhT = np.ascontiguousarray(Wh.T)  # (4Hd, Hd), as lstm_backward multiplies by it
+    WhT = np.ascontiguousarray(Wh.T)  # (4Hd, Hd), as lstm_backward_fused multiplies by it
 
     def step() -> None:
         np.matmul(x_flat, Wx, out=gates)  # (N*T, D) @ (D, 4Hd)
@@ -141,7 +158,7 @@ def main() -> None:
 
     header = (
         f"{'shape (N, T, D, Hd)':<22}{'dtype':<9}{'ours ms':>9}{'matmul ms':>11}"
-        f"{'ours/matmul':>13}{'torch ms':>10}{'ours/torch':>12}"
+        f"{'ours/matmul':>13}{'loop ms':>9}{'loop/ours':>11}{'torch ms':>10}{'ours/torch':>12}"
     )
     print(header)
     print("-" * len(header))
@@ -151,9 +168,10 @@ def main() -> None:
             inputs = lstm_inputs(T, dtype)
             ours = time_ours(inputs, args.repeats)
             matmul = time_matmuls(inputs, args.repeats)
+            loop = time_loop(inputs, args.repeats)
             row = (
                 f"{str((N, T, D, HD)):<22}{np.dtype(dtype).name:<9}{ours:>9.1f}"
-                f"{matmul:>11.1f}{ours / matmul:>13.2f}"
+                f"{matmul:>11.1f}{ours / matmul:>13.2f}{loop:>9.1f}{loop / ours:>11.2f}"
             )
             if torch is not None:
                 reference = time_torch(torch, inputs, args.repeats)

@@ -13,6 +13,10 @@ TinyVGG training run spent a quarter of its time in the kernel on page faults.
 (``M_MMAP_THRESHOLD``, ``M_TRIM_THRESHOLD``) for this process. It does nothing
 on other C libraries. The cost is that up to ``trim_threshold`` bytes of freed
 memory stay with the process for reuse.
+
+Nothing calls it at import time. The fast layers call it once, the first time
+one of them runs (``course.layers._kernels.compiled_kernels``); a program that
+wants it earlier calls it itself.
 """
 
 from __future__ import annotations

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course.validation import as_float_array, require_dout
-
-_DROPOUT_KEYS = {"p", "mode", "seed"}
+from course.layers._validation import validate_dropout_dout, validate_dropout_inputs
 
 
 def dropout_forward(x: np.ndarray, dropout_param: dict) -> tuple[np.ndarray, tuple]:
@@ -29,8 +27,7 @@ def dropout_forward(x: np.ndarray, dropout_param: dict) -> tuple[np.ndarray, tup
     - out: same shape as x
     - cache: (dropout_param, mask); mask is None in test mode
     """
-    as_float_array("dropout_forward", "x", x)
-    p, mode = _read_dropout_param(dropout_param)
+    p, mode = validate_dropout_inputs(x, dropout_param)
     if mode == "test":
         return x.copy(), (dropout_param, None)
     rng = np.random.default_rng(dropout_param.get("seed"))
@@ -49,29 +46,7 @@ def dropout_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     - dx: same shape as x; ``dout * mask`` in training, ``dout`` at test time
     """
     dropout_param, mask = cache
+    validate_dropout_dout(dout, mask)
     if mask is None:
-        as_float_array("dropout_backward", "dout", dout)
         return dout.copy()
-    require_dout("dropout_backward", dout, mask.shape)
     return dout * mask
-
-
-def _read_dropout_param(dropout_param: dict) -> tuple[float, str]:
-    if not isinstance(dropout_param, dict):
-        raise TypeError(
-            "dropout_forward: dropout_param must be a dict like {'p': 0.5, 'mode': 'train'}, "
-            f"got {type(dropout_param).__name__}"
-        )
-    unknown = set(dropout_param) - _DROPOUT_KEYS
-    if unknown:
-        raise ValueError(
-            f"dropout_forward: unknown dropout_param keys {sorted(unknown)}; "
-            f"valid keys are {sorted(_DROPOUT_KEYS)}"
-        )
-    p = dropout_param.get("p")
-    mode = dropout_param.get("mode", "train")
-    if p is None or not 0 < p <= 1:
-        raise ValueError(f"dropout_forward: 'p' is the keep probability, 0 < p <= 1; got {p!r}")
-    if mode not in ("train", "test"):
-        raise ValueError(f"dropout_forward: 'mode' must be 'train' or 'test', got {mode!r}")
-    return float(p), mode

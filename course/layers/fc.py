@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from course.validation import as_float_array, format_shape, require_dout, require_ndim
+from course.layers._validation import validate_affine_inputs
+from course.validation import as_float_array, require_dout
 
 
 def affine_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, tuple]:
@@ -28,7 +29,7 @@ def affine_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndar
     - out: (N, M)
     - cache: (x, w) for the backward pass
     """
-    _check_affine_inputs("affine_forward", x, w, b)
+    validate_affine_inputs("affine_forward", x, w, b)
     x_flat = x.reshape(x.shape[0], -1)  # (N, D)
     out = x_flat @ w + b  # (N, D) @ (D, M) -> (N, M)
     return out, (x, w)
@@ -110,27 +111,3 @@ def affine_relu_backward(
     fc_cache, relu_cache = cache
     da = relu_backward(dout, relu_cache)
     return affine_backward(da, fc_cache)
-
-
-def _check_affine_inputs(func: str, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> None:
-    as_float_array(func, "x", x)
-    as_float_array(func, "w", w)
-    as_float_array(func, "b", b)
-    require_ndim(func, "w", w, 2, "(D, M)")
-    require_ndim(func, "b", b, 1, "(M,)")
-    if x.ndim < 2:
-        raise ValueError(
-            f"{func}: x has shape {format_shape(x.shape)}; expected a batch (N, d_1, ..., d_k) "
-            "with at least 2 dims. For a single example use x[None]"
-        )
-    D = int(np.prod(x.shape[1:]))
-    if D != w.shape[0]:
-        raise ValueError(
-            f"{func}: x of shape {format_shape(x.shape)} flattens to rows of D={D}, "
-            f"but w has shape {format_shape(w.shape)} and expects D={w.shape[0]}"
-        )
-    if b.shape[0] != w.shape[1]:
-        raise ValueError(
-            f"{func}: b has shape {format_shape(b.shape)}; expected ({w.shape[1]},) to match "
-            f"w of shape {format_shape(w.shape)}"
-        )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course.validation import as_float_array, require_labels, require_ndim
+from course.layers._validation import validate_loss_inputs
 
 
 def softmax_loss(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -30,7 +30,7 @@ def softmax_loss(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     - loss: scalar
     - dx: (N, C) gradient of the loss with respect to x
     """
-    _check_loss_inputs("softmax_loss", x, y)
+    validate_loss_inputs("softmax_loss", x, y)
     N = x.shape[0]
     shifted = x - x.max(axis=1, keepdims=True)  # (N, C), row max is 0
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (N, C)
@@ -60,7 +60,7 @@ def svm_loss(x: np.ndarray, y: np.ndarray, delta: float = 1.0) -> tuple[float, n
     - loss: scalar
     - dx: (N, C) gradient of the loss with respect to x
     """
-    _check_loss_inputs("svm_loss", x, y)
+    validate_loss_inputs("svm_loss", x, y)
     N = x.shape[0]
     correct = x[np.arange(N), y][:, None]  # (N, 1)
     margins = np.maximum(0, x - correct + delta)  # (N, C)
@@ -70,11 +70,3 @@ def svm_loss(x: np.ndarray, y: np.ndarray, delta: float = 1.0) -> tuple[float, n
     dx[np.arange(N), y] = -dx.sum(axis=1)
     dx /= N
     return float(loss), dx
-
-
-def _check_loss_inputs(func: str, x: np.ndarray, y: np.ndarray) -> None:
-    as_float_array(func, "x", x)
-    require_ndim(func, "x", x, 2, "(N, C) class scores")
-    if x.shape[0] == 0:
-        raise ValueError(f"{func}: x has no rows; the loss of an empty batch is undefined")
-    require_labels(func, y, x.shape[0], x.shape[1])

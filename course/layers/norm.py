@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from course.validation import as_float_array, format_shape, require_dout, require_ndim
-
-_BN_KEYS = {"mode", "eps", "momentum", "running_mean", "running_var"}
+from course.layers._validation import (
+    validate_batchnorm_inputs,
+    validate_spatial_batchnorm_inputs,
+)
+from course.validation import require_dout
 
 
 def batchnorm_forward(
@@ -42,19 +44,12 @@ def batchnorm_forward(
     - out: (N, D)
     - cache: what the backward pass needs
     """
-    func = "batchnorm_forward"
-    mode, eps, momentum = _read_bn_param(func, bn_param)
-    _check_bn_inputs(func, x, gamma, beta, "(N, D)", " for")
+    mode, eps, momentum = validate_batchnorm_inputs(x, gamma, beta, bn_param)
     D = x.shape[1]
     running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
     running_var = bn_param.get("running_var", np.ones(D, dtype=x.dtype))
 
     if mode == "train":
-        if x.shape[0] < 2:
-            raise ValueError(
-                f"{func}: training needs a batch of at least 2 rows to estimate a variance; "
-                f"x has shape {format_shape(x.shape)}"
-            )
         mean = x.mean(axis=0)  # (D,)
         var = x.var(axis=0)  # (D,)
         bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean
@@ -99,37 +94,6 @@ def batchnorm_backward(
     return dx, dgamma, dbeta
 
 
-def _check_bn_inputs(func: str, x, gamma, beta, dims: str, per: str) -> None:
-    """x is a float array with the axes ``dims``; gamma and beta hold one number per feature."""
-    for name, value in (("x", x), ("gamma", gamma), ("beta", beta)):
-        as_float_array(func, name, value)
-    require_ndim(func, "x", x, dims.count(",") + 1, dims)
-    size = x.shape[1]
-    for name, value in (("gamma", gamma), ("beta", beta)):
-        if value.shape != (size,):
-            raise ValueError(
-                f"{func}: {name} has shape {format_shape(value.shape)}; expected ({size},)"
-                f"{per} x of shape {format_shape(x.shape)}"
-            )
-
-
-def _read_bn_param(func: str, bn_param: dict) -> tuple[str, float, float]:
-    if not isinstance(bn_param, dict):
-        raise TypeError(
-            f"{func}: bn_param must be a dict like {{'mode': 'train'}}, "
-            f"got {type(bn_param).__name__}"
-        )
-    unknown = set(bn_param) - _BN_KEYS
-    if unknown:
-        raise ValueError(
-            f"{func}: unknown bn_param keys {sorted(unknown)}; valid keys are {sorted(_BN_KEYS)}"
-        )
-    mode = bn_param.get("mode")
-    if mode not in ("train", "test"):
-        raise ValueError(f"{func}: bn_param['mode'] must be 'train' or 'test', got {mode!r}")
-    return mode, float(bn_param.get("eps", 1e-5)), float(bn_param.get("momentum", 0.9))
-
-
 def spatial_batchnorm_forward(
     x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, bn_param: dict
 ) -> tuple[np.ndarray, tuple]:
@@ -150,16 +114,9 @@ def spatial_batchnorm_forward(
     - out: (N, C, H, W)
     - cache: what the backward pass needs
     """
-    func = "spatial_batchnorm_forward"
-    mode, eps, momentum = _read_bn_param(func, bn_param)
-    _check_bn_inputs(func, x, gamma, beta, "(N, C, H, W)", ", one per channel of")
-    N, C, H, W = x.shape
+    mode, eps, momentum = validate_spatial_batchnorm_inputs(x, gamma, beta, bn_param)
+    C = x.shape[1]
     if mode == "train":
-        if N * H * W < 2:
-            raise ValueError(
-                f"{func}: training needs at least 2 values per channel to estimate a "
-                f"variance; x has shape {format_shape(x.shape)}"
-            )
         mean = x.mean(axis=(0, 2, 3))  # (C,)
         centred = x - mean[:, None, None]  # (N, C, H, W)
         var = np.square(centred).mean(axis=(0, 2, 3))  # (C,)

@@ -10,56 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course.validation import (
-    as_float_array,
-    format_shape,
-    require_dout,
-    require_ndim,
-    require_positive_int,
-)
-
-_POOL_KEYS = ("pool_height", "pool_width", "stride")
-
-
-def read_pool_param(func: str, pool_param: object) -> tuple[int, int, int]:
-    """Return ``(pool_height, pool_width, stride)`` from a pool_param dict, checked."""
-    if not isinstance(pool_param, dict):
-        raise TypeError(
-            f"{func}: pool_param must be a dict like "
-            f"{{'pool_height': 2, 'pool_width': 2, 'stride': 2}}, got {type(pool_param).__name__}"
-        )
-    unknown = set(pool_param) - set(_POOL_KEYS)
-    missing = set(_POOL_KEYS) - set(pool_param)
-    if unknown or missing:
-        raise ValueError(
-            f"{func}: pool_param needs exactly the keys {list(_POOL_KEYS)}; "
-            f"missing {sorted(missing)}, unknown {sorted(unknown)}"
-        )
-    ph, pw, stride = (
-        require_positive_int(func, f"pool_param[{k!r}]", pool_param[k]) for k in _POOL_KEYS
-    )
-    return ph, pw, stride
-
-
-def check_pool_inputs(func: str, x: object, pool_param: object) -> tuple[int, int, int, int, int]:
-    """Validate a max pool's inputs; return ``(pool_height, pool_width, stride, H_out, W_out)``."""
-    as_float_array(func, "x", x)
-    require_ndim(func, "x", x, 4, "(N, C, H, W)")
-    ph, pw, stride = read_pool_param(func, pool_param)
-    H, W = x.shape[2:]
-    for side, size, pool in (("height", H, ph), ("width", W, pw)):
-        if pool > size:
-            raise ValueError(
-                f"{func}: pool_{side} {pool} is larger than the input {side} {size} "
-                f"(x of shape {format_shape(x.shape)})"
-            )
-        if (size - pool) % stride:
-            raise ValueError(
-                f"{func}: stride {stride} does not tile the input {side}: "
-                f"{size} - {pool} = {size - pool} is not a multiple of {stride} "
-                f"(x of shape {format_shape(x.shape)})"
-            )
-    return ph, pw, stride, 1 + (H - ph) // stride, 1 + (W - pw) // stride
+from course.layers._validation import validate_pool_dout, validate_pool_inputs
 
 
 def max_pool_forward_naive(x: np.ndarray, pool_param: dict) -> tuple[np.ndarray, tuple]:
@@ -73,7 +24,7 @@ def max_pool_forward_naive(x: np.ndarray, pool_param: dict) -> tuple[np.ndarray,
     - out: (N, C, H_out, W_out), H_out = 1 + (H - ph) // s, W_out = 1 + (W - pw) // s
     - cache: (x, pool_param)
     """
-    ph, pw, s, H_out, W_out = check_pool_inputs("max_pool_forward_naive", x, pool_param)
+    ph, pw, s, H_out, W_out = validate_pool_inputs("max_pool_forward_naive", x, pool_param)
     N, C = x.shape[:2]
     out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
     for n in range(N):
@@ -100,9 +51,8 @@ def max_pool_backward_naive(dout: np.ndarray, cache: tuple) -> np.ndarray:
     - dx: (N, C, H, W)
     """
     x, pool_param = cache
-    ph, pw, s, H_out, W_out = check_pool_inputs("max_pool_backward_naive", x, pool_param)
+    ph, pw, s, H_out, W_out = validate_pool_dout("max_pool_backward_naive", dout, x, pool_param)
     N, C = x.shape[:2]
-    require_dout("max_pool_backward_naive", dout, (N, C, H_out, W_out))
     dx = np.zeros_like(x)
     for n in range(N):
         for c in range(C):

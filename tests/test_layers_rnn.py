@@ -1,9 +1,9 @@
-"""Tests for course/rnn_layers.py: gradients, sequence = loop of steps, dtypes, purity, errors.
+"""Tests for course/layers/rnn.py: gradients, sequence = loop of steps, c0, dtypes, purity, errors.
 
 Every backward function agrees with centred differences to a relative error
 below 1e-7 in float64 on shapes that catch classic bugs (T = 1, N = 1,
-D != Hd); the fast sequence functions agree with looping the teaching step
-functions to 1e-12.
+D != Hd); the sequence functions agree with looping the step functions to
+1e-12. The fast paths are tested against these in test_layers_fused_rnn.py.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import warnings
 import numpy as np
 import pytest
 
-from course.gradcheck import gradient_errors, numerical_gradient, rel_error
-from course.rnn_layers import (
+from course.gradcheck import gradient_errors, rel_error
+from course.layers.rnn import (
     lstm_backward,
     lstm_forward,
     lstm_step_backward,
@@ -24,11 +24,6 @@ from course.rnn_layers import (
     rnn_step_backward,
     rnn_step_forward,
     sigmoid,
-    temporal_affine_backward,
-    temporal_affine_forward,
-    temporal_softmax_loss,
-    word_embedding_backward,
-    word_embedding_forward,
 )
 
 QUALITY_BAR = 1e-7
@@ -100,37 +95,18 @@ def test_lstm_sequence_gradients(shape):
     assert len(errors) == 5 and max(errors.values()) < QUALITY_BAR, errors
 
 
-@pytest.mark.parametrize("N, T, V, D", [(3, 4, 5, 2), (1, 1, 3, 4), (2, 7, 2, 3)])
-def test_word_embedding_gradient(N, T, V, D):
-    rng = np.random.default_rng(8)
-    x = rng.integers(0, V, size=(N, T))
-    W = rng.standard_normal((V, D))
-    errors = gradient_errors(word_embedding_forward, word_embedding_backward, [x, W])
-    assert list(errors) == ["d1"] and errors["d1"] < QUALITY_BAR, errors
-
-
-@pytest.mark.parametrize("N, T, D, M", [(3, 4, 5, 6), (1, 1, 3, 2), (2, 5, 4, 4)])
-def test_temporal_affine_gradients(N, T, D, M):
-    rng = np.random.default_rng(9)
-    inputs = [rng.standard_normal((N, T, D)), rng.standard_normal((D, M)), rng.standard_normal(M)]
-    errors = gradient_errors(temporal_affine_forward, temporal_affine_backward, inputs)
-    assert len(errors) == 3 and max(errors.values()) < QUALITY_BAR, errors
-
-
-@pytest.mark.parametrize("N, T, V", [(3, 4, 5), (1, 1, 3), (2, 6, 4)])
-def test_temporal_softmax_loss_gradient(N, T, V):
-    rng = np.random.default_rng(10)
-    x = rng.standard_normal((N, T, V))
-    y = rng.integers(0, V, size=(N, T))
-    mask = rng.random((N, T)) < 0.7
-    mask[0, 0] = True
-    _, dx = temporal_softmax_loss(x, y, mask)
-    numeric = numerical_gradient(lambda s: temporal_softmax_loss(s, y, mask)[0], x)
-    assert rel_error(dx, numeric) < QUALITY_BAR
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_lstm_sequence_gradients_with_an_initial_cell(shape):
+    """Given c0, lstm_backward returns dc0 as a sixth gradient, checked like the others."""
+    x, h0, Wx, Wh, b = recurrent_inputs(shape, gates=4, seed=21)
+    c0 = np.random.default_rng(22).standard_normal(h0.shape)
+    errors = gradient_errors(lstm_forward, lstm_backward, [x, h0, Wx, Wh, b, c0], seed=23)
+    assert list(errors) == ["d0", "d1", "d2", "d3", "d4", "d5"], errors
+    assert max(errors.values()) < QUALITY_BAR, errors
 
 
 # ---------------------------------------------------------------------------
-# The fast sequence functions compute what looping the step functions computes
+# The sequence functions compute what looping the step functions computes
 # ---------------------------------------------------------------------------
 
 
@@ -150,10 +126,11 @@ def rnn_by_steps(x, h0, Wx, Wh, b, dh):
     return np.stack(hs, axis=1), (np.stack(dxs, axis=1), dprev_h, dWx, dWh, db)
 
 
-def lstm_by_steps(x, h0, Wx, Wh, b, dh):
+def lstm_by_steps(x, h0, Wx, Wh, b, dh, c0=None):
     """lstm_forward and lstm_backward written as loops over the teaching step functions."""
     T = x.shape[1]
-    hs, caches, prev_h, prev_c = [], [], h0, np.zeros_like(h0)
+    hs, caches, prev_h = [], [], h0
+    prev_c = np.zeros_like(h0) if c0 is None else c0
     for t in range(T):
         prev_h, prev_c, cache = lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b)
         hs.append(prev_h)
@@ -165,7 +142,8 @@ def lstm_by_steps(x, h0, Wx, Wh, b, dh):
             dh[:, t] + dprev_h, dprev_c, caches[t]
         )
         dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
-    return np.stack(hs, axis=1), (np.stack(dxs, axis=1), dprev_h, dWx, dWh, db)
+    grads = (np.stack(dxs, axis=1), dprev_h, dWx, dWh, db)
+    return np.stack(hs, axis=1), grads if c0 is None else (*grads, dprev_c)
 
 
 @pytest.mark.parametrize(
@@ -209,6 +187,112 @@ def test_rnn_with_zero_weights_outputs_tanh_of_the_bias():
     np.testing.assert_allclose(h, np.broadcast_to(np.tanh(b), (2, 3, 5)), rtol=0, atol=1e-15)
 
 
+@pytest.mark.parametrize("shape", [*SHAPES, (5, 20, 8, 16)], ids=[*SHAPE_IDS, "T20"])
+def test_lstm_with_c0_equals_loop_of_steps(shape):
+    x, h0, Wx, Wh, b = recurrent_inputs(shape, 4, seed=24)
+    c0 = np.random.default_rng(25).standard_normal(h0.shape)
+    dh = np.random.default_rng(26).standard_normal((*shape[:2], shape[3]))
+    h, cache = lstm_forward(x, h0, Wx, Wh, b, c0)
+    grads = lstm_backward(dh, cache)
+    expected_h, expected_grads = lstm_by_steps(x, h0, Wx, Wh, b, dh, c0)
+    assert rel_error(h, expected_h) < LOOP_TOL
+    assert len(grads) == 6
+    for name, grad, expected in zip(
+        ("dx", "dh0", "dWx", "dWh", "db", "dc0"), grads, expected_grads, strict=True
+    ):
+        assert grad.shape == expected.shape, name
+        assert rel_error(grad, expected) < LOOP_TOL, name
+
+
+def test_a_zero_c0_gives_what_no_c0_gives():
+    """c0 = zeros is the default: the same h and gradients, and dc0 on top."""
+    x, h0, Wx, Wh, b = recurrent_inputs((3, 4, 5, 6), 4, seed=27)
+    dh = np.random.default_rng(28).standard_normal((3, 4, 6))
+    h, cache = lstm_forward(x, h0, Wx, Wh, b)
+    h_zero, cache_zero = lstm_forward(x, h0, Wx, Wh, b, np.zeros_like(h0))
+    np.testing.assert_array_equal(h, h_zero)
+    grads, grads_zero = lstm_backward(dh, cache), lstm_backward(dh, cache_zero)
+    assert len(grads) == 5 and len(grads_zero) == 6
+    for grad, grad_zero in zip(grads, grads_zero[:5], strict=True):
+        np.testing.assert_array_equal(grad, grad_zero)
+    assert grads_zero[5].shape == h0.shape
+
+
+def test_lstm_with_open_forget_gate_and_closed_input_gate_keeps_its_initial_cell():
+    """f = 1, i = 0, o = 1: the cell stays c0 at every step, so h = tanh(c0) throughout."""
+    N, T, D, Hd = 2, 5, 3, 4
+    rng = np.random.default_rng(29)
+    x, h0, c0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, Hd)), rng.random((N, Hd))
+    Wx, Wh = np.zeros((D, 4 * Hd)), np.zeros((Hd, 4 * Hd))
+    b = np.concatenate([np.full(Hd, -1000.0), np.full(Hd, 1000.0), np.full(Hd, 1000.0), [0] * Hd])
+    h, _ = lstm_forward(x, h0, Wx, Wh, b, c0)
+    np.testing.assert_array_equal(h, np.broadcast_to(np.tanh(c0)[:, None], (N, T, Hd)))
+
+
+# ---------------------------------------------------------------------------
+# Caches: the step layouts the checks' catalogue unpacks; no returned array inside
+# ---------------------------------------------------------------------------
+
+
+def cached_arrays(cache):
+    """Every ndarray in a (nested) cache of tuples and lists."""
+    if isinstance(cache, np.ndarray):
+        return [cache]
+    if isinstance(cache, (tuple, list)):
+        return [a for item in cache for a in cached_arrays(item)]
+    return []
+
+
+def test_step_caches_keep_their_layouts():
+    x, h0, Wx, Wh, b = recurrent_inputs((2, 1, 3, 4), 1, seed=30)
+    x_t = x[:, 0]
+    next_h, cache = rnn_step_forward(x_t, h0, Wx, Wh, b)
+    assert len(cache) == 5  # (x, prev_h, Wx, Wh, next_h)
+    assert cache[0] is x_t and cache[1] is h0 and cache[2] is Wx and cache[3] is Wh
+    np.testing.assert_array_equal(cache[4], next_h)
+    x, h0, Wx, Wh, b = recurrent_inputs((2, 1, 3, 4), 4, seed=31)
+    c0 = np.ones_like(h0)
+    next_h, next_c, cache = lstm_step_forward(x[:, 0], h0, c0, Wx, Wh, b)
+    assert len(cache) == 10  # (x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c)
+    assert cache[1] is h0 and cache[2] is c0 and cache[3] is Wx and cache[4] is Wh
+    i, f, o, g, tanh_c = cache[5:]
+    np.testing.assert_allclose(f * c0 + i * g, next_c, rtol=1e-15)
+    np.testing.assert_array_equal(np.tanh(next_c), tanh_c)
+    np.testing.assert_array_equal(o * tanh_c, next_h)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5, 6), (1, 3, 2, 2), (2, 1, 2, 3)], ids=str)
+def test_no_cache_holds_an_array_the_function_returns(shape):
+    x, h0, Wx, Wh, b = recurrent_inputs(shape, 1, seed=32)
+    next_h, cache = rnn_step_forward(x[:, 0], h0, Wx, Wh, b)
+    assert not any(np.shares_memory(a, next_h) for a in cached_arrays(cache))
+    h, cache = rnn_forward(x, h0, Wx, Wh, b)
+    assert not any(np.shares_memory(a, h) for a in cached_arrays(cache))
+    x, h0, Wx, Wh, b = recurrent_inputs(shape, 4, seed=33)
+    next_h, next_c, cache = lstm_step_forward(x[:, 0], h0, h0, Wx, Wh, b)
+    assert not any(
+        np.shares_memory(a, out) for a in cached_arrays(cache) for out in (next_h, next_c)
+    )
+    for c0 in (None, np.ones_like(h0)):
+        h, cache = lstm_forward(x, h0, Wx, Wh, b, c0)
+        assert not any(np.shares_memory(a, h) for a in cached_arrays(cache))
+
+
+def test_changing_the_returned_h_does_not_change_the_gradients():
+    x, h0, Wx, Wh, b = recurrent_inputs((2, 3, 4, 5), 1, seed=34)
+    dh = np.random.default_rng(35).standard_normal((2, 3, 5))
+    h, cache = rnn_forward(x, h0, Wx, Wh, b)
+    expected = rnn_backward(dh, cache)
+    h[...] = 7.0
+    for grad, expected_grad in zip(rnn_backward(dh, cache), expected, strict=True):
+        np.testing.assert_array_equal(grad, expected_grad)
+    next_h, step_cache = rnn_step_forward(x[:, 0], h0, Wx, Wh, b)
+    expected = rnn_step_backward(dh[:, 0], step_cache)
+    next_h[...] = 7.0
+    for grad, expected_grad in zip(rnn_step_backward(dh[:, 0], step_cache), expected, strict=True):
+        np.testing.assert_array_equal(grad, expected_grad)
+
+
 # ---------------------------------------------------------------------------
 # sigmoid
 # ---------------------------------------------------------------------------
@@ -239,7 +323,7 @@ def test_sigmoid_matches_the_formula_and_its_symmetry():
 
 
 def all_layers(dtype, seed=14):
-    """(name, forward, backward, inputs, number of outputs before the cache) for every layer."""
+    """(name, forward, backward, inputs) for every layer of course/layers/rnn.py."""
     rng = np.random.default_rng(seed)
     shape = (3, 4, 5, 6)
     rnn = recurrent_inputs(shape, 1, seed, dtype)
@@ -255,23 +339,12 @@ def all_layers(dtype, seed=14):
             (lstm[0][:, 0], lstm[1], c0, *lstm[2:]),
         ),
         ("lstm", lstm_forward, lstm_backward, lstm),
-        (
-            "word_embedding",
-            word_embedding_forward,
-            word_embedding_backward,
-            (rng.integers(0, 7, size=(3, 4)), rng.standard_normal((7, 5)).astype(dtype)),
-        ),
-        (
-            "temporal_affine",
-            temporal_affine_forward,
-            temporal_affine_backward,
-            (rnn[0], rng.standard_normal((5, 2)).astype(dtype), np.zeros(2, dtype)),
-        ),
+        ("lstm_c0", lstm_forward, lstm_backward, (*lstm, c0)),
     ]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("index", range(6), ids=lambda i: all_layers(np.float64)[i][0])
+@pytest.mark.parametrize("index", range(5), ids=lambda i: all_layers(np.float64)[i][0])
 def test_layers_keep_dtype_and_do_not_mutate(index, dtype):
     name, forward, backward, inputs = all_layers(dtype)[index]
     copies = [a.copy() for a in inputs]
@@ -292,122 +365,12 @@ def test_layers_keep_dtype_and_do_not_mutate(index, dtype):
         np.testing.assert_array_equal(first, second)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_temporal_softmax_loss_keeps_dtype_and_does_not_mutate(dtype):
-    rng = np.random.default_rng(16)
-    x = rng.standard_normal((2, 3, 4)).astype(dtype)
-    y = rng.integers(0, 4, size=(2, 3))
-    mask = np.array([[True, False, True], [True, True, False]])
-    copies = (x.copy(), y.copy(), mask.copy())
-    loss, dx = temporal_softmax_loss(x, y, mask)
-    assert isinstance(loss, float) and dx.dtype == dtype
-    for original, copy in zip((x, y, mask), copies, strict=True):
-        np.testing.assert_array_equal(original, copy)
-
-
 def test_lstm_step_outputs_keep_float32():
     x, h0, Wx, Wh, b = recurrent_inputs((2, 1, 3, 4), 4, dtype=np.float32)
     next_h, next_c, cache = lstm_step_forward(x[:, 0], h0, h0, Wx, Wh, b)
     assert next_h.dtype == next_c.dtype == np.float32
     grads = lstm_step_backward(np.ones_like(next_h), np.ones_like(next_c), cache)
     assert [g.dtype for g in grads] == [np.float32] * 6
-
-
-# ---------------------------------------------------------------------------
-# Word embedding and temporal softmax loss: what the maths says
-# ---------------------------------------------------------------------------
-
-
-def test_word_embedding_picks_rows_and_accumulates_repeated_words():
-    W = np.arange(12.0).reshape(4, 3)  # (V, D)
-    x = np.array([[2, 0, 2], [2, 3, 0]])  # word 2 three times, word 1 never
-    out, cache = word_embedding_forward(x, W)
-    np.testing.assert_array_equal(out, W[x])
-    assert not np.shares_memory(out, W)
-    dout = np.ones((2, 3, 3))
-    dout[1, 0] = 10.0
-    dW = word_embedding_backward(dout, cache)
-    np.testing.assert_array_equal(dW, [[2, 2, 2], [0, 0, 0], [12, 12, 12], [1, 1, 1]])
-
-
-def test_temporal_softmax_loss_of_a_hand_computed_example():
-    """Uniform scores: each unmasked step costs log(V); the sum is divided by N."""
-    x = np.zeros((2, 3, 4))
-    y = np.array([[0, 1, 2], [3, 0, 1]])
-    mask = np.array([[True, True, True], [True, False, False]])
-    loss, dx = temporal_softmax_loss(x, y, mask)
-    assert loss == pytest.approx(4 * np.log(4) / 2, rel=1e-15)
-    expected = np.full((2, 3, 4), 0.25 / 2)
-    expected[np.arange(2)[:, None], np.arange(3), y] -= 1 / 2
-    expected[~mask] = 0
-    np.testing.assert_allclose(dx, expected, rtol=0, atol=1e-16)
-
-
-def test_temporal_softmax_loss_honours_the_mask():
-    rng = np.random.default_rng(17)
-    x = rng.standard_normal((3, 5, 6))
-    y = rng.integers(0, 6, size=(3, 5))
-    mask = np.arange(5) < np.array([5, 2, 3])[:, None]
-    loss, dx = temporal_softmax_loss(x, y, mask)
-    np.testing.assert_array_equal(dx[~mask], 0.0)
-    changed = x.copy()
-    changed[~mask] = rng.standard_normal((int((~mask).sum()), 6)) * 50
-    other_y = np.where(mask, y, (y + 1) % 6)
-    loss_changed, dx_changed = temporal_softmax_loss(changed, other_y, mask)
-    assert loss_changed == pytest.approx(loss, rel=1e-14)
-    np.testing.assert_allclose(dx_changed, dx, rtol=0, atol=1e-16)
-    full_loss, _ = temporal_softmax_loss(x, y, np.ones_like(mask))
-    assert full_loss > loss
-    no_loss, no_dx = temporal_softmax_loss(x, y, np.zeros_like(mask))
-    assert no_loss == 0.0 and not no_dx.any()
-
-
-def test_temporal_softmax_loss_is_averaged_over_the_batch_not_the_tokens():
-    """Repeating the batch leaves the loss as it is; doubling the tokens doubles it."""
-    rng = np.random.default_rng(18)
-    x = rng.standard_normal((2, 3, 4))
-    y = rng.integers(0, 4, size=(2, 3))
-    mask = np.array([[True, True, False], [True, False, False]])
-    loss, _ = temporal_softmax_loss(x, y, mask)
-    loss_twice, _ = temporal_softmax_loss(
-        np.concatenate([x, x]), np.concatenate([y, y]), np.concatenate([mask, mask])
-    )
-    assert loss_twice == pytest.approx(loss, rel=1e-14)
-    longer, _ = temporal_softmax_loss(
-        np.concatenate([x, x], axis=1),
-        np.concatenate([y, y], axis=1),
-        np.concatenate([mask, mask], axis=1),
-    )
-    assert longer == pytest.approx(2 * loss, rel=1e-14)
-
-
-@pytest.mark.parametrize("V", [10, 1000])
-def test_initial_loss_is_log_v_per_unmasked_token(V):
-    """Small random scores: every unmasked token costs about log(V); divided by N."""
-    rng = np.random.default_rng(19)
-    N, T = 50, 8
-    x = 0.001 * rng.standard_normal((N, T, V))
-    y = rng.integers(0, V, size=(N, T))
-    mask = np.arange(T) < rng.integers(1, T + 1, size=N)[:, None]
-    loss, _ = temporal_softmax_loss(x, y, mask)
-    assert loss == pytest.approx(np.log(V) * mask.sum() / N, rel=1e-3)
-
-
-def test_temporal_softmax_loss_survives_large_scores():
-    x = np.array([[[1000.0, 0.0, -1000.0], [0.0, 2000.0, 1.0]]])  # (1, 2, 3)
-    y = np.array([[0, 2]])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        loss, dx = temporal_softmax_loss(x, y, np.array([[True, True]]))
-    assert loss == pytest.approx(1999.0)
-    assert np.all(np.isfinite(dx))
-
-
-def test_temporal_affine_applies_the_same_layer_at_every_step():
-    rng = np.random.default_rng(20)
-    x, w, b = rng.standard_normal((3, 4, 5)), rng.standard_normal((5, 2)), rng.standard_normal(2)
-    out, _ = temporal_affine_forward(x, w, b)
-    np.testing.assert_allclose(out, np.einsum("ntd,dm->ntm", x, w) + b, rtol=1e-13, atol=1e-14)
 
 
 # ---------------------------------------------------------------------------
@@ -471,6 +434,23 @@ def test_lstm_forward_names_the_bad_input(position, value, match):
         lstm_forward(*args)
 
 
+@pytest.mark.parametrize(
+    "c0, error, match",
+    [
+        (
+            np.zeros((2, 4)),
+            ValueError,
+            r"^lstm_forward: c0 has shape \(2, 4\); expected \(N, Hd\) = \(2, 5\)$",
+        ),
+        (np.zeros((2, 5), dtype=int), TypeError, r"lstm_forward: c0 has dtype int64"),
+        ([[0.0] * 5] * 2, TypeError, r"lstm_forward: c0 must be a numpy array, got list"),
+    ],
+)
+def test_lstm_forward_names_a_bad_initial_cell(c0, error, match):
+    with pytest.raises(error, match=match):
+        lstm_forward(*rnn_args(gates=4), c0)
+
+
 def test_step_functions_name_their_arguments():
     x, h, Wx, Wh, b = (
         np.zeros((2, 4)),
@@ -519,20 +499,6 @@ def test_step_functions_name_their_arguments():
             np.zeros((2, 4)),
             r"rnn_step_backward: dnext_h has shape \(2, 4\); expected \(2, 5\)",
         ),
-        (
-            temporal_affine_backward,
-            temporal_affine_forward,
-            [np.zeros((2, 3, 4)), np.zeros((4, 6)), np.zeros(6)],
-            np.zeros((2, 3)),
-            r"temporal_affine_backward: dout has shape \(2, 3\); expected \(2, 3, 6\)",
-        ),
-        (
-            word_embedding_backward,
-            word_embedding_forward,
-            [np.zeros((2, 3), dtype=int), np.zeros((4, 5))],
-            np.zeros((2, 3, 4)),
-            r"word_embedding_backward: dout has shape \(2, 3, 4\); expected \(2, 3, 5\)",
-        ),
     ],
 )
 def test_backward_refuses_upstream_gradient_of_the_wrong_shape(
@@ -554,118 +520,6 @@ def test_lstm_step_backward_names_which_upstream_gradient_is_wrong():
     _, _, cache = lstm_step_forward(x, h, h, Wx, Wh, b)
     with pytest.raises(ValueError, match=r"dnext_c has shape \(5, 2\); expected \(2, 5\)"):
         lstm_step_backward(np.zeros((2, 5)), np.zeros((5, 2)), cache)
-
-
-@pytest.mark.parametrize(
-    "x, W, error, match",
-    [
-        (
-            np.array([[0, 5]]),
-            np.zeros((5, 3)),
-            ValueError,
-            r"word_embedding_forward: x must hold indices in \[0, 5\) for a vocabulary of V = 5; "
-            r"got values from 0 to 5",
-        ),
-        (np.array([[-1, 2]]), np.zeros((5, 3)), ValueError, r"got values from -1 to 2"),
-        (
-            np.array([[0.0, 1.0]]),
-            np.zeros((5, 3)),
-            TypeError,
-            r"x has dtype float64; expected integer word indices in \[0, 5\)",
-        ),
-        (
-            np.array([0, 1]),
-            np.zeros((5, 3)),
-            ValueError,
-            r"x has 1 dims \(2,\); expected 2 \(N, T\)",
-        ),
-        (np.array([[0, 1]]), np.zeros((5, 3), dtype=int), TypeError, r"W has dtype int64"),
-        (np.array([[0, 1]]), np.zeros(5), ValueError, r"W has 1 dims \(5,\); expected 2 \(V, D\)"),
-    ],
-)
-def test_word_embedding_forward_bad_inputs(x, W, error, match):
-    with pytest.raises(error, match=match):
-        word_embedding_forward(x, W)
-
-
-@pytest.mark.parametrize(
-    "x, w, b, match",
-    [
-        (
-            np.zeros((2, 12)),
-            np.zeros((12, 3)),
-            np.zeros(3),
-            r"x has 2 dims \(2, 12\); expected 3 \(N, T, D\)",
-        ),
-        (
-            np.zeros((2, 3, 4)),
-            np.zeros((5, 3)),
-            np.zeros(3),
-            r"w has shape \(5, 3\); expected \(D, M\) with D = 4 to match x of shape \(2, 3, 4\)",
-        ),
-        (
-            np.zeros((2, 3, 4)),
-            np.zeros((4, 3)),
-            np.zeros(4),
-            r"b has shape \(4,\); expected \(M,\) = \(3,\)",
-        ),
-    ],
-)
-def test_temporal_affine_forward_bad_inputs(x, w, b, match):
-    with pytest.raises(ValueError, match=match):
-        temporal_affine_forward(x, w, b)
-
-
-@pytest.mark.parametrize(
-    "x, y, mask, error, match",
-    [
-        (
-            np.zeros((2, 3, 4)),
-            np.zeros((2, 3), dtype=int),
-            np.ones((2, 3)),
-            TypeError,
-            r"mask must be a boolean numpy array, got float64; build it with a comparison",
-        ),
-        (
-            np.zeros((2, 3, 4)),
-            np.zeros((2, 3), dtype=int),
-            np.ones((3, 2), dtype=bool),
-            ValueError,
-            r"mask has shape \(3, 2\); expected \(N, T\) = \(2, 3\)",
-        ),
-        (
-            np.zeros((2, 3, 4)),
-            np.full((2, 3), 4),
-            np.ones((2, 3), dtype=bool),
-            ValueError,
-            r"y must hold indices in \[0, 4\)",
-        ),
-        (
-            np.zeros((2, 3, 4)),
-            np.zeros((2, 2), dtype=int),
-            np.ones((2, 3), dtype=bool),
-            ValueError,
-            r"y has shape \(2, 2\); expected \(N, T\) = \(2, 3\)",
-        ),
-        (
-            np.zeros((6, 4)),
-            np.zeros((2, 3), dtype=int),
-            np.ones((2, 3), dtype=bool),
-            ValueError,
-            r"x has 2 dims \(6, 4\); expected 3 \(N, T, V\) scores",
-        ),
-        (
-            np.zeros((0, 3, 4)),
-            np.zeros((0, 3), dtype=int),
-            np.ones((0, 3), dtype=bool),
-            ValueError,
-            r"N = 0",
-        ),
-    ],
-)
-def test_temporal_softmax_loss_bad_inputs(x, y, mask, error, match):
-    with pytest.raises(error, match=match):
-        temporal_softmax_loss(x, y, mask)
 
 
 def test_sigmoid_refuses_integers():

@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled kernels behind ``course.fast_layers``: im2col, col2im and max pooling.
+"""Compiled kernels of ``course.layers.fast_conv`` and ``fast_pool``: im2col, col2im, pooling.
 
 The convolution kernels work on NHWC images (channels last) and a row layout
 of patches: ``cols[(n*H_out + i)*W_out + j, (kh*WW + kw)*C + c]``. In that

@@ -1,9 +1,10 @@
-"""Tests for course/fast_layers.py: the fast layers equal the naive ones, on both paths.
+"""Tests for course/layers/fast_conv.py: fast convolution equals the naive one, on both paths.
 
-Every property runs twice: on the compiled extension ``course._im2col`` and on
-the numpy fallback, selected by setting ``course.fast_layers._im2col`` to None.
-Shapes are drawn from the output size, kernel, stride and pad, and the input
-size is derived from them, so that every drawn combination is valid.
+Every property runs twice: on the compiled extension ``course.layers._im2col``
+and on the numpy fallback, selected by setting ``course.layers._kernels._im2col``
+to None. Shapes are drawn from the output size, kernel, stride and pad, and the
+input size is derived from them, so that every drawn combination is valid.
+The sandwiches and the tests that run a convolution into a pool live here too.
 """
 
 import warnings
@@ -14,8 +15,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course import fast_layers
-from course.fast_layers import (
+from course.gradcheck import gradient_errors, rel_error
+from course.layers import (
+    _kernels,
+    conv_backward_naive,
+    conv_forward_naive,
+    max_pool_backward_naive,
+    max_pool_forward_naive,
+)
+from course.layers._kernels import using_compiled
+from course.layers.fast_conv import (
     col2im,
     conv_backward_fast,
     conv_forward_fast,
@@ -24,18 +33,8 @@ from course.fast_layers import (
     conv_relu_pool_backward,
     conv_relu_pool_forward,
     im2col,
-    max_pool_backward_fast,
-    max_pool_forward_fast,
-    num_threads,
-    using_compiled,
 )
-from course.gradcheck import gradient_errors, rel_error
-from course.layers import (
-    conv_backward_naive,
-    conv_forward_naive,
-    max_pool_backward_naive,
-    max_pool_forward_naive,
-)
+from course.layers.fast_pool import max_pool_backward_fast, max_pool_forward_fast
 
 PATHS = ["compiled", "numpy"]
 TOLERANCE = {np.float64: 1e-9, np.float32: 1e-4}
@@ -47,11 +46,11 @@ def fast_path(path):
     """Run the fast layers on the compiled extension or on the numpy fallback."""
     with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
         if path == "numpy":
-            mp.setattr(fast_layers, "_im2col", None)
-            mp.setattr(fast_layers, "_warned", False)
-            warnings.filterwarnings("ignore", "course._im2col", RuntimeWarning)
+            mp.setattr(_kernels, "_im2col", None)
+            mp.setattr(_kernels, "_warned", False)
+            warnings.filterwarnings("ignore", "course.layers._im2col", RuntimeWarning)
         elif not using_compiled():
-            pytest.fail("course._im2col is not built: run pip install -e .")
+            pytest.fail("course.layers._im2col is not built: run pip install -e .")
         yield
 
 
@@ -87,22 +86,6 @@ def conv_cases(draw, non_square=False):
     return N, C, H, W, F, HH, WW, stride, pad, dtype
 
 
-@st.composite
-def pool_cases(draw, non_square=False):
-    """(N, C, H, W, pool_height, pool_width, stride, dtype), every combination valid."""
-    N, C = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    stride = draw(st.integers(1, 3))
-    ph = draw(st.integers(1, 4))
-    pw = draw(st.integers(1, 4).filter(lambda k: k != ph) if non_square else st.integers(1, 4))
-    H = _size(draw(st.integers(*_bounds(ph, stride, 0))), ph, stride, 0)
-    W_outs = st.integers(*_bounds(pw, stride, 0))
-    if non_square:
-        W_outs = W_outs.filter(lambda w_out: _size(w_out, pw, stride, 0) != H)
-    W = _size(draw(W_outs), pw, stride, 0)
-    dtype = draw(st.sampled_from([np.float64, np.float32]))
-    return N, C, H, W, ph, pw, stride, dtype
-
-
 def _conv_inputs(case, seed):
     N, C, H, W, F, HH, WW, stride, pad, dtype = case
     rng = np.random.default_rng(seed)
@@ -110,16 +93,6 @@ def _conv_inputs(case, seed):
     w = rng.standard_normal((F, C, HH, WW)).astype(dtype)
     b = rng.standard_normal(F).astype(dtype)
     return x, w, b, {"stride": stride, "pad": pad}
-
-
-def _pool_input(case, seed, ties=False):
-    N, C, H, W, ph, pw, stride, dtype = case
-    rng = np.random.default_rng(seed)
-    if ties:  # few distinct values, as after a ReLU: many windows have tied maxima
-        x = np.maximum(rng.integers(-2, 3, (N, C, H, W)), 0)
-    else:
-        x = rng.standard_normal((N, C, H, W))
-    return x.astype(dtype), {"pool_height": ph, "pool_width": pw, "stride": stride}
 
 
 # ----------------------------------------------------------------------------- fast == naive
@@ -155,64 +128,6 @@ def test_conv_fast_matches_naive_non_square(path, case, seed):
     N, C, H, W, F, HH, WW, stride, pad, dtype = case
     assert HH != WW and H != W
     _check_conv_matches_naive(case, seed, path)
-
-
-def _check_pool_matches_naive(case, seed, ties, path):
-    x, pool_param = _pool_input(case, seed, ties)
-    dtype = case[-1]
-    with fast_path(path):
-        out, cache = max_pool_forward_fast(x, pool_param)
-        dout = np.random.default_rng(seed + 1).standard_normal(out.shape).astype(dtype)
-        dx = max_pool_backward_fast(dout, cache)
-    expected_out, naive_cache = max_pool_forward_naive(x, pool_param)
-    expected_dx = max_pool_backward_naive(dout, naive_cache)
-    assert out.dtype == dx.dtype == dtype
-    np.testing.assert_array_equal(out, expected_out)  # a maximum is exact
-    assert dx.shape == x.shape
-    # Same positions; overlapping windows may add their gradients in another order.
-    assert rel_error(dx, expected_dx) < TOLERANCE[dtype]
-    np.testing.assert_array_equal(dx != 0, expected_dx != 0)
-
-
-@pytest.mark.parametrize("path", PATHS)
-@PROPERTY
-@given(case=pool_cases(), seed=st.integers(0, 2**32 - 2), ties=st.booleans())
-def test_max_pool_fast_matches_naive(path, case, seed, ties):
-    _check_pool_matches_naive(case, seed, ties, path)
-
-
-@pytest.mark.parametrize("path", PATHS)
-@PROPERTY
-@given(case=pool_cases(non_square=True), seed=st.integers(0, 2**32 - 2), ties=st.booleans())
-def test_max_pool_fast_matches_naive_non_square(path, case, seed, ties):
-    N, C, H, W, ph, pw, stride, dtype = case
-    assert ph != pw and H != W
-    _check_pool_matches_naive(case, seed, ties, path)
-
-
-@pytest.mark.parametrize("path", PATHS)
-def test_max_pool_ties_go_to_the_first_maximum(path):
-    x = np.zeros((1, 1, 4, 3))
-    x[0, 0, 1, 1] = x[0, 0, 2, 0] = 1.0  # tied maxima shared by the overlapping windows
-    pool_param = {"pool_height": 3, "pool_width": 2, "stride": 1}
-    with fast_path(path):
-        out, cache = max_pool_forward_fast(x, pool_param)
-        dx = max_pool_backward_fast(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), cache)
-    np.testing.assert_array_equal(out[0, 0], np.ones((2, 2)))
-    expected = np.zeros((4, 3))
-    expected[1, 1] = 1 + 2 + 3 + 4  # (1, 1) comes before (2, 0) in row-major order
-    np.testing.assert_array_equal(dx[0, 0], expected)
-
-
-@pytest.mark.parametrize("path", ["compiled", "numpy"])
-def test_max_pool_propagates_nan_like_the_naive_layer(path):
-    x = np.array([[1.0, np.nan], [3.0, 2.0]]).reshape(1, 1, 2, 2)
-    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
-    expected, _ = max_pool_forward_naive(x, pool_param)
-    assert np.isnan(expected).all()
-    with fast_path(path):
-        out, _ = max_pool_forward_fast(x, pool_param)
-    assert np.isnan(out).all(), out
 
 
 # ----------------------------------------------------------------------------- im2col / col2im
@@ -283,19 +198,6 @@ def test_conv_fast_gradients(path, x_shape, w_shape, stride, pad):
             conv_forward_fast, conv_backward_fast, [x, w, b, {"stride": stride, "pad": pad}]
         )
     assert max(errors.values()) < 1e-7, errors
-
-
-@pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize(
-    "x_shape, ph, pw, stride", [((2, 2, 4, 6), 2, 2, 2), ((2, 2, 4, 3), 3, 2, 1)]
-)
-def test_max_pool_fast_gradients(path, x_shape, ph, pw, stride):
-    rng = np.random.default_rng(1)
-    x = rng.permutation(int(np.prod(x_shape))).reshape(x_shape) * 0.1  # no ties
-    pool_param = {"pool_height": ph, "pool_width": pw, "stride": stride}
-    with fast_path(path):
-        errors = gradient_errors(max_pool_forward_fast, max_pool_backward_fast, [x, pool_param])
-    assert errors["d0"] < 1e-7, errors
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -427,103 +329,6 @@ def test_non_contiguous_input_gives_the_same_result(path):
         np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-12)
 
 
-# ----------------------------------------------------------------------------- the two paths
-
-
-def test_the_compiled_extension_is_used_after_pip_install():
-    assert using_compiled(), "course._im2col is not built: run pip install -e ."
-
-
-def test_the_fallback_warns_exactly_once_naming_the_rebuild_command(monkeypatch):
-    monkeypatch.setattr(fast_layers, "_im2col", None)
-    monkeypatch.setattr(fast_layers, "_warned", False)
-    assert not using_compiled()
-    rng = np.random.default_rng(8)
-    x, w, b = rng.standard_normal((2, 2, 4, 4)), rng.standard_normal((2, 2, 3, 3)), np.zeros(2)
-    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for _ in range(3):
-            out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})
-            conv_backward_fast(np.ones_like(out), cache)
-            pooled, pool_cache = max_pool_forward_fast(out, pool_param)
-            max_pool_backward_fast(np.ones_like(pooled), pool_cache)
-    assert len(caught) == 1, [str(w.message) for w in caught]
-    assert caught[0].category is RuntimeWarning
-    message = str(caught[0].message)
-    assert "pip install -e ." in message and "course._im2col" in message
-
-
-def test_the_fallback_warning_comes_from_the_first_fast_layer_called(monkeypatch):
-    monkeypatch.setattr(fast_layers, "_im2col", None)
-    monkeypatch.setattr(fast_layers, "_warned", False)
-    with pytest.warns(RuntimeWarning, match=r"pip install -e \."):
-        max_pool_forward_fast(
-            np.zeros((1, 1, 2, 2)), {"pool_height": 2, "pool_width": 2, "stride": 2}
-        )
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        max_pool_forward_fast(
-            np.zeros((1, 1, 2, 2)), {"pool_height": 2, "pool_width": 2, "stride": 2}
-        )
-
-
-def test_the_fallback_warning_points_at_the_callers_line(monkeypatch):
-    monkeypatch.setattr(fast_layers, "_im2col", None)
-    monkeypatch.setattr(fast_layers, "_warned", False)
-    with pytest.warns(RuntimeWarning) as caught:
-        conv_forward_fast(
-            np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), np.zeros(1), {"stride": 1, "pad": 0}
-        )
-    assert caught[0].filename == __file__
-
-
-# ----------------------------------------------------------------------------- threads
-
-
-@pytest.mark.parametrize("setting, expected", [("1", 1), ("2", 2), ("7", 7)])
-def test_num_threads_honours_course_num_threads(monkeypatch, setting, expected):
-    monkeypatch.setenv("COURSE_NUM_THREADS", setting)
-    assert num_threads() == expected
-
-
-@pytest.mark.parametrize("setting", [None, "", "0", "abc", "-2"])
-def test_num_threads_without_a_usable_setting_is_one(monkeypatch, setting):
-    if setting is None:
-        monkeypatch.delenv("COURSE_NUM_THREADS", raising=False)
-    else:
-        monkeypatch.setenv("COURSE_NUM_THREADS", setting)
-    assert num_threads() == 1
-
-
-def test_compiled_results_do_not_depend_on_the_thread_count(monkeypatch):
-    assert using_compiled()
-    rng = np.random.default_rng(9)
-    x, w, b = (
-        rng.standard_normal((6, 3, 9, 8)),
-        rng.standard_normal((4, 3, 3, 2)),
-        rng.standard_normal(4),
-    )
-    conv_param, pool_param = (
-        {"stride": 1, "pad": 1},
-        {"pool_height": 3, "pool_width": 2, "stride": 1},
-    )
-    results = []
-    for threads in ("1", "2"):
-        monkeypatch.setenv("COURSE_NUM_THREADS", threads)
-        assert num_threads() == int(threads)
-        out, cache = conv_forward_fast(x, w, b, conv_param)
-        dout = np.random.default_rng(10).standard_normal(out.shape)
-        grads = conv_backward_fast(dout, cache)
-        pooled, pool_cache = max_pool_forward_fast(out, pool_param)
-        dpool = max_pool_backward_fast(np.ones_like(pooled), pool_cache)
-        cols = im2col(x.transpose(0, 2, 3, 1), 3, 2, 1, 1)
-        back = col2im(cols, (6, 9, 8, 3), 3, 2, 1, 1)
-        results.append((out, *grads, pooled, dpool, cols, back))
-    for one, two in zip(*results, strict=True):
-        np.testing.assert_array_equal(one, two)
-
-
 # ----------------------------------------------------------------------------- errors
 
 
@@ -557,29 +362,6 @@ def test_compiled_results_do_not_depend_on_the_thread_count(monkeypatch):
 def test_conv_fast_invalid_combinations(path, x_shape, w_shape, conv_param, match):
     with fast_path(path), pytest.raises(ValueError, match=match):
         conv_forward_fast(np.zeros(x_shape), np.zeros(w_shape), np.zeros(w_shape[0]), conv_param)
-
-
-@pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize(
-    "x_shape, pool_param, match",
-    [
-        (
-            (1, 2, 3, 6),
-            {"pool_height": 4, "pool_width": 2, "stride": 1},
-            r"max_pool_forward_fast: pool_height 4 is larger than the input height 3 "
-            r"\(x of shape \(1, 2, 3, 6\)\)",
-        ),
-        (
-            (1, 2, 4, 5),
-            {"pool_height": 2, "pool_width": 2, "stride": 2},
-            r"max_pool_forward_fast: stride 2 does not tile the input width: 5 - 2 = 3 is not "
-            r"a multiple of 2 \(x of shape \(1, 2, 4, 5\)\)",
-        ),
-    ],
-)
-def test_max_pool_fast_invalid_combinations(path, x_shape, pool_param, match):
-    with fast_path(path), pytest.raises(ValueError, match=match):
-        max_pool_forward_fast(np.zeros(x_shape), pool_param)
 
 
 def test_fast_layers_reject_bad_inputs_like_the_naive_ones():
