@@ -2,8 +2,11 @@
 
 ``call_student`` (one-line "not implemented yet", wrapped exceptions that keep
 their cause, in-place edits of inputs), ``expect_tuple``, ``compare`` (type,
-shape, dtype, finiteness, value, in that order), ``require``, ``report`` and
-``check_layer_backward``.
+shape, dtype, finiteness, value, in that order), ``require``, ``report``, the
+tolerance table, and the harness: ``call_forward``, ``compare_diagnosed``,
+``compare_forward``, ``compare_backward`` (one output or several),
+``compare_float32_backward``, ``compare_backward_both_dtypes``,
+``compare_loss`` and ``student_gradients``.
 """
 
 from __future__ import annotations
@@ -15,15 +18,25 @@ import pytest
 
 from course import layers
 from course.checks.core import (
+    FLOAT32_TOL,
     GRAD_TOL,
     VALUE_TOL,
     CheckFailed,
+    call_forward,
     call_student,
-    check_layer_backward,
+    cast_floats,
     compare,
+    compare_backward,
+    compare_backward_both_dtypes,
+    compare_diagnosed,
+    compare_float32_backward,
+    compare_forward,
+    compare_loss,
     expect_tuple,
     report,
     require,
+    student_gradients,
+    value_tol,
 )
 
 
@@ -351,7 +364,7 @@ def test_report_with_a_threshold_per_error(capsys):
 
 
 # ---------------------------------------------------------------------------
-# check_layer_backward
+# compare_backward
 # ---------------------------------------------------------------------------
 
 
@@ -360,9 +373,9 @@ def _affine_inputs():
     return rng.standard_normal((4, 2, 3)), rng.standard_normal((6, 5)), rng.standard_normal(5)
 
 
-def test_check_layer_backward_returns_one_error_per_gradient():
+def test_compare_backward_returns_one_error_per_gradient():
     hints = {"dx": "hx", "dw": "hw", "db": "hb"}
-    errors = check_layer_backward(
+    errors, tols = compare_backward(
         "affine_backward",
         layers.affine_forward,
         layers.affine_backward,
@@ -372,15 +385,16 @@ def test_check_layer_backward_returns_one_error_per_gradient():
     )
     assert list(errors) == ["dx", "dw", "db"]
     assert all(error < GRAD_TOL for error in errors.values())
+    assert tols == dict.fromkeys(errors, GRAD_TOL)
 
 
-def test_check_layer_backward_takes_the_true_gradient_from_the_reference_forward():
+def test_compare_backward_takes_the_true_gradient_from_the_reference_forward():
     """A wrong forward does not make a right backward fail: the forward has its own check."""
 
     def affine_forward_no_bias(x, w, b):
         return x.reshape(x.shape[0], -1) @ w, (x, w)
 
-    errors = check_layer_backward(
+    errors, _ = compare_backward(
         "affine_backward",
         affine_forward_no_bias,
         layers.affine_backward,
@@ -391,7 +405,7 @@ def test_check_layer_backward_takes_the_true_gradient_from_the_reference_forward
     assert max(errors.values()) < GRAD_TOL
 
 
-def test_check_layer_backward_names_the_wrong_gradient_with_its_hint():
+def test_compare_backward_names_the_wrong_gradient_with_its_hint():
     def affine_backward_db_mean(dout, cache):
         dx, dw, db = layers.affine_backward(dout, cache)
         return dx, dw, dout.mean(axis=0)
@@ -399,7 +413,7 @@ def test_check_layer_backward_names_the_wrong_gradient_with_its_hint():
     with pytest.raises(
         CheckFailed, match=r"^affine_backward: db is wrong: relative error .* Hint: sum it$"
     ):
-        check_layer_backward(
+        compare_backward(
             "affine_backward",
             layers.affine_forward,
             affine_backward_db_mean,
@@ -409,12 +423,12 @@ def test_check_layer_backward_names_the_wrong_gradient_with_its_hint():
         )
 
 
-def test_check_layer_backward_calls_the_forward_by_its_exercise_name():
+def test_compare_backward_calls_the_forward_by_its_exercise_name():
     def stub(x, w, b):
         raise NotImplementedError
 
     with pytest.raises(CheckFailed, match=r"^affine_backward: affine_forward is not implemented"):
-        check_layer_backward(
+        compare_backward(
             "affine_backward",
             stub,
             layers.affine_backward,
@@ -424,10 +438,10 @@ def test_check_layer_backward_calls_the_forward_by_its_exercise_name():
         )
 
 
-def test_check_layer_backward_lets_a_state_dict_change():
+def test_compare_backward_lets_a_state_dict_change():
     x = np.random.default_rng(1).standard_normal((6, 3))
     bn_param = {"mode": "train"}
-    errors = check_layer_backward(
+    errors, _ = compare_backward(
         "batchnorm_backward",
         layers.batchnorm_forward,
         layers.batchnorm_backward,
@@ -438,3 +452,438 @@ def test_check_layer_backward_lets_a_state_dict_change():
     )
     assert max(errors.values()) < GRAD_TOL
     assert set(bn_param) == {"mode", "running_mean", "running_var"}
+
+
+def test_compare_backward_labels_the_errors():
+    errors, tols = compare_backward(
+        "affine_backward",
+        layers.affine_forward,
+        layers.affine_backward,
+        layers.affine_forward,
+        _affine_inputs(),
+        {"dx": "", "dw": "", "db": ""},
+        label=" (case 2)",
+    )
+    assert list(errors) == ["dx (case 2)", "dw (case 2)", "db (case 2)"]
+    assert list(tols) == list(errors)
+
+
+def _lstm_step_inputs(seed=3, N=2, D=3, Hd=4):
+    rng = np.random.default_rng(seed)
+    return (
+        rng.standard_normal((N, D)),
+        rng.standard_normal((N, Hd)),
+        rng.standard_normal((N, Hd)),
+        rng.standard_normal((D, 4 * Hd)),
+        rng.standard_normal((Hd, 4 * Hd)),
+        rng.standard_normal(4 * Hd),
+    )
+
+
+_LSTM_STEP_GRADS = {"dx": "", "dprev_h": "", "dprev_c": "", "dWx": "", "dWh": "", "db": ""}
+
+
+def test_compare_backward_with_several_outputs_passes_one_upstream_gradient_each():
+    seen = []
+
+    def lstm_step_backward(dnext_h, dnext_c, cache):
+        seen.append((dnext_h.shape, dnext_c.shape))
+        return layers.lstm_step_backward(dnext_h, dnext_c, cache)
+
+    errors, _ = compare_backward(
+        "lstm_step_backward",
+        layers.lstm_step_forward,
+        lstm_step_backward,
+        layers.lstm_step_forward,
+        _lstm_step_inputs(),
+        _LSTM_STEP_GRADS,
+        outputs=("next_h", "next_c"),
+    )
+    assert seen == [((2, 4), (2, 4))]
+    assert list(errors) == list(_LSTM_STEP_GRADS)
+    assert max(errors.values()) < GRAD_TOL
+
+
+def test_compare_backward_with_several_outputs_sees_a_gradient_that_ignores_one():
+    """The numerical gradient runs through both outputs: ignoring dnext_c shows."""
+
+    def lstm_step_backward_without_dnext_c(dnext_h, dnext_c, cache):
+        return layers.lstm_step_backward(dnext_h, np.zeros_like(dnext_c), cache)
+
+    with pytest.raises(CheckFailed, match=r"^lstm_step_backward: dx is wrong: .* Hint: gate$"):
+        compare_backward(
+            "lstm_step_backward",
+            layers.lstm_step_forward,
+            lstm_step_backward_without_dnext_c,
+            layers.lstm_step_forward,
+            _lstm_step_inputs(),
+            {**_LSTM_STEP_GRADS, "dx": "gate"},
+            outputs=("next_h", "next_c"),
+        )
+
+
+def test_compare_backward_expects_every_output_of_the_forward():
+    def lstm_step_forward_without_next_c(*args):
+        next_h, _, cache = layers.lstm_step_forward(*args)
+        return next_h, cache
+
+    with pytest.raises(
+        CheckFailed,
+        match=r"^lstm_step_backward: lstm_step_forward must return a tuple "
+        r"\(next_h, next_c, cache\); it returned a tuple of length 2$",
+    ):
+        compare_backward(
+            "lstm_step_backward",
+            lstm_step_forward_without_next_c,
+            layers.lstm_step_backward,
+            layers.lstm_step_forward,
+            _lstm_step_inputs(),
+            _LSTM_STEP_GRADS,
+            outputs=("next_h", "next_c"),
+        )
+
+
+def test_compare_backward_draws_upstream_gradients_in_the_reference_shapes():
+    """A forward with a wrong output shape does not change what its backward is given."""
+    shapes = []
+
+    def affine_forward_transposed(x, w, b):
+        out, cache = layers.affine_forward(x, w, b)
+        return out.T, cache
+
+    def affine_backward(dout, cache):
+        shapes.append(dout.shape)
+        return layers.affine_backward(dout, cache)
+
+    compare_backward(
+        "affine_backward",
+        affine_forward_transposed,
+        affine_backward,
+        layers.affine_forward,
+        _affine_inputs(),
+        {"dx": "", "dw": "", "db": ""},
+    )
+    assert shapes == [(4, 5)]
+
+
+# ---------------------------------------------------------------------------
+# compare_float32_backward and compare_backward_both_dtypes
+# ---------------------------------------------------------------------------
+
+
+def test_compare_float32_backward_runs_in_float32():
+    dtypes = []
+
+    def affine_backward(dout, cache):
+        dtypes.append((dout.dtype, cache[0].dtype))
+        return layers.affine_backward(dout, cache)
+
+    errors, tols = compare_float32_backward(
+        "affine_backward",
+        layers.affine_forward,
+        affine_backward,
+        layers.affine_forward,
+        layers.affine_backward,
+        _affine_inputs(),  # float64: cast to float32 inside
+        {"dx": "", "dw": "", "db": ""},
+    )
+    assert dtypes == [(np.float32, np.float32)]
+    assert list(errors) == ["dx (float32)", "dw (float32)", "db (float32)"]
+    assert tols == dict.fromkeys(errors, FLOAT32_TOL)
+    assert max(errors.values()) < FLOAT32_TOL
+
+
+def test_compare_float32_backward_fails_gradients_that_upcast():
+    def affine_backward_float64(dout, cache):
+        return tuple(grad.astype(np.float64) for grad in layers.affine_backward(dout, cache))
+
+    with pytest.raises(
+        CheckFailed,
+        match=r"^affine_backward: dx \(float32\) has dtype float64 for float32 inputs; "
+        r"keep the dtype of the inputs: a float64 array",
+    ):
+        compare_float32_backward(
+            "affine_backward",
+            layers.affine_forward,
+            affine_backward_float64,
+            layers.affine_forward,
+            layers.affine_backward,
+            _affine_inputs(),
+            {"dx": "", "dw": "", "db": ""},
+        )
+
+
+def test_compare_float32_backward_accepts_a_single_gradient():
+    x = np.random.default_rng(2).standard_normal((3, 4))
+    errors, _ = compare_float32_backward(
+        "relu_backward",
+        layers.relu_forward,
+        layers.relu_backward,
+        layers.relu_forward,
+        layers.relu_backward,
+        (x,),
+        {"dx": ""},
+    )
+    assert list(errors) == ["dx (float32)"]
+
+
+def test_compare_backward_both_dtypes_merges_both_comparisons():
+    errors, tols = compare_backward_both_dtypes(
+        "lstm_step_backward",
+        layers.lstm_step_forward,
+        layers.lstm_step_backward,
+        layers.lstm_step_forward,
+        layers.lstm_step_backward,
+        _lstm_step_inputs(),
+        _LSTM_STEP_GRADS,
+        seed=4,
+        outputs=("next_h", "next_c"),
+    )
+    float32 = [f"{name} (float32)" for name in _LSTM_STEP_GRADS]
+    assert list(errors) == [*_LSTM_STEP_GRADS, *float32]
+    assert tols == {
+        **dict.fromkeys(_LSTM_STEP_GRADS, GRAD_TOL),
+        **dict.fromkeys(float32, FLOAT32_TOL),
+    }
+
+
+# ---------------------------------------------------------------------------
+# The smaller harness pieces: value_tol, cast_floats, call_forward, compare_diagnosed
+# ---------------------------------------------------------------------------
+
+
+def test_value_tol_follows_the_dtype():
+    assert value_tol(np.float64) == VALUE_TOL
+    assert value_tol(np.dtype(np.float32)) == FLOAT32_TOL
+
+
+def test_cast_floats_casts_only_floating_arrays():
+    x, y, param = np.ones(2), np.arange(3), {"mode": "train"}
+    x32, y_out, param_out = cast_floats((x, y, param), np.float32)
+    assert x32.dtype == np.float32 and x.dtype == np.float64
+    assert y_out is y and param_out is param
+
+
+def test_call_forward_returns_the_outputs_then_the_cache():
+    next_h, next_c, cache = call_forward(
+        "lstm_step_forward",
+        layers.lstm_step_forward,
+        *_lstm_step_inputs(),
+        outputs=("next_h", "next_c"),
+    )
+    assert next_h.shape == next_c.shape == (2, 4) and isinstance(cache, tuple)
+
+
+def test_call_forward_names_the_forward_with_what():
+    def stub(x):
+        raise NotImplementedError
+
+    with pytest.raises(CheckFailed, match=r"^relu_backward: relu_forward is not implemented"):
+        call_forward("relu_backward", stub, np.ones(3), what="relu_forward")
+    with pytest.raises(
+        CheckFailed, match=r"^relu_backward: relu_forward must return a tuple \(out, cache\)"
+    ):
+        call_forward("relu_backward", lambda x: x, np.ones(3), what="relu_forward")
+
+
+_SUSPECTS = [(2 * _EXPECTED, "you doubled it"), (-_EXPECTED, "you negated it")]
+
+
+def test_compare_diagnosed_names_a_known_mistake():
+    with pytest.raises(CheckFailed, match=r"^ex: out is wrong: .* Hint: you negated it$"):
+        compare_diagnosed("ex", "out", -_EXPECTED, _EXPECTED, VALUE_TOL, "general", _SUSPECTS)
+
+
+def test_compare_diagnosed_keeps_the_general_hint_for_other_mistakes():
+    with pytest.raises(CheckFailed, match=r"^ex: out is wrong: .* Hint: general$"):
+        compare_diagnosed("ex", "out", _EXPECTED + 1, _EXPECTED, VALUE_TOL, "general", _SUSPECTS)
+    with pytest.raises(CheckFailed, match=r"^ex: out has the wrong shape"):
+        compare_diagnosed("ex", "out", _EXPECTED.T, _EXPECTED, VALUE_TOL, "general", _SUSPECTS)
+
+
+def test_compare_diagnosed_returns_the_error_of_a_right_answer():
+    assert compare_diagnosed("ex", "out", _EXPECTED, _EXPECTED, VALUE_TOL, "h", _SUSPECTS) == 0.0
+
+
+# ---------------------------------------------------------------------------
+# compare_forward
+# ---------------------------------------------------------------------------
+
+_EXAMPLE_X = np.linspace(-1, 1, 6).reshape(2, 3)
+_RANDOM_X = (np.random.default_rng(5).standard_normal((4, 5)),)
+
+
+def test_compare_forward_runs_the_example_then_float64_then_float32():
+    errors, tols = compare_forward(
+        "relu_forward",
+        layers.relu_forward,
+        layers.relu_forward,
+        ((_EXAMPLE_X,), {"out": np.maximum(_EXAMPLE_X, 0)}),
+        _RANDOM_X,
+        {"out": "h"},
+    )
+    assert list(errors) == ["out", "out (float64)", "out (float32)"]
+    assert tols == {"out": VALUE_TOL, "out (float64)": VALUE_TOL, "out (float32)": FLOAT32_TOL}
+
+
+def test_compare_forward_checks_the_worked_example_against_its_written_values():
+    with pytest.raises(CheckFailed, match=r"^relu_forward: out is wrong: .* Hint: h$"):
+        compare_forward(
+            "relu_forward",
+            layers.relu_forward,
+            layers.relu_forward,
+            ((_EXAMPLE_X,), {"out": np.abs(_EXAMPLE_X)}),
+            _RANDOM_X,
+            {"out": "h"},
+        )
+
+
+def test_compare_forward_wants_float32_outputs_for_float32_inputs():
+    def relu_forward_float64(x):
+        return np.maximum(x, 0).astype(np.float64), x
+
+    with pytest.raises(CheckFailed, match=r"^relu_forward: out \(float32\) has dtype float64"):
+        compare_forward(
+            "relu_forward",
+            relu_forward_float64,
+            layers.relu_forward,
+            ((_EXAMPLE_X,), {"out": np.maximum(_EXAMPLE_X, 0)}),
+            _RANDOM_X,
+            {"out": "h"},
+        )
+
+
+def test_compare_forward_compares_outputs_in_the_given_order():
+    def lstm_step_forward_wrong_cell(*args):
+        next_h, next_c, cache = layers.lstm_step_forward(*args)
+        return next_h + 1, next_c + 1, cache
+
+    inputs = _lstm_step_inputs()
+    next_h, next_c, _ = layers.lstm_step_forward(*inputs)
+    example = (inputs, {"next_h": next_h, "next_c": next_c})
+    hints = {"next_h": "h", "next_c": "c"}
+    args = ("lstm_step_forward", lstm_step_forward_wrong_cell, layers.lstm_step_forward)
+    with pytest.raises(CheckFailed, match=r"^lstm_step_forward: next_h is wrong"):
+        compare_forward(*args, example, inputs, hints)
+    with pytest.raises(CheckFailed, match=r"^lstm_step_forward: next_c is wrong"):
+        compare_forward(*args, example, inputs, hints, order=("next_c", "next_h"))
+
+
+# ---------------------------------------------------------------------------
+# compare_loss
+# ---------------------------------------------------------------------------
+
+
+def _loss_cases():
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((5, 4)), rng.integers(0, 4, size=5)
+    return [
+        ("example", (x[:2], y[:2]), np.float64),
+        ("random", (x, y), np.float64),
+        ("float32", (x.astype(np.float32), y), np.float32),
+    ]
+
+
+def test_compare_loss_measures_each_case_and_the_numerical_gradient():
+    cases = _loss_cases()
+    example_loss, _ = layers.softmax_loss(*cases[0][1])
+    errors, tols = compare_loss(
+        "softmax_loss",
+        layers.softmax_loss,
+        layers.softmax_loss,
+        cases,
+        {"loss": "", "dx": ""},
+        example_loss,
+    )
+    assert list(errors) == [
+        "loss (example)",
+        "dx (example)",
+        "loss (random)",
+        "dx (random)",
+        "dx (numerical gradient)",
+        "loss (float32)",
+        "dx (float32)",
+    ]
+    assert tols["dx (numerical gradient)"] == GRAD_TOL
+    assert tols["dx (float32)"] == tols["loss (float32)"] == FLOAT32_TOL
+    assert tols["dx (random)"] == VALUE_TOL
+
+
+def test_compare_loss_checks_the_example_against_its_written_loss():
+    cases = _loss_cases()
+    with pytest.raises(CheckFailed, match=r"^softmax_loss: loss \(example\) is wrong.* Hint: L$"):
+        compare_loss(
+            "softmax_loss",
+            layers.softmax_loss,
+            layers.softmax_loss,
+            cases,
+            {"loss": "L", "dx": "D"},
+            example_loss=123.0,
+        )
+
+
+def test_compare_loss_wants_dx_in_the_dtype_of_x():
+    def softmax_loss_float64(x, y):
+        loss, dx = layers.softmax_loss(x.astype(np.float64), y)
+        return loss, dx
+
+    with pytest.raises(CheckFailed, match=r"^softmax_loss: dx \(float32\) has dtype float64"):
+        compare_loss(
+            "softmax_loss",
+            softmax_loss_float64,
+            layers.softmax_loss,
+            _loss_cases(),
+            {"loss": "", "dx": ""},
+            layers.softmax_loss(*_loss_cases()[0][1])[0],
+        )
+
+
+# ---------------------------------------------------------------------------
+# The tolerance table is the only one
+# ---------------------------------------------------------------------------
+
+
+def test_no_check_module_defines_a_tolerance_or_compares_with_a_bare_number():
+    """Every threshold lives in core's table, so one place says how strict the checks are."""
+    import ast
+    from pathlib import Path
+
+    import course.checks
+
+    folder = Path(course.checks.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        if path.name == "core.py":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = [t.id for t in targets if isinstance(t, ast.Name)]
+                assert not any(name.endswith("_TOL") for name in names), (path.name, names)
+            if isinstance(node, ast.Compare):
+                numbers = [
+                    n
+                    for n in [node.left, *node.comparators]
+                    if isinstance(n, ast.Constant) and isinstance(n.value, float)
+                ]
+                assert not numbers, f"{path.name}:{node.lineno} compares with a bare number"
+
+
+def test_student_gradients_runs_the_forward_then_the_backward():
+    x = np.random.default_rng(7).standard_normal((3, 4))
+    dout = np.ones((3, 4))
+    (dx,) = student_gradients(
+        "relu_backward", layers.relu_forward, layers.relu_backward, (x,), [dout], ("dx",)
+    )
+    assert np.array_equal(dx, (x > 0).astype(float))
+    with pytest.raises(
+        CheckFailed, match=r"^relu_backward: relu_backward must return a tuple \(dx, extra\)"
+    ):
+        student_gradients(
+            "relu_backward",
+            layers.relu_forward,
+            layers.relu_backward,
+            (x,),
+            [dout],
+            ("dx", "extra"),
+        )

@@ -1,12 +1,12 @@
 """The recurrent checks fail on realistic wrong implementations and pass the reference.
 
 Each function below is a mistake students make while writing the RNN and
-LSTM layers, the word embedding, the temporal affine layer or the temporal
-softmax loss; each catalogue entry names the message the check must give for
-it: which output is wrong and how (wrong values, wrong shape, wrong dtype,
-an input edited in place, a stub). Backward mistakes are written against a
-correct forward of the kind students write first (a loop over the step
-functions that keeps a list of step caches), which is itself checked to pass.
+LSTM layers, step and sequence; each catalogue entry names the message the
+check must give for it: which output is wrong and how (wrong values, wrong
+shape, wrong dtype, an input edited in place, a stub). Backward mistakes are
+written against a correct forward of the kind students write first (a loop
+over the step functions that keeps a list of step caches), which is itself
+checked to pass.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course import rnn_layers
-from course.checks.core import CheckFailed
-from course.checks.rnn import (
+from course import layers
+from course.checks import (
+    CheckFailed,
     check_lstm_backward,
     check_lstm_forward,
     check_lstm_step_backward,
@@ -25,14 +25,9 @@ from course.checks.rnn import (
     check_rnn_forward,
     check_rnn_step_backward,
     check_rnn_step_forward,
-    check_temporal_affine_backward,
-    check_temporal_affine_forward,
-    check_temporal_softmax_loss,
-    check_word_embedding_backward,
-    check_word_embedding_forward,
 )
 
-sigmoid = rnn_layers.sigmoid
+sigmoid = layers.sigmoid
 WRONG = r"is wrong: relative error .* > threshold"
 
 
@@ -210,7 +205,7 @@ def rnn_step_backward_zeros_upcast(dnext_h, cache):
     return dx, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 
 
-_REF_RNN_STEP = rnn_layers.rnn_step_forward
+_REF_RNN_STEP = layers.rnn_step_forward
 RNN_STEP_BACKWARD_MISTAKES = [
     mistake(
         rnn_step_forward_caching_a,
@@ -261,7 +256,7 @@ def rnn_forward_h0_every_step(x, h0, Wx, Wh, b):
     N, T, _ = x.shape
     h = np.zeros((N, T, h0.shape[1]), dtype=x.dtype)
     for t in range(T):
-        h[:, t], _ = rnn_layers.rnn_step_forward(x[:, t], h0, Wx, Wh, b)
+        h[:, t], _ = layers.rnn_step_forward(x[:, t], h0, Wx, Wh, b)
     return h, None
 
 
@@ -272,7 +267,7 @@ def rnn_forward_stores_prev_h(x, h0, Wx, Wh, b):
     prev_h = h0
     for t in range(T):
         h[:, t] = prev_h
-        prev_h, _ = rnn_layers.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
+        prev_h, _ = layers.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
     return h, None
 
 
@@ -280,7 +275,7 @@ def rnn_forward_stores_prev_h(x, h0, Wx, Wh, b):
 def rnn_forward_time_major(x, h0, Wx, Wh, b):
     hs, prev_h = [], h0
     for t in range(x.shape[1]):
-        prev_h, _ = rnn_layers.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
+        prev_h, _ = layers.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
         hs.append(prev_h)
     return np.stack(hs), None
 
@@ -289,7 +284,7 @@ def rnn_forward_time_major(x, h0, Wx, Wh, b):
 def rnn_forward_last_state_only(x, h0, Wx, Wh, b):
     prev_h = h0
     for t in range(x.shape[1]):
-        prev_h, _ = rnn_layers.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
+        prev_h, _ = layers.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
     return prev_h, None
 
 
@@ -297,7 +292,7 @@ def rnn_forward_last_state_only(x, h0, Wx, Wh, b):
 def rnn_forward_time_first(x, h0, Wx, Wh, b):
     hs, prev_h = [], h0
     for t in range(x.shape[1]):
-        prev_h, _ = rnn_layers.rnn_step_forward(x[t], prev_h, Wx, Wh, b)
+        prev_h, _ = layers.rnn_step_forward(x[t], prev_h, Wx, Wh, b)
         hs.append(prev_h)
     return np.stack(hs, axis=1), None
 
@@ -308,7 +303,7 @@ def rnn_forward_zeros_upcast(x, h0, Wx, Wh, b):
     h = np.zeros((N, T, h0.shape[1]))
     prev_h = h0
     for t in range(T):
-        prev_h, _ = rnn_layers.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
+        prev_h, _ = layers.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
         h[:, t] = prev_h
     return h, None
 
@@ -368,7 +363,7 @@ def rnn_forward_loop(x, h0, Wx, Wh, b):
     h = np.zeros((N, T, h0.shape[1]), dtype=x.dtype)
     caches, prev_h = [], h0
     for t in range(T):
-        prev_h, cache = rnn_layers.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
+        prev_h, cache = layers.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
         h[:, t] = prev_h
         caches.append(cache)
     return h, caches
@@ -381,7 +376,7 @@ def rnn_backward_loop(dh, caches):
     dprev_h = np.zeros((N, Hd), dtype=dh.dtype)
     dWx = dWh = db = 0
     for t in reversed(range(T)):
-        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_layers.rnn_step_backward(
+        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = layers.rnn_step_backward(
             dh[:, t] + dprev_h, caches[t]
         )
         dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
@@ -394,7 +389,7 @@ def rnn_backward_no_bptt(dh, caches):
     dx = np.zeros((N, T, caches[0][0].shape[1]), dtype=dh.dtype)
     dWx = dWh = db = 0
     for t in reversed(range(T)):
-        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_layers.rnn_step_backward(dh[:, t], caches[t])
+        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = layers.rnn_step_backward(dh[:, t], caches[t])
         dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
     return dx, dprev_h, dWx, dWh, db
 
@@ -406,7 +401,7 @@ def rnn_backward_forward_in_time(dh, caches):
     dprev_h = np.zeros((N, Hd), dtype=dh.dtype)
     dWx = dWh = db = 0
     for t in range(T):
-        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_layers.rnn_step_backward(
+        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = layers.rnn_step_backward(
             dh[:, t] + dprev_h, caches[t]
         )
         dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
@@ -432,7 +427,7 @@ def rnn_backward_overwrites_dwh(dh, caches):
     dprev_h = np.zeros((N, Hd), dtype=dh.dtype)
     dWx = db = 0
     for t in reversed(range(T)):
-        dx[:, t], dprev_h, dWx_t, dWh, db_t = rnn_layers.rnn_step_backward(
+        dx[:, t], dprev_h, dWx_t, dWh, db_t = layers.rnn_step_backward(
             dh[:, t] + dprev_h, caches[t]
         )
         dWx, db = dWx + dWx_t, db + db_t
@@ -447,7 +442,7 @@ def rnn_backward_db_per_step(dh, caches):
     dWx = dWh = 0
     db = np.zeros((T, Hd), dtype=dh.dtype)
     for t in reversed(range(T)):
-        dx[:, t], dprev_h, dWx_t, dWh_t, db[t] = rnn_layers.rnn_step_backward(
+        dx[:, t], dprev_h, dWx_t, dWh_t, db[t] = layers.rnn_step_backward(
             dh[:, t] + dprev_h, caches[t]
         )
         dWx, dWh = dWx + dWx_t, dWh + dWh_t
@@ -462,7 +457,7 @@ def rnn_backward_adds_into_dh(dh, caches):
     dWx = dWh = db = 0
     for t in reversed(range(T)):
         dh[:, t] += dprev_h
-        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_layers.rnn_step_backward(dh[:, t], caches[t])
+        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = layers.rnn_step_backward(dh[:, t], caches[t])
         dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
     return dx, dprev_h, dWx, dWh, db
 
@@ -474,7 +469,7 @@ def rnn_backward_pops_caches(dh, caches):
     dprev_h = np.zeros((N, Hd), dtype=dh.dtype)
     dWx = dWh = db = 0
     for t in reversed(range(T)):
-        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_layers.rnn_step_backward(
+        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = layers.rnn_step_backward(
             dh[:, t] + dprev_h, caches.pop()
         )
         dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
@@ -495,9 +490,7 @@ def rnn_backward_dx_time_major(dh, caches):
     dxs, dprev_h = [], np.zeros((N, Hd), dtype=dh.dtype)
     dWx = dWh = db = 0
     for t in reversed(range(T)):
-        dx_t, dprev_h, dWx_t, dWh_t, db_t = rnn_layers.rnn_step_backward(
-            dh[:, t] + dprev_h, caches[t]
-        )
+        dx_t, dprev_h, dWx_t, dWh_t, db_t = layers.rnn_step_backward(dh[:, t] + dprev_h, caches[t])
         dxs.insert(0, dx_t)
         dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
     return np.stack(dxs), dprev_h, dWx, dWh, db
@@ -645,7 +638,7 @@ def lstm_step_forward_column_convention(x, prev_h, prev_c, Wx, Wh, b):
 
 # Returns (next_h, cache), as the RNN step does.
 def lstm_step_forward_no_next_c(x, prev_h, prev_c, Wx, Wh, b):
-    next_h, next_c, cache = rnn_layers.lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
+    next_h, next_c, cache = layers.lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
     return next_h, cache
 
 
@@ -909,7 +902,7 @@ LSTM_STEP_BACKWARD_MISTAKES = [
 
 def _lstm_loop(x, h0, Wx, Wh, b, step=None, carry_c=True, carry_h=True, c0=None, out="h"):
     """An LSTM loop over a step function, with switches for the classic slips."""
-    step = step or rnn_layers.lstm_step_forward
+    step = step or layers.lstm_step_forward
     N, T, _ = x.shape
     zeros = np.zeros_like(h0)
     prev_h, prev_c = h0, zeros if c0 is None else c0
@@ -972,7 +965,7 @@ def lstm_forward_overwrites_h0(x, h0, Wx, Wh, b):
     h = np.zeros((N, T, h0.shape[1]), dtype=x.dtype)
     prev_h, prev_c = h0, np.zeros_like(h0)
     for t in range(T):
-        next_h, prev_c, _ = rnn_layers.lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b)
+        next_h, prev_c, _ = layers.lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b)
         prev_h[:] = next_h
         h[:, t] = prev_h
     return h, None
@@ -1020,7 +1013,7 @@ def lstm_forward_loop(x, h0, Wx, Wh, b):
     h = np.zeros((N, T, h0.shape[1]), dtype=x.dtype)
     caches, prev_h, prev_c = [], h0, np.zeros_like(h0)
     for t in range(T):
-        prev_h, prev_c, cache = rnn_layers.lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b)
+        prev_h, prev_c, cache = layers.lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b)
         h[:, t] = prev_h
         caches.append(cache)
     return h, caches
@@ -1035,9 +1028,7 @@ def lstm_backward_loop(dh, caches, carry_c=True, carry_h=True):
     for t in reversed(range(T)):
         dh_t = dh[:, t] + dprev_h if carry_h else dh[:, t]
         dnext_c = dprev_c if carry_c else np.zeros_like(dprev_c)
-        dx[:, t], dprev_h, dprev_c, *params = rnn_layers.lstm_step_backward(
-            dh_t, dnext_c, caches[t]
-        )
+        dx[:, t], dprev_h, dprev_c, *params = layers.lstm_step_backward(dh_t, dnext_c, caches[t])
         grads.append(params)
     dWx, dWh, db = (sum(g[k] for g in grads) for k in range(3))
     return dx, dprev_h, dWx, dWh, db, dprev_c, grads
@@ -1090,7 +1081,7 @@ def lstm_backward_adds_into_dh(dh, caches):
     dWx = dWh = db = 0
     for t in reversed(range(T)):
         dh[:, t] += dprev_h
-        dx[:, t], dprev_h, dprev_c, dWx_t, dWh_t, db_t = rnn_layers.lstm_step_backward(
+        dx[:, t], dprev_h, dprev_c, dWx_t, dWh_t, db_t = layers.lstm_step_backward(
             dh[:, t], dprev_c, caches[t]
         )
         dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
@@ -1162,555 +1153,10 @@ LSTM_BACKWARD_MISTAKES = [
 
 
 # ---------------------------------------------------------------------------
-# word_embedding_forward(x, W) -> (out, cache)
-# ---------------------------------------------------------------------------
-
-
-# Indexes with x.T: (T, N, D).
-def word_embedding_forward_transposed(x, W):
-    return W[x.T], (x, W)
-
-
-# Word indices taken as starting at 1.
-def word_embedding_forward_one_based(x, W):
-    return W[x - 1], (x, W)
-
-
-# Flattens the indices and forgets to reshape back: (N*T, D).
-def word_embedding_forward_flat(x, W):
-    return W[x.reshape(-1)], (x, W)
-
-
-# One-hot rows times W: right values, but np.eye is float64.
-def word_embedding_forward_one_hot(x, W):
-    one_hot = np.eye(W.shape[0])[x]  # (N, T, V)
-    return one_hot @ W, (x, W)
-
-
-# Looks up the columns of W: W.T[x].
-def word_embedding_forward_columns(x, W):
-    return W.T[x], (x, W)
-
-
-# Flattens x by assigning to its shape, which reshapes the caller's array.
-def word_embedding_forward_flattens_x(x, W):
-    N, T = x.shape
-    x.shape = (-1,)
-    return W[x].reshape(N, T, -1), (x, W)
-
-
-# Forgets the cache.
-def word_embedding_forward_no_cache(x, W):
-    return W[x]
-
-
-WORD_EMBEDDING_FORWARD_MISTAKES = [
-    mistake(
-        word_embedding_forward_transposed,
-        match=r"out has the wrong shape: got \(4, 2, 3\), expected \(2, 4, 3\)",
-        id="x-transposed",
-    ),
-    mistake(word_embedding_forward_one_based, match=f"out {WRONG}", id="one-based"),
-    mistake(
-        word_embedding_forward_flat,
-        match=r"out has the wrong shape: got \(8, 3\), expected \(2, 4, 3\)",
-        id="flat",
-    ),
-    mistake(
-        word_embedding_forward_one_hot,
-        match=r"out \(float32\) has dtype float64 for float32 inputs",
-        id="one-hot-upcast",
-    ),
-    mistake(
-        word_embedding_forward_columns,
-        match=r"raised IndexError: index 3 is out of bounds",
-        id="columns-of-W",
-    ),
-    mistake(
-        word_embedding_forward_flattens_x,
-        match=r"changed its input argument 1 in place",
-        id="x-shape-assigned",
-    ),
-    mistake(
-        word_embedding_forward_no_cache,
-        match=r"must return a tuple \(out, cache\); it returned ndarray",
-        id="no-cache",
-    ),
-    mistake(not_implemented, match=r"not_implemented is not implemented yet", id="stub"),
-]
-
-
-# ---------------------------------------------------------------------------
-# word_embedding_backward(dout, cache) -> dW
-# Written against word_embedding_forward_caching_w, whose cache is (x, W).
-# ---------------------------------------------------------------------------
-
-
-def word_embedding_forward_caching_w(x, W):
-    """A correct forward that caches (x, W)."""
-    return W[x], (x, W)
-
-
-def word_embedding_backward_student(dout, cache):
-    """The correct backward for the forward above."""
-    x, W = cache
-    dW = np.zeros_like(W)
-    np.add.at(dW, x, dout)
-    return dW
-
-
-# dW[x] = dout: a repeated word keeps only the gradient of its last occurrence.
-def word_embedding_backward_assigns(dout, cache):
-    x, W = cache
-    dW = np.zeros_like(W)
-    dW[x] = dout
-    return dW
-
-
-# dW[x] += dout: buffered, so repeated words still count once.
-def word_embedding_backward_buffered_add(dout, cache):
-    x, W = cache
-    dW = np.zeros_like(W)
-    dW[x] += dout
-    return dW
-
-
-# Returns a gradient for the indices too: (dx, dW).
-def word_embedding_backward_returns_dx(dout, cache):
-    return None, word_embedding_backward_student(dout, cache)
-
-
-# Averages over the batch.
-def word_embedding_backward_divided_by_n(dout, cache):
-    return word_embedding_backward_student(dout, cache) / dout.shape[0]
-
-
-# One-hot matrix product: right values, but np.eye is float64.
-def word_embedding_backward_one_hot(dout, cache):
-    x, W = cache
-    V, D = W.shape
-    one_hot = np.eye(V)[x.reshape(-1)]  # (N*T, V)
-    return one_hot.T @ dout.reshape(-1, D)  # (V, N*T) @ (N*T, D)
-
-
-# dW = W; dW[:] = 0 zeroes the embedding matrix in the cache.
-def word_embedding_backward_aliases_w(dout, cache):
-    x, W = cache
-    dW = W
-    dW[:] = 0
-    np.add.at(dW, x, dout)
-    return dW
-
-
-# Sums dout like a bias gradient.
-def word_embedding_backward_like_bias(dout, cache):
-    return dout.sum(axis=(0, 1))
-
-
-# np.add.at with x.T: the indices do not line up with dout.
-def word_embedding_backward_x_transposed(dout, cache):
-    x, W = cache
-    dW = np.zeros_like(W)
-    np.add.at(dW, x.T, dout)
-    return dW
-
-
-_EMBED = word_embedding_forward_caching_w
-WORD_EMBEDDING_BACKWARD_MISTAKES = [
-    mistake(
-        _EMBED,
-        word_embedding_backward_assigns,
-        match=f"dW {WRONG}.*SUM of its gradients",
-        id="dW[x]=dout",
-    ),
-    mistake(_EMBED, word_embedding_backward_buffered_add, match=f"dW {WRONG}", id="dW[x]+=dout"),
-    mistake(
-        _EMBED,
-        word_embedding_backward_returns_dx,
-        match=r"dW should be a numpy array of shape \(6, 3\), got tuple",
-        id="returns-dx-too",
-    ),
-    mistake(_EMBED, word_embedding_backward_divided_by_n, match=f"dW {WRONG}", id="divided-by-N"),
-    mistake(
-        _EMBED,
-        word_embedding_backward_one_hot,
-        match=r"dW \(float32\) has dtype float64 for float32 inputs",
-        id="one-hot-upcast",
-    ),
-    mistake(
-        _EMBED,
-        word_embedding_backward_aliases_w,
-        match=r"changed its input argument 2 in place",
-        id="dW-aliases-W",
-    ),
-    mistake(
-        _EMBED,
-        word_embedding_backward_like_bias,
-        match=r"dW has the wrong shape: got \(3,\), expected \(6, 3\)",
-        id="summed-like-a-bias",
-    ),
-    mistake(
-        _EMBED,
-        word_embedding_backward_x_transposed,
-        match=r"word_embedding_backward_x_transposed raised ValueError: ",
-        id="x-transposed",
-    ),
-    mistake(_EMBED, not_implemented, match=r"is not implemented yet", id="stub"),
-]
-
-
-# ---------------------------------------------------------------------------
-# temporal_affine_forward(x, w, b) -> (out, cache)
-# ---------------------------------------------------------------------------
-
-
-# Flattens a time-major view and reshapes back batch-major: mixes the sequences.
-def temporal_affine_forward_mixed_reshape(x, w, b):
-    N, T, D = x.shape
-    out = (x.transpose(1, 0, 2).reshape(N * T, D) @ w).reshape(N, T, -1) + b
-    return out, (x, w)
-
-
-# Reshapes the output time-major: (T, N, M).
-def temporal_affine_forward_time_major_out(x, w, b):
-    N, T, D = x.shape
-    out = (x.transpose(1, 0, 2).reshape(T * N, D) @ w).reshape(T, N, -1) + b
-    return out, (x, w)
-
-
-# Forgets the bias.
-def temporal_affine_forward_no_bias(x, w, b):
-    N, T, D = x.shape
-    return (x.reshape(N * T, D) @ w).reshape(N, T, -1), (x, w)
-
-
-# Forgets to reshape back: (N*T, M).
-def temporal_affine_forward_flat(x, w, b):
-    N, T, D = x.shape
-    return x.reshape(N * T, D) @ w + b, (x, w)
-
-
-# Fills a float64 np.zeros step by step.
-def temporal_affine_forward_zeros_upcast(x, w, b):
-    N, T, D = x.shape
-    out = np.zeros((N, T, w.shape[1]))
-    for t in range(T):
-        out[:, t] = x[:, t] @ w + b
-    return out, (x, w)
-
-
-# Flattens x by assigning to its shape.
-def temporal_affine_forward_flattens_x(x, w, b):
-    N, T, D = x.shape
-    x.shape = (N * T, D)
-    return (x @ w + b).reshape(N, T, -1), (x, w)
-
-
-# w.T: the weights read the wrong way round.
-def temporal_affine_forward_w_transposed(x, w, b):
-    N, T, D = x.shape
-    return (x.reshape(N * T, D) @ w.T).reshape(N, T, -1) + b, (x, w)
-
-
-TEMPORAL_AFFINE_FORWARD_MISTAKES = [
-    mistake(temporal_affine_forward_mixed_reshape, match=f"out {WRONG}", id="mixed-reshape"),
-    mistake(
-        temporal_affine_forward_time_major_out,
-        match=r"out has the wrong shape: got \(3, 2, 3\), expected \(2, 3, 3\)",
-        id="time-major-out",
-    ),
-    mistake(temporal_affine_forward_no_bias, match=f"out {WRONG}", id="no-bias"),
-    mistake(
-        temporal_affine_forward_flat,
-        match=r"out has the wrong shape: got \(6, 3\), expected \(2, 3, 3\)",
-        id="not-reshaped-back",
-    ),
-    mistake(
-        temporal_affine_forward_zeros_upcast,
-        match=r"out \(float32\) has dtype float64 for float32 inputs",
-        id="float64-zeros-upcast",
-    ),
-    mistake(
-        temporal_affine_forward_flattens_x,
-        match=r"changed its input argument 1 in place",
-        id="x-shape-assigned",
-    ),
-    mistake(
-        temporal_affine_forward_w_transposed,
-        match=r"raised ValueError: matmul",
-        id="w-transposed",
-    ),
-    mistake(not_implemented, match=r"not_implemented is not implemented yet", id="stub"),
-]
-
-
-# ---------------------------------------------------------------------------
-# temporal_affine_backward(dout, cache) -> (dx, dw, db); cache = (x, w) from the reference
-# ---------------------------------------------------------------------------
-
-
-def _affine_grads(dout, cache):
-    x, w = cache
-    N, T, D = x.shape
-    dout_flat = dout.reshape(N * T, -1)
-    dx = (dout_flat @ w.T).reshape(N, T, D)
-    return dx, x.reshape(N * T, D).T @ dout_flat, dout_flat.sum(axis=0)
-
-
-# db summed over the batch only: (T, M).
-def temporal_affine_backward_db_over_n(dout, cache):
-    dx, dw, _ = _affine_grads(dout, cache)
-    return dx, dw, dout.sum(axis=0)
-
-
-# db averaged instead of summed.
-def temporal_affine_backward_db_mean(dout, cache):
-    dx, dw, _ = _affine_grads(dout, cache)
-    return dx, dw, dout.mean(axis=(0, 1))
-
-
-# dw averaged over the N*T rows.
-def temporal_affine_backward_dw_mean(dout, cache):
-    dx, dw, db = _affine_grads(dout, cache)
-    return dx, dw / (dout.shape[0] * dout.shape[1]), db
-
-
-# dx left flat: (N*T, D).
-def temporal_affine_backward_dx_flat(dout, cache):
-    dx, dw, db = _affine_grads(dout, cache)
-    return dx.reshape(-1, dx.shape[2]), dw, db
-
-
-# dw pairs time-major x rows with batch-major dout rows.
-def temporal_affine_backward_dw_mixed(dout, cache):
-    x, w = cache
-    N, T, D = x.shape
-    dx, _, db = _affine_grads(dout, cache)
-    dw = x.transpose(1, 0, 2).reshape(N * T, D).T @ dout.reshape(N * T, -1)
-    return dx, dw, db
-
-
-# Flattens dout by assigning to its shape.
-def temporal_affine_backward_flattens_dout(dout, cache):
-    x, w = cache
-    N, T, D = x.shape
-    dout.shape = (N * T, -1)
-    return (dout @ w.T).reshape(N, T, D), x.reshape(N * T, D).T @ dout, dout.sum(axis=0)
-
-
-# Fills dx into a float64 np.zeros.
-def temporal_affine_backward_zeros_upcast(dout, cache):
-    dx, dw, db = _affine_grads(dout, cache)
-    dx64 = np.zeros(dx.shape)
-    dx64[:] = dx
-    return dx64, dw, db
-
-
-# Forgets the transpose of w in dx.
-def temporal_affine_backward_dx_no_transpose(dout, cache):
-    x, w = cache
-    N, T, D = x.shape
-    _, dw, db = _affine_grads(dout, cache)
-    return (dout.reshape(N * T, -1) @ w).reshape(N, T, D), dw, db
-
-
-_AFFINE = rnn_layers.temporal_affine_forward
-TEMPORAL_AFFINE_BACKWARD_MISTAKES = [
-    mistake(
-        _AFFINE,
-        temporal_affine_backward_db_over_n,
-        match=r"db has the wrong shape: got \(4, 6\), expected \(6,\)",
-        id="db-not-summed-over-t",
-    ),
-    mistake(_AFFINE, temporal_affine_backward_db_mean, match=f"db {WRONG}", id="db-mean"),
-    mistake(_AFFINE, temporal_affine_backward_dw_mean, match=f"dw {WRONG}", id="dw-mean"),
-    mistake(
-        _AFFINE,
-        temporal_affine_backward_dx_flat,
-        match=r"dx has the wrong shape: got \(12, 5\), expected \(3, 4, 5\)",
-        id="dx-flat",
-    ),
-    mistake(_AFFINE, temporal_affine_backward_dw_mixed, match=f"dw {WRONG}", id="dw-mixed-rows"),
-    mistake(
-        _AFFINE,
-        temporal_affine_backward_flattens_dout,
-        match=r"changed its input argument 1 in place",
-        id="dout-shape-assigned",
-    ),
-    mistake(
-        _AFFINE,
-        temporal_affine_backward_zeros_upcast,
-        match=r"dx \(float32\) has dtype float64 for float32 inputs",
-        id="float64-zeros-upcast",
-    ),
-    mistake(
-        _AFFINE,
-        temporal_affine_backward_dx_no_transpose,
-        match=r"raised ValueError: matmul",
-        id="dx-no-transpose",
-    ),
-    mistake(_AFFINE, not_implemented, match=r"is not implemented yet", id="stub"),
-]
-
-
-# ---------------------------------------------------------------------------
-# temporal_softmax_loss(x, y, mask) -> (loss, dx)
-# ---------------------------------------------------------------------------
-
-
-def _softmax_pieces(x, y):
-    """Log-probabilities (N*T, V), probabilities, flat targets: what students get right."""
-    N, T, V = x.shape
-    flat = x.reshape(N * T, V)
-    shifted = flat - flat.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return log_probs, np.exp(log_probs), y.reshape(N * T)
-
-
-def _picked(log_probs, y_flat):
-    return log_probs[np.arange(len(y_flat)), y_flat]
-
-
-def _dx(probs, y_flat, mask, shape, divide_by):
-    dx = probs.copy()
-    dx[np.arange(len(y_flat)), y_flat] -= 1
-    dx *= mask.reshape(-1, 1)
-    return (dx / divide_by).reshape(shape)
-
-
-# Ignores the mask: the padding counts in the loss and the gradient.
-def temporal_softmax_loss_ignores_mask(x, y, mask):
-    N = x.shape[0]
-    log_probs, probs, y_flat = _softmax_pieces(x, y)
-    loss = -_picked(log_probs, y_flat).sum() / N
-    return loss, _dx(probs, y_flat, np.ones_like(mask), x.shape, N)
-
-
-# Averages over the unmasked tokens instead of the batch.
-def temporal_softmax_loss_mean_over_tokens(x, y, mask):
-    log_probs, probs, y_flat = _softmax_pieces(x, y)
-    tokens = mask.sum()
-    loss = -(_picked(log_probs, y_flat) * mask.reshape(-1)).sum() / tokens
-    return loss, _dx(probs, y_flat, mask, x.shape, tokens)
-
-
-# Averages over all N*T positions.
-def temporal_softmax_loss_mean_over_positions(x, y, mask):
-    log_probs, probs, y_flat = _softmax_pieces(x, y)
-    loss = -(_picked(log_probs, y_flat) * mask.reshape(-1)).mean()
-    return loss, _dx(probs, y_flat, mask, x.shape, y_flat.size)
-
-
-# Masks the loss but not the gradient.
-def temporal_softmax_loss_dx_unmasked(x, y, mask):
-    N = x.shape[0]
-    log_probs, probs, y_flat = _softmax_pieces(x, y)
-    loss = -(_picked(log_probs, y_flat) * mask.reshape(-1)).sum() / N
-    return loss, _dx(probs, y_flat, np.ones_like(mask), x.shape, N)
-
-
-# No max shift: exp overflows for large scores.
-def temporal_softmax_loss_no_shift(x, y, mask):
-    N, T, V = x.shape
-    flat = x.reshape(N * T, V)
-    probs = np.exp(flat) / np.exp(flat).sum(axis=1, keepdims=True)
-    y_flat = y.reshape(-1)
-    loss = -(np.log(_picked(probs, y_flat)) * mask.reshape(-1)).sum() / N
-    return loss, _dx(probs, y_flat, mask, x.shape, N)
-
-
-# Forgets to divide the gradient by N.
-def temporal_softmax_loss_dx_not_divided(x, y, mask):
-    N = x.shape[0]
-    log_probs, probs, y_flat = _softmax_pieces(x, y)
-    loss = -(_picked(log_probs, y_flat) * mask.reshape(-1)).sum() / N
-    return loss, _dx(probs, y_flat, mask, x.shape, 1)
-
-
-# Multiplies by mask.astype(float): a float64 array that upcasts float32 scores.
-def temporal_softmax_loss_float_mask(x, y, mask):
-    N = x.shape[0]
-    log_probs, probs, y_flat = _softmax_pieces(x, y)
-    weights = mask.astype(float).reshape(-1, 1)
-    loss = -(_picked(log_probs, y_flat) * weights[:, 0]).sum() / N
-    dx = probs.copy()
-    dx[np.arange(len(y_flat)), y_flat] -= 1
-    return loss, (dx * weights / N).reshape(x.shape)
-
-
-# Shifts the caller's scores in place.
-def temporal_softmax_loss_shifts_x_in_place(x, y, mask):
-    N, T, V = x.shape
-    x -= x.max(axis=2, keepdims=True)
-    log_probs = (x - np.log(np.exp(x).sum(axis=2, keepdims=True))).reshape(N * T, V)
-    y_flat = y.reshape(-1)
-    loss = -(_picked(log_probs, y_flat) * mask.reshape(-1)).sum() / N
-    return loss, _dx(np.exp(log_probs), y_flat, mask, x.shape, N)
-
-
-# Returns the loss of each sequence: (N,).
-def temporal_softmax_loss_per_sequence(x, y, mask):
-    N, T, _ = x.shape
-    log_probs, probs, y_flat = _softmax_pieces(x, y)
-    losses = -(_picked(log_probs, y_flat) * mask.reshape(-1)).reshape(N, T).sum(axis=1)
-    return losses, _dx(probs, y_flat, mask, x.shape, N)
-
-
-TEMPORAL_SOFTMAX_LOSS_MISTAKES = [
-    mistake(
-        temporal_softmax_loss_ignores_mask,
-        match=f"loss \\(example\\) {WRONG}.*masked steps add nothing",
-        id="mask-ignored",
-    ),
-    mistake(
-        temporal_softmax_loss_mean_over_tokens,
-        match=f"loss \\(example\\) {WRONG}.*not by the number of tokens",
-        id="mean-over-tokens",
-    ),
-    mistake(
-        temporal_softmax_loss_mean_over_positions,
-        match=f"loss \\(example\\) {WRONG}",
-        id="mean-over-positions",
-    ),
-    mistake(
-        temporal_softmax_loss_dx_unmasked,
-        match=f"dx \\(example\\) {WRONG}.*0 where it is False",
-        id="dx-not-masked",
-    ),
-    mistake(
-        temporal_softmax_loss_no_shift,
-        match=r"loss \(large scores\) contains NaN or inf",
-        id="no-max-shift",
-    ),
-    mistake(
-        temporal_softmax_loss_dx_not_divided,
-        match=f"dx \\(example\\) {WRONG}",
-        id="dx-not-divided-by-N",
-    ),
-    mistake(
-        temporal_softmax_loss_float_mask,
-        match=r"dx \(float32\) has dtype float64 for float32 inputs",
-        id="float-mask-upcast",
-    ),
-    mistake(
-        temporal_softmax_loss_shifts_x_in_place,
-        match=r"changed its input argument 1 in place",
-        id="x-shifted-in-place",
-    ),
-    mistake(
-        temporal_softmax_loss_per_sequence,
-        match=r"loss \(example\) has the wrong shape: got \(2,\), expected \(\)",
-        id="loss-per-sequence",
-    ),
-    mistake(not_implemented, match=r"not_implemented is not implemented yet", id="stub"),
-]
-
-
-# ---------------------------------------------------------------------------
 # The catalogue, run against every check
 # ---------------------------------------------------------------------------
 
-R = rnn_layers
+R = layers
 CHECKS = {
     "rnn_step_forward": (
         check_rnn_step_forward,
@@ -1743,31 +1189,6 @@ CHECKS = {
         check_lstm_backward,
         (R.lstm_forward, R.lstm_backward),
         LSTM_BACKWARD_MISTAKES,
-    ),
-    "word_embedding_forward": (
-        check_word_embedding_forward,
-        (R.word_embedding_forward,),
-        WORD_EMBEDDING_FORWARD_MISTAKES,
-    ),
-    "word_embedding_backward": (
-        check_word_embedding_backward,
-        (R.word_embedding_forward, R.word_embedding_backward),
-        WORD_EMBEDDING_BACKWARD_MISTAKES,
-    ),
-    "temporal_affine_forward": (
-        check_temporal_affine_forward,
-        (R.temporal_affine_forward,),
-        TEMPORAL_AFFINE_FORWARD_MISTAKES,
-    ),
-    "temporal_affine_backward": (
-        check_temporal_affine_backward,
-        (R.temporal_affine_forward, R.temporal_affine_backward),
-        TEMPORAL_AFFINE_BACKWARD_MISTAKES,
-    ),
-    "temporal_softmax_loss": (
-        check_temporal_softmax_loss,
-        (R.temporal_softmax_loss,),
-        TEMPORAL_SOFTMAX_LOSS_MISTAKES,
     ),
 }
 
@@ -1806,11 +1227,6 @@ def test_check_passes_the_reference_with_one_line(name, capsys):
         (check_lstm_step_backward, (lstm_step_forward_student, lstm_step_backward_student)),
         (check_lstm_forward, (lstm_forward_loop,)),
         (check_lstm_backward, (lstm_forward_loop, lstm_backward_student)),
-        (check_word_embedding_forward, (word_embedding_forward_caching_w,)),
-        (
-            check_word_embedding_backward,
-            (word_embedding_forward_caching_w, word_embedding_backward_student),
-        ),
     ],
     ids=lambda value: getattr(value, "__name__", None),
 )
@@ -1827,12 +1243,3 @@ def test_catalogue_has_six_distinct_mistakes(name):
     assert len(mistakes) >= 6
     assert len(set(students)) == len(students)
     assert len({entry.id for entry in mistakes}) == len(mistakes)
-
-
-def test_the_embedding_check_repeats_words():
-    """dW[x] = dout is right when no word repeats; the check's batch must repeat some."""
-    from course.checks.rnn import _embedding_inputs
-
-    x, _ = _embedding_inputs(seed=0)
-    counts = np.bincount(x.reshape(-1))
-    assert counts.max() >= 3 and (counts == 0).any()

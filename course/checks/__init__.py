@@ -8,17 +8,22 @@ forward too, because the backward reads the forward's cache::
 
     from course.checks import check_affine_backward
     check_affine_backward(affine_forward, affine_backward)
+
+The modules mirror ``course/layers/`` (``checks/pool.py`` checks
+``layers/pool.py``; ``checks/optim.py`` checks ``course/optim.py``) and share
+one harness and one tolerance table, in ``checks/core.py``.
+
+Importing this package changes nothing in the process. A notebook's setup
+cell shows failed checks as one line, not a traceback into ``course``, by
+calling :func:`install_check_display` (``checks/display.py``) explicitly::
+
+    from course.checks import install_check_display
+    install_check_display()
 """
 
-from course.checks.conv import (
-    check_conv_backward_naive,
-    check_conv_forward_naive,
-    check_max_pool_backward_naive,
-    check_max_pool_forward_naive,
-    check_spatial_batchnorm_backward,
-    check_spatial_batchnorm_forward,
-)
+from course.checks.conv import check_conv_backward_naive, check_conv_forward_naive
 from course.checks.core import CheckFailed
+from course.checks.display import install_check_display
 from course.checks.dropout import check_dropout_backward, check_dropout_forward
 from course.checks.fc import (
     check_affine_backward,
@@ -29,8 +34,14 @@ from course.checks.fc import (
     check_relu_forward,
 )
 from course.checks.losses import check_softmax_loss, check_svm_loss
-from course.checks.norm import check_batchnorm_backward, check_batchnorm_forward
+from course.checks.norm import (
+    check_batchnorm_backward,
+    check_batchnorm_forward,
+    check_spatial_batchnorm_backward,
+    check_spatial_batchnorm_forward,
+)
 from course.checks.optim import check_adam, check_rmsprop, check_sgd_momentum
+from course.checks.pool import check_max_pool_backward_naive, check_max_pool_forward_naive
 from course.checks.rnn import (
     check_lstm_backward,
     check_lstm_forward,
@@ -40,13 +51,14 @@ from course.checks.rnn import (
     check_rnn_forward,
     check_rnn_step_backward,
     check_rnn_step_forward,
+)
+from course.checks.temporal import (
     check_temporal_affine_backward,
     check_temporal_affine_forward,
     check_temporal_softmax_loss,
     check_word_embedding_backward,
     check_word_embedding_forward,
 )
-from course.progress import install_check_display
 
 __all__ = [
     "CheckFailed",
@@ -84,7 +96,5 @@ __all__ = [
     "check_temporal_softmax_loss",
     "check_word_embedding_backward",
     "check_word_embedding_forward",
+    "install_check_display",
 ]
-
-# In a notebook a failing check shows one line, not a traceback into the course.
-install_check_display()

@@ -1,27 +1,45 @@
-"""The machinery every autograded check shares.
+"""The machinery every autograded check shares: one tolerance table and one harness.
 
-A check calls the student's function through :func:`call_student`, which
-turns "not implemented yet" into a one-line message and catches in-place
-edits of the inputs; it compares outputs with :func:`compare`, which tests
-type, shape, finiteness and value in that order, so the message names the
-first thing that is wrong; and it ends with :func:`report`, one line of
-success with the measured errors.
+A check calls the student's function through :func:`call_student` (or
+:func:`call_forward`), which turns "not implemented yet" into a one-line
+message and catches in-place edits of the inputs; it compares outputs with
+:func:`compare`, which tests type, shape, dtype, finiteness and value in that
+order, so the message names the first thing that is wrong; and it ends with
+:func:`report`, one line of success with the measured errors.
+
+The harness holds the procedures several checks share, each returning
+``(errors, thresholds)`` for the check to report: :func:`compare_forward`
+(worked example, random float64, float32), :func:`compare_backward`
+(numerical gradients, any number of outputs), :func:`compare_float32_backward`
+and :func:`compare_backward_both_dtypes` (the two in a row), :func:`compare_loss`
+and :func:`compare_diagnosed` (a hint that names a known mistake); with
+:func:`student_gradients` (a student's forward then backward) and
+:func:`cast_floats`. The topic modules (``checks/fc.py`` ... ``checks/temporal.py``,
+mirroring ``course/layers/``) hold only their inputs, worked examples, hints
+and the checks.
+
+This module is longer than the ~400 lines a module aims for: it is the one
+place that says how every check measures, and splitting it would make two.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from course.gradcheck import numerical_backward, rel_error
+from course.gradcheck import numerical_backward, numerical_gradient, rel_error
 
 # The tolerance table: every check compares against one of these, and no check
 # module defines its own.
 VALUE_TOL = 1e-9  # float64 values against the reference: only rounding separates a right answer
 GRAD_TOL = 1e-7  # float64 gradients against centred differences (h = 1e-5)
-FLOAT32_TOL = 1e-5  # float32 results against the reference computed from the same inputs
+FLOAT32_TOL = 1e-5  # float32 results against the reference's values for the same inputs
+FORM_ONLY = np.inf  # no bound on the value: compare type, shape, dtype and finiteness only
+# A random mask (dropout) is checked by its statistics on a large input (100,000 units):
+RATE_TOL = 0.01  # the fraction of units kept, against p (absolute difference)
+MEAN_TOL = 0.02  # the mean activation, against the input's (relative difference)
 
 
 class CheckFailed(AssertionError):
@@ -183,38 +201,309 @@ def report(exercise: str, errors: dict[str, float], tol: float | dict[str, float
     print(f"OK {exercise}: relative errors {measured}")
 
 
-def check_layer_backward(
-    name: str,
-    student_forward: Callable,
-    student_backward: Callable,
+# ---------------------------------------------------------------------------
+# The harness: the procedures that several checks share
+# ---------------------------------------------------------------------------
+
+# What a harness procedure returns: (errors, thresholds), both keyed by output label;
+# a check merges them and hands them to report().
+Measured = tuple[dict[str, float], dict[str, float]]
+
+
+def value_tol(dtype: type | np.dtype) -> float:
+    """The threshold for values computed in ``dtype``: VALUE_TOL, or FLOAT32_TOL for float32."""
+    return FLOAT32_TOL if np.dtype(dtype) == np.float32 else VALUE_TOL
+
+
+def cast_floats(values: Sequence, dtype: type) -> tuple:
+    """Cast the floating-point arrays among ``values`` to ``dtype``; leave the rest as they are."""
+    return tuple(
+        v.astype(dtype) if isinstance(v, np.ndarray) and np.issubdtype(v.dtype, np.floating) else v
+        for v in values
+    )
+
+
+def call_forward(
+    exercise: str,
+    forward: Callable,
+    *args,
+    outputs: tuple[str, ...] = ("out",),
+    what: str | None = None,
+    state_args: tuple[int, ...] = (),
+) -> tuple:
+    """Call a student's forward (see :func:`call_student`); return its outputs and cache.
+
+    ``outputs`` names what comes before the cache (``('next_h', 'next_c')``
+    for an LSTM step); ``what`` names the call in messages.
+    """
+    result = call_student(exercise, forward, *args, what=what, state_args=state_args)
+    return expect_tuple(exercise, result, (*outputs, "cache"), what or exercise)
+
+
+def compare_diagnosed(
+    exercise: str,
+    output: str,
+    actual: object,
+    expected: np.ndarray,
+    tol: float,
+    hint: str,
+    suspects: Sequence[tuple[np.ndarray, str]],
+    dtype: np.dtype | None = None,
+) -> float:
+    """:func:`compare`, but a wrong value that matches a known mistake gets that mistake's hint.
+
+    ``suspects`` pairs the output of a classic wrong implementation with the
+    hint that names it (a flipped kernel, a gradient sent to every tie).
+    """
+    try:
+        return compare(exercise, output, actual, expected, tol, hint, dtype=dtype)
+    except CheckFailed as failure:
+        if " is wrong: relative error " not in str(failure):
+            raise  # a wrong type, shape, dtype or a NaN: the general hint fits
+        for wrong, diagnosis in suspects:
+            if wrong.shape != actual.shape:
+                continue  # e.g. padding the output changes its size when the stride is not 1
+            if rel_error(wrong, expected) > tol >= rel_error(actual, wrong):
+                compare(exercise, output, actual, expected, tol, diagnosis, dtype=dtype)
+        raise
+
+
+def compare_forward(
+    exercise: str,
+    student: Callable,
+    reference: Callable,
+    example: tuple[tuple, dict[str, np.ndarray]],
+    random_inputs: tuple,
+    hints: dict[str, str],
+    order: Sequence[str] | None = None,
+) -> Measured:
+    """A forward on its worked example, on random float64 inputs, then on them in float32.
+
+    ``example`` is (inputs, expected outputs by name). ``hints`` names the
+    outputs before the cache, in the order the function returns them;
+    ``order`` is the order in which to compare them (the one whose mistakes
+    cause the others' first). The float32 outputs must stay float32 and
+    agree with the exact (float64) values of the same numbers.
+    Errors are keyed ``'out'``, ``'out (float64)'``, ``'out (float32)'``.
+    """
+    out_names = tuple(hints)
+    example_inputs, example_expected = example
+    cases = [
+        ("", example_inputs, example_expected, np.float64),
+        (" (float64)", random_inputs, None, np.float64),
+        (" (float32)", cast_floats(random_inputs, np.float32), None, np.float32),
+    ]
+    errors, tols = {}, {}
+    for label, inputs, expected, dtype in cases:
+        outs = call_forward(exercise, student, *inputs, outputs=out_names)
+        if expected is None:  # exact values of these inputs, computed in float64
+            reference_outs = reference(*cast_floats(inputs, np.float64))
+            expected = dict(zip(out_names, reference_outs, strict=False))
+        for out_name in order or out_names:
+            output = out_name + label
+            actual = outs[out_names.index(out_name)]
+            tols[output] = value_tol(dtype)
+            errors[output] = compare(
+                exercise,
+                output,
+                actual,
+                expected[out_name],
+                tols[output],
+                hints[out_name],
+                np.dtype(dtype),
+            )
+    return errors, tols
+
+
+def student_gradients(
+    exercise: str,
+    forward: Callable,
+    backward: Callable,
+    inputs: tuple,
+    upstream: Sequence[np.ndarray],
+    grad_names: Sequence[str],
+    *,
+    outputs: tuple[str, ...] = ("out",),
+    state_args: tuple[int, ...] = (),
+) -> tuple:
+    """The student's forward on ``inputs``, then its backward on ``upstream`` and the cache.
+
+    Returns the gradients, checked to be a tuple of ``len(grad_names)``
+    items (a single gradient comes back as a 1-tuple).
+    """
+    forward_name = exercise.replace("_backward", "_forward")
+    *_, cache = call_forward(
+        exercise, forward, *inputs, outputs=outputs, what=forward_name, state_args=state_args
+    )
+    grads = call_student(exercise, backward, *upstream, cache)
+    return expect_tuple(exercise, grads, tuple(grad_names), exercise)
+
+
+def compare_backward(
+    exercise: str,
+    forward: Callable,
+    backward: Callable,
     reference_forward: Callable,
     inputs: tuple,
     hints: dict[str, str],
+    *,
+    outputs: tuple[str, ...] = ("out",),
     seed: int = 0,
     state_args: tuple[int, ...] = (),
     label: str = "",
-) -> dict[str, float]:
+) -> Measured:
     """Run a student's forward then backward; compare each gradient with centred differences.
 
-    The numerical gradients come from the *reference* forward, so they are the
-    true gradients even when the student's forward is wrong. Returns the errors
-    (each below GRAD_TOL) keyed by gradient name plus ``label`` (e.g. ' (test)',
-    which also appears in the messages); the caller reports them.
+    The backward gets one random upstream gradient per output (``outputs``:
+    ``('next_h', 'next_c')`` gives ``backward(dnext_h, dnext_c, cache)``).
+    The numerical gradients are those of ``sum(out * dout)`` over all outputs,
+    taken through the *reference* forward, so they are the true gradients
+    even when the student's forward is wrong. ``hints`` names the gradients
+    in the order the backward returns them. Errors are keyed by gradient
+    name plus ``label`` (e.g. ' (test)', which also appears in the messages).
     """
-    forward_name = name.replace("_backward", "_forward")
-    result = call_student(name, student_forward, *inputs, what=forward_name, state_args=state_args)
-    out, cache = expect_tuple(name, result, ("out", "cache"), forward_name)
-    dout = np.random.default_rng(seed).standard_normal(np.shape(out))
-    grads = call_student(name, student_backward, dout, cache)
-    grads = expect_tuple(name, grads, tuple(hints), name)
-    numeric = numerical_backward(reference_forward, inputs, dout)
+    reference_outs = reference_forward(*_copies(inputs))[: len(outputs)]
+    upstream = _random_like(reference_outs, seed, np.float64)
+    grads = student_gradients(
+        exercise,
+        forward,
+        backward,
+        inputs,
+        upstream,
+        hints,
+        outputs=outputs,
+        state_args=state_args,
+    )
+
+    def joined_forward(*args):  # every output as one flat vector, for numerical gradients
+        outs = reference_forward(*args)[: len(outputs)]
+        return np.concatenate([np.ravel(out) for out in outs]), None
+
+    dout = np.concatenate([np.ravel(u) for u in upstream])
+    numeric = numerical_backward(joined_forward, inputs, dout)
     errors = {
-        grad_name + label: compare(
-            name, grad_name + label, grad, expected, GRAD_TOL, hints[grad_name]
-        )
-        for grad_name, grad, expected in zip(hints, grads, numeric, strict=True)
+        name + label: compare(exercise, name + label, grad, expected, GRAD_TOL, hints[name])
+        for name, grad, expected in zip(hints, grads, numeric, strict=True)
     }
-    return errors
+    return errors, dict.fromkeys(errors, GRAD_TOL)
+
+
+def compare_float32_backward(
+    exercise: str,
+    forward: Callable,
+    backward: Callable,
+    reference_forward: Callable,
+    reference_backward: Callable,
+    inputs: tuple,
+    hints: dict[str, str],
+    *,
+    outputs: tuple[str, ...] = ("out",),
+    seed: int = 0,
+    state_args: tuple[int, ...] = (),
+) -> Measured:
+    """Run a student's forward and backward on ``inputs`` cast to float32, float32 upstream.
+
+    Each gradient must be float32 and agree to FLOAT32_TOL with the exact
+    gradient of the same numbers: the reference backward in float64.
+    Errors are keyed ``'<grad> (float32)'``.
+    """
+    inputs32 = cast_floats(inputs, np.float32)
+    inputs64 = cast_floats(inputs32, np.float64)  # the same numbers, for the exact gradients
+    *reference_outs, reference_cache = reference_forward(*_copies(inputs64))
+    upstream = _random_like(reference_outs[: len(outputs)], seed, np.float32)
+    grads = student_gradients(
+        exercise,
+        forward,
+        backward,
+        inputs32,
+        upstream,
+        hints,
+        outputs=outputs,
+        state_args=state_args,
+    )
+    expected = reference_backward(*cast_floats(upstream, np.float64), reference_cache)
+    expected = (expected,) if isinstance(expected, np.ndarray) else expected
+    float32 = np.dtype(np.float32)
+    errors = {
+        f"{name} (float32)": compare(
+            exercise, f"{name} (float32)", grad, value, FLOAT32_TOL, hints[name], float32
+        )
+        for name, grad, value in zip(hints, grads, expected, strict=True)
+    }
+    return errors, dict.fromkeys(errors, FLOAT32_TOL)
+
+
+def compare_backward_both_dtypes(
+    exercise: str,
+    forward: Callable,
+    backward: Callable,
+    reference_forward: Callable,
+    reference_backward: Callable,
+    inputs: tuple,
+    hints: dict[str, str],
+    *,
+    seed: int,
+    outputs: tuple[str, ...] = ("out",),
+) -> Measured:
+    """:func:`compare_backward` (``seed``), then :func:`compare_float32_backward` (seed + 1)."""
+    student = (exercise, forward, backward, reference_forward)
+    errors, tols = compare_backward(*student, inputs, hints, outputs=outputs, seed=seed)
+    errors32, tols32 = compare_float32_backward(
+        *student, reference_backward, inputs, hints, outputs=outputs, seed=seed + 1
+    )
+    return errors | errors32, tols | tols32
+
+
+def compare_loss(
+    exercise: str,
+    student: Callable,
+    reference: Callable,
+    cases: Sequence[tuple[str, tuple, type]],
+    hints: dict[str, str],
+    example_loss: float,
+) -> Measured:
+    """A loss ``loss(x, ...) -> (loss, dx)`` on each case, then dx against centred differences.
+
+    ``cases`` are (case, inputs, dtype); the 'example' case expects
+    ``example_loss`` (written out in the check), every other case the
+    reference's values of the same numbers in float64; dx must keep the
+    dtype of x. On the 'random' case dx is also compared with the
+    numerical gradient of the reference loss. ``hints`` has 'loss' and 'dx'.
+    """
+    errors, tols = {}, {}
+    for case, inputs, dtype in cases:
+        result = call_student(exercise, student, *inputs)
+        loss, dx = expect_tuple(exercise, result, ("loss", "dx"), exercise)
+        expected_loss, expected_dx = reference(*cast_floats(inputs, np.float64))
+        if case == "example":
+            expected_loss = example_loss
+        for output, actual, expected, out_dtype in (
+            (f"loss ({case})", loss, expected_loss, None),
+            (f"dx ({case})", dx, expected_dx, np.dtype(dtype)),
+        ):
+            tols[output] = value_tol(dtype)
+            hint = hints[output.split()[0]]
+            errors[output] = compare(
+                exercise, output, actual, expected, tols[output], hint, out_dtype
+            )
+        if case == "random":
+            x, *rest = inputs
+            numeric = numerical_gradient(lambda s, rest=rest: reference(s, *rest)[0], x)
+            output = "dx (numerical gradient)"
+            errors[output] = compare(exercise, output, dx, numeric, GRAD_TOL, hints["dx"])
+            tols[output] = GRAD_TOL
+    return errors, tols
+
+
+def _random_like(arrays: Sequence[np.ndarray], seed: int, dtype: type) -> list[np.ndarray]:
+    """Standard normal arrays (drawn in float64, cast to ``dtype``) shaped like ``arrays``."""
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(np.shape(a)).astype(dtype) for a in arrays]
+
+
+def _copies(values: Sequence) -> tuple:
+    """Private copies of the arrays and dicts among ``values``, so no call sees another's state."""
+    return tuple(_private_copy(v) for v in values)
 
 
 def _private_copy(value: object) -> object:

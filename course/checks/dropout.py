@@ -7,9 +7,13 @@ from collections.abc import Callable
 import numpy as np
 
 from course.checks.core import (
+    FORM_ONLY,
     GRAD_TOL,
+    MEAN_TOL,
+    RATE_TOL,
     VALUE_TOL,
     CheckFailed,
+    call_forward,
     call_student,
     compare,
     expect_tuple,
@@ -31,15 +35,13 @@ def check_dropout_forward(dropout_forward: Callable) -> None:
     name = "dropout_forward"
     x = np.random.default_rng(8).uniform(1.0, 3.0, size=(400, 250))  # all positive, no zeros
     param = {"mode": "train", "p": _KEEP, "seed": 123}
-    out, _ = expect_tuple(
-        name, call_student(name, dropout_forward, x, dict(param)), ("out", "cache"), name
-    )
-    compare(name, "out (train)", out, x, np.inf, "out has the shape of x")
+    out, _ = call_forward(name, dropout_forward, x, dict(param))
+    compare(name, "out (train)", out, x, FORM_ONLY, "out has the shape of x")
     kept = out != 0
     kept_fraction = kept.mean()
     require(
         name,
-        abs(kept_fraction - _KEEP) < 0.01,
+        abs(kept_fraction - _KEEP) < RATE_TOL,
         f"in train mode with p={_KEEP} you kept {kept_fraction:.1%} of the units; expected "
         f"{_KEEP:.0%}. Hint: p is the probability of KEEPING a unit: mask = rand < p",
     )
@@ -47,7 +49,7 @@ def check_dropout_forward(dropout_forward: Callable) -> None:
     scale_error = float(np.abs(scale - 1 / _KEEP).max() * _KEEP)
     require(
         name,
-        scale_error < 1e-9,
+        scale_error < VALUE_TOL,
         f"kept units are scaled by {np.median(scale):.3g}; expected 1/p = {1 / _KEEP:.3g}. "
         "Hint: inverted dropout divides the kept units by p at training time, so that the "
         "test-time pass needs no scaling",
@@ -61,24 +63,17 @@ def check_dropout_forward(dropout_forward: Callable) -> None:
     mean_error = abs(out.mean() / x.mean() - 1)
     require(
         name,
-        mean_error < 0.02,
+        mean_error < MEAN_TOL,
         f"the mean activation changed by {mean_error:.1%}; inverted dropout preserves it",
     )
-    again, _ = expect_tuple(
-        name, call_student(name, dropout_forward, x, dict(param)), ("out", "cache"), name
-    )
+    again, _ = call_forward(name, dropout_forward, x, dict(param))
     require(
         name,
         isinstance(again, np.ndarray) and np.array_equal(again, out),
         "two calls with the same dropout_param['seed'] gave different masks. Hint: draw the "
         "mask from a generator seeded with dropout_param['seed'] when it is given",
     )
-    test_out, _ = expect_tuple(
-        name,
-        call_student(name, dropout_forward, x, {"mode": "test", "p": _KEEP}),
-        ("out", "cache"),
-        name,
-    )
+    test_out, _ = call_forward(name, dropout_forward, x, {"mode": "test", "p": _KEEP})
     errors = {
         "mask scale": scale_error,
         "out (test)": compare(
@@ -91,15 +86,13 @@ def check_dropout_forward(dropout_forward: Callable) -> None:
         ),
     }
     x32 = x[:50].astype(np.float32)
-    out32, _ = expect_tuple(
-        name, call_student(name, dropout_forward, x32, dict(param)), ("out", "cache"), name
-    )
+    out32, _ = call_forward(name, dropout_forward, x32, dict(param))
     compare(
         name,
         "out (float32)",
         out32,
         x32,
-        np.inf,
+        FORM_ONLY,
         "keep the dtype of x: build the mask with .astype(x.dtype) or divide by a float32 p",
         dtype=np.dtype(np.float32),
     )
@@ -114,16 +107,16 @@ def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable
     errors = {}
     for mode in ("train", "test"):
         param = {"mode": mode, "p": _KEEP, "seed": 321}
-        result = call_student(name, dropout_forward, x, dict(param), what="dropout_forward")
-        out, cache = expect_tuple(name, result, ("out", "cache"), "dropout_forward")
+        _, cache = call_forward(name, dropout_forward, x, dict(param), what="dropout_forward")
         dout = rng.standard_normal(x.shape)
         dx = call_student(name, dropout_backward, dout, cache)
 
         def forward(z, param=param):
             with np.errstate(all="ignore"):
-                return expect_tuple(name, dropout_forward(z, dict(param)), ("out", "cache"), name)[
-                    0
-                ]
+                out, _ = expect_tuple(
+                    name, dropout_forward(z, dict(param)), ("out", "cache"), name
+                )
+            return out
 
         try:
             numeric = numerical_gradient_array(forward, x, dout)

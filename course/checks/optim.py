@@ -20,6 +20,7 @@ import numpy as np
 
 from course import optim
 from course.checks.core import (
+    FLOAT32_TOL,
     VALUE_TOL,
     CheckFailed,
     call_student,
@@ -31,7 +32,6 @@ from course.checks.core import (
 
 _STEPS = 4  # enough for the state of every rule to matter (bias correction fades with t)
 _SHAPE = (4, 5)  # non-square, so a transposed state array shows
-_FLOAT32_TOL = 1e-5
 
 # Non-default hyperparameters: a rule that ignores config and uses the defaults fails.
 # epsilon is large enough (1e-3) that putting it inside or outside the square root matters.
@@ -47,8 +47,9 @@ _NAMES = {"velocity": "v", "cache": "cache", "m": "m", "v": "v", "t": "t"}
 
 def check_sgd_momentum(sgd_momentum: Callable) -> None:
     """Check ``sgd_momentum(w, dw, config) -> (next_w, next_config)`` over several steps."""
-    _check_rule(
-        "sgd_momentum",
+    name = "sgd_momentum"
+    errors, tols = _run_rule_steps(
+        name,
         sgd_momentum,
         optim.sgd_momentum,
         state={
@@ -58,12 +59,14 @@ def check_sgd_momentum(sgd_momentum: Callable) -> None:
         next_w_hint="next_w = w + v with the NEW velocity v; the learning rate is already "
         "inside v, so do not multiply by it again",
     )
+    report(name, errors, tols)
 
 
 def check_rmsprop(rmsprop: Callable) -> None:
     """Check ``rmsprop(w, dw, config) -> (next_w, next_config)`` over several steps."""
-    _check_rule(
-        "rmsprop",
+    name = "rmsprop"
+    errors, tols = _run_rule_steps(
+        name,
         rmsprop,
         optim.rmsprop,
         state={
@@ -73,12 +76,14 @@ def check_rmsprop(rmsprop: Callable) -> None:
         next_w_hint="next_w = w - learning_rate * dw / (np.sqrt(cache) + epsilon) with the NEW "
         "cache; epsilon is added outside the square root",
     )
+    report(name, errors, tols)
 
 
 def check_adam(adam: Callable) -> None:
     """Check ``adam(w, dw, config) -> (next_w, next_config)`` over several steps."""
-    _check_rule(
-        "adam",
+    name = "adam"
+    errors, tols = _run_rule_steps(
+        name,
         adam,
         optim.adam,
         state={
@@ -92,16 +97,21 @@ def check_adam(adam: Callable) -> None:
         "v_hat = v / (1 - beta2**t) with the new t (1 on the first step), then "
         "next_w = w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon)",
     )
+    report(name, errors, tols)
 
 
-def _check_rule(
+def _run_rule_steps(
     name: str,
     student: Callable,
     reference: Callable,
     state: dict[str, str],
     next_w_hint: str,
-) -> None:
-    """Run ``student`` and ``reference`` side by side; compare state and ``next_w`` each step."""
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Run ``student`` and ``reference`` side by side; compare state and ``next_w`` each step.
+
+    Then one call with ``config=None`` (the defaults) and one in float32.
+    Returns (errors, thresholds); each error is the largest over the steps.
+    """
     hints = {**state, "next_w": next_w_hint}
     labels = {key: "next_w" if key == "next_w" else f"config[{key!r}]" for key in hints}
     rng = np.random.default_rng(20)
@@ -151,10 +161,10 @@ def _check_rule(
     expected_w, _ = reference(w32, dw32, dict(_CONFIGS[name]))
     label = "next_w (float32)"
     errors[label] = compare(
-        name, label, next_w, expected_w, _FLOAT32_TOL, next_w_hint, dtype=np.dtype(np.float32)
+        name, label, next_w, expected_w, FLOAT32_TOL, next_w_hint, dtype=np.dtype(np.float32)
     )
-    tols[label] = _FLOAT32_TOL
-    report(name, errors, tols)
+    tols[label] = FLOAT32_TOL
+    return errors, tols
 
 
 def _student_step(

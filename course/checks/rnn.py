@@ -1,5 +1,4 @@
-"""Checks for the recurrent exercises: RNN and LSTM steps and sequences, word embeddings,
-the temporal affine layer and the temporal softmax loss.
+"""Checks for the recurrent layers (``course/layers/rnn.py``): RNN and LSTM, step and sequence.
 
 Forward checks compare a worked example (evenly spaced inputs, expected values
 written out below), a random float64 case and a float32 case that must stay
@@ -10,23 +9,12 @@ gradients keep their dtype.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
-from course import rnn_layers
-from course.checks.core import (
-    GRAD_TOL,
-    VALUE_TOL,
-    call_student,
-    check_layer_backward,
-    compare,
-    expect_tuple,
-    report,
-)
-from course.gradcheck import numerical_backward, numerical_gradient
-
-FLOAT32_TOL = 1e-5  # float32 results against the exact (float64) values of the same inputs
+from course import layers
+from course.checks.core import compare_backward_both_dtypes, compare_forward, report
 
 # ---------------------------------------------------------------------------
 # Worked examples: inputs spaced evenly so a student can reproduce them.
@@ -95,51 +83,6 @@ _LSTM_H = np.array(
         ],
     ]
 )
-
-# Word embedding: V = 5 words of D = 3; words 0 and 3 occur more than once.
-_EMBED_W = np.linspace(-1, 1, 5 * 3).reshape(5, 3)  # (V, D)
-_EMBED_X = np.array([[0, 3, 1, 3], [4, 0, 0, 2]])  # (N, T)
-_EMBED_OUT = np.array(
-    [
-        [
-            [-1.0, -0.8571428571428572, -0.7142857142857143],
-            [0.2857142857142856, 0.4285714285714284, 0.5714285714285714],
-            [-0.5714285714285714, -0.4285714285714286, -0.2857142857142858],
-            [0.2857142857142856, 0.4285714285714284, 0.5714285714285714],
-        ],
-        [
-            [0.7142857142857142, 0.857142857142857, 1.0],
-            [-1.0, -0.8571428571428572, -0.7142857142857143],
-            [-1.0, -0.8571428571428572, -0.7142857142857143],
-            [-0.1428571428571429, 0.0, 0.1428571428571428],
-        ],
-    ]
-)
-
-# Temporal affine: N = 2, T = 3, D = 4, M = 3.
-_AFFINE_X = np.linspace(-0.5, 0.5, 2 * 3 * 4).reshape(2, 3, 4)  # (N, T, D)
-_AFFINE_W = np.linspace(-0.2, 0.3, 4 * 3).reshape(4, 3)  # (D, M)
-_AFFINE_B = np.linspace(-0.3, 0.1, 3)  # (M,)
-_AFFINE_OUT = np.array(
-    [
-        [
-            [-0.2782608695652174, -0.15731225296442686, -0.03636363636363635],
-            [-0.275098814229249, -0.12252964426877468, 0.03003952569169961],
-            [-0.2719367588932806, -0.08774703557312251, 0.09644268774703559],
-        ],
-        [
-            [-0.26877470355731226, -0.05296442687747032, 0.16284584980237155],
-            [-0.2656126482213439, -0.01818181818181816, 0.22924901185770752],
-            [-0.2624505928853755, 0.01660079051383402, 0.29565217391304344],
-        ],
-    ]
-)
-
-# Temporal softmax loss: N = 2, T = 3, V = 4; 3 of the 6 time steps count.
-_LOSS_X = np.linspace(-1, 2, 2 * 3 * 4).reshape(2, 3, 4)  # (N, T, V)
-_LOSS_Y = np.array([[0, 3, 1], [2, 2, 0]])  # (N, T)
-_LOSS_MASK = np.array([[True, True, False], [True, False, False]])  # (N, T)
-_LOSS_VALUE = 2.062744474788649
 
 # ---------------------------------------------------------------------------
 # Hints
@@ -211,33 +154,6 @@ _LSTM_BACKWARD_HINTS = {
     "dWh": f"Wh {_SHARED}",
     "db": f"b {_SHARED}; db has shape (4Hd,), summed over the batch and the time steps",
 }
-_EMBED_HINT = (
-    "out = W[x]: each index x[n, t] picks row x[n, t] of W, so out has shape (N, T, D); "
-    "indices start at 0"
-)
-_EMBED_BACKWARD_HINTS = {
-    "dW": "a word that occurs several times receives the SUM of its gradients: "
-    "np.add.at(dW, x, dout) accumulates repeated indices, where dW[x] = dout or "
-    "dW[x] += dout keeps only one of them; dW has W's shape (V, D). Return dW alone: "
-    "the indices x have no gradient",
-}
-_AFFINE_HINT = (
-    "the same affine layer at every time step: "
-    "out = (x.reshape(N * T, D) @ w).reshape(N, T, M) + b"
-)
-_AFFINE_BACKWARD_HINTS = {
-    "dx": "dx = (dout.reshape(N * T, M) @ w.T).reshape(N, T, D)",
-    "dw": "dw = x.reshape(N * T, D).T @ dout.reshape(N * T, M), shape (D, M): every example "
-    "and every time step adds to it",
-    "db": "db = dout.sum(axis=(0, 1)), shape (M,): summed over the batch AND the time steps",
-}
-_LOSS_HINTS = {
-    "loss": "loss = -(sum of log softmax(x)[n, t, y[n, t]] over the steps where mask is True) "
-    "/ N: masked steps add nothing, and divide by the batch size N, not by the number of "
-    "tokens; subtract each row's max over V before np.exp so large scores do not overflow",
-    "dx": "dx = (softmax(x) - one_hot(y)) / N where mask is True and 0 where it is False; "
-    "shape (N, T, V)",
-}
 
 # ---------------------------------------------------------------------------
 # Random inputs: D != Hd, so a transposed weight or a swapped matmul shows.
@@ -259,177 +175,6 @@ def _recurrent_inputs(
     return x, h, Wx, Wh, b
 
 
-def _embedding_inputs(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices with words repeated within and across sequences, one word unused (V = 6)."""
-    rng = np.random.default_rng(seed)
-    x = np.array([[1, 3, 3, 0], [5, 1, 3, 2], [0, 3, 1, 1]])  # (N, T); word 4 never occurs
-    return x, rng.standard_normal((6, 3))  # W: (V, D)
-
-
-def _affine_inputs(seed: int) -> tuple[np.ndarray, ...]:
-    rng = np.random.default_rng(seed)
-    return (
-        rng.standard_normal((3, 4, 5)),  # x: (N, T, D)
-        rng.standard_normal((5, 6)),  # w: (D, M)
-        rng.standard_normal(6),  # b: (M,)
-    )
-
-
-def _loss_inputs(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Scores, targets and a mask of captions of different lengths (N = 4, T = 5, V = 6)."""
-    rng = np.random.default_rng(seed)
-    N, T, V = 4, 5, 6
-    x = rng.standard_normal((N, T, V))
-    y = rng.integers(0, V, size=(N, T))
-    lengths = np.array([5, 2, 3, 1])
-    mask = np.arange(T) < lengths[:, None]  # (N, T), True before each caption's end
-    return x, y, mask
-
-
-# ---------------------------------------------------------------------------
-# Shared machinery
-# ---------------------------------------------------------------------------
-
-
-def _as_float(values: Sequence, dtype: type) -> tuple:
-    """Cast the floating-point arrays among ``values`` to ``dtype``; leave the rest."""
-    return tuple(
-        v.astype(dtype) if isinstance(v, np.ndarray) and np.issubdtype(v.dtype, np.floating) else v
-        for v in values
-    )
-
-
-def _check_forward(
-    name: str,
-    student: Callable,
-    reference: Callable,
-    example: tuple[tuple, dict[str, np.ndarray]],
-    random_inputs: tuple,
-    hints: dict[str, str],
-    order: Sequence[str] | None = None,
-) -> None:
-    """The worked example, then random float64 inputs, then the same inputs in float32.
-
-    ``hints`` names the outputs before the cache, in the order the function
-    returns them; ``order`` is the order in which to compare them (the one
-    whose mistakes cause the others' first).
-    """
-    out_names = tuple(hints)
-    order = tuple(order or out_names)
-    example_inputs, example_expected = example
-    cases = [
-        ("", example_inputs, example_expected, np.float64),
-        (" (float64)", random_inputs, None, np.float64),
-        (" (float32)", _as_float(random_inputs, np.float32), None, np.float32),
-    ]
-    errors, tols = {}, {}
-    for label, inputs, expected, dtype in cases:
-        result = call_student(name, student, *inputs)
-        outs = expect_tuple(name, result, (*out_names, "cache"), name)
-        if expected is None:  # exact values of these inputs, computed in float64
-            reference_outs = reference(*_as_float(inputs, np.float64))
-            expected = dict(zip(out_names, reference_outs, strict=False))
-        tol = VALUE_TOL if dtype == np.float64 else FLOAT32_TOL
-        for out_name in order:
-            output = out_name + label
-            actual = outs[out_names.index(out_name)]
-            errors[output] = compare(
-                name, output, actual, expected[out_name], tol, hints[out_name], np.dtype(dtype)
-            )
-            tols[output] = tol
-    report(name, errors, tols)
-
-
-def _student_gradients(
-    name: str,
-    forward: Callable,
-    backward: Callable,
-    inputs: tuple,
-    upstream_shapes: Sequence[tuple[int, ...]],
-    out_names: tuple[str, ...],
-    grad_names: tuple[str, ...],
-    seed: int,
-    dtype: type,
-) -> tuple[tuple, list[np.ndarray]]:
-    """Run the student's forward, then backward on random upstream gradients.
-
-    The upstream gradients are shaped like the reference outputs
-    (``upstream_shapes``). Returns the student's gradients and the upstream
-    gradients passed in.
-    """
-    forward_name = name.replace("_backward", "_forward")
-    result = call_student(name, forward, *inputs, what=forward_name)
-    outs = expect_tuple(name, result, (*out_names, "cache"), forward_name)
-    rng = np.random.default_rng(seed)
-    upstream = [rng.standard_normal(shape).astype(dtype) for shape in upstream_shapes]
-    grads = call_student(name, backward, *upstream, outs[-1])
-    return expect_tuple(name, grads, grad_names, name), upstream
-
-
-def _check_float32_gradients(
-    name: str,
-    forward: Callable,
-    backward: Callable,
-    reference_forward: Callable,
-    reference_backward: Callable,
-    inputs: tuple,
-    out_names: tuple[str, ...],
-    hints: dict[str, str],
-    seed: int,
-) -> tuple[dict[str, float], dict[str, float]]:
-    """The gradients of float32 inputs: float32 arrays close to the exact ones."""
-    inputs32 = _as_float(inputs, np.float32)
-    inputs64 = _as_float(inputs32, np.float64)  # the same numbers, for the exact gradients
-    *reference_outs, reference_cache = reference_forward(*inputs64)
-    shapes = [np.shape(out) for out in reference_outs]
-    grads, upstream = _student_gradients(
-        name, forward, backward, inputs32, shapes, out_names, tuple(hints), seed, np.float32
-    )
-    expected = reference_backward(*_as_float(upstream, np.float64), reference_cache)
-    if isinstance(expected, np.ndarray):
-        expected = (expected,)
-    errors = {
-        f"{grad_name} (float32)": compare(
-            name,
-            f"{grad_name} (float32)",
-            grad,
-            value,
-            FLOAT32_TOL,
-            hints[grad_name],
-            np.dtype(np.float32),
-        )
-        for grad_name, grad, value in zip(hints, grads, expected, strict=True)
-    }
-    return errors, dict.fromkeys(errors, FLOAT32_TOL)
-
-
-def _check_backward(
-    name: str,
-    forward: Callable,
-    backward: Callable,
-    reference_forward: Callable,
-    reference_backward: Callable,
-    inputs: tuple,
-    hints: dict[str, str],
-    seed: int,
-) -> None:
-    """Numerical gradients in float64 (``check_layer_backward``), then the float32 dtypes."""
-    errors = check_layer_backward(name, forward, backward, reference_forward, inputs, hints, seed)
-    tols = dict.fromkeys(errors, GRAD_TOL)
-    errors32, tols32 = _check_float32_gradients(
-        name,
-        forward,
-        backward,
-        reference_forward,
-        reference_backward,
-        inputs,
-        ("out",),
-        hints,
-        seed + 1,
-    )
-    report(name, errors | errors32, tols | tols32)
-
-
 # ---------------------------------------------------------------------------
 # Vanilla RNN
 # ---------------------------------------------------------------------------
@@ -437,10 +182,11 @@ def _check_backward(
 
 def check_rnn_step_forward(rnn_step_forward: Callable) -> None:
     """Check ``rnn_step_forward(x, prev_h, Wx, Wh, b) -> (next_h, cache)``."""
-    _check_forward(
-        "rnn_step_forward",
+    name = "rnn_step_forward"
+    errors, tols = compare_forward(
+        name,
         rnn_step_forward,
-        rnn_layers.rnn_step_forward,
+        layers.rnn_step_forward,
         (
             (_X_STEP, _PREV_H, _RNN_WX, _RNN_WH, _RNN_B),
             {"next_h": _RNN_STEP_NEXT_H},
@@ -448,46 +194,53 @@ def check_rnn_step_forward(rnn_step_forward: Callable) -> None:
         _recurrent_inputs(seed=20, gates=1, step=True),
         {"next_h": _RNN_STEP_HINT},
     )
+    report(name, errors, tols)
 
 
 def check_rnn_step_backward(rnn_step_forward: Callable, rnn_step_backward: Callable) -> None:
     """Check ``rnn_step_backward(dnext_h, cache) -> (dx, dprev_h, dWx, dWh, db)``."""
-    _check_backward(
-        "rnn_step_backward",
+    name = "rnn_step_backward"
+    errors, tols = compare_backward_both_dtypes(
+        name,
         rnn_step_forward,
         rnn_step_backward,
-        rnn_layers.rnn_step_forward,
-        rnn_layers.rnn_step_backward,
+        layers.rnn_step_forward,
+        layers.rnn_step_backward,
         _recurrent_inputs(seed=21, gates=1, step=True),
         _RNN_STEP_BACKWARD_HINTS,
         seed=22,
     )
+    report(name, errors, tols)
 
 
 def check_rnn_forward(rnn_forward: Callable) -> None:
     """Check ``rnn_forward(x, h0, Wx, Wh, b) -> (h, cache)``."""
-    _check_forward(
-        "rnn_forward",
+    name = "rnn_forward"
+    errors, tols = compare_forward(
+        name,
         rnn_forward,
-        rnn_layers.rnn_forward,
+        layers.rnn_forward,
         ((_X_SEQ, _PREV_H, _RNN_WX, _RNN_WH, _RNN_B), {"h": _RNN_H}),
         _recurrent_inputs(seed=23, gates=1, step=False),
         {"h": _RNN_HINT},
     )
+    report(name, errors, tols)
 
 
 def check_rnn_backward(rnn_forward: Callable, rnn_backward: Callable) -> None:
     """Check ``rnn_backward(dh, cache) -> (dx, dh0, dWx, dWh, db)``: backprop through time."""
-    _check_backward(
-        "rnn_backward",
+    name = "rnn_backward"
+    errors, tols = compare_backward_both_dtypes(
+        name,
         rnn_forward,
         rnn_backward,
-        rnn_layers.rnn_forward,
-        rnn_layers.rnn_backward,
+        layers.rnn_forward,
+        layers.rnn_backward,
         _recurrent_inputs(seed=24, gates=1, step=False),
         _RNN_BACKWARD_HINTS,
         seed=25,
     )
+    report(name, errors, tols)
 
 
 # ---------------------------------------------------------------------------
@@ -501,10 +254,11 @@ def check_lstm_step_forward(lstm_step_forward: Callable) -> None:
     next_c is compared before next_h: a mistake in the gates or the cell
     shows in both, and the message about next_c names it.
     """
-    _check_forward(
-        "lstm_step_forward",
+    name = "lstm_step_forward"
+    errors, tols = compare_forward(
+        name,
         lstm_step_forward,
-        rnn_layers.lstm_step_forward,
+        layers.lstm_step_forward,
         (
             (_X_STEP, _PREV_H, _PREV_C, _LSTM_WX, _LSTM_WH, _LSTM_B),
             {"next_h": _LSTM_STEP_NEXT_H, "next_c": _LSTM_STEP_NEXT_C},
@@ -513,6 +267,7 @@ def check_lstm_step_forward(lstm_step_forward: Callable) -> None:
         _LSTM_STEP_HINTS,
         order=("next_c", "next_h"),
     )
+    report(name, errors, tols)
 
 
 def check_lstm_step_backward(lstm_step_forward: Callable, lstm_step_backward: Callable) -> None:
@@ -521,178 +276,49 @@ def check_lstm_step_backward(lstm_step_forward: Callable, lstm_step_backward: Ca
     ``lstm_step_backward(dnext_h, dnext_c, cache) -> (dx, dprev_h, dprev_c, dWx, dWh, db)``
 
     The forward has two outputs, so the numerical gradients are those of
-    ``sum(next_h * dnext_h) + sum(next_c * dnext_c)``: the reference forward
-    is wrapped to return both outputs stacked, and the upstream gradient is
-    (dnext_h, dnext_c) stacked the same way.
+    ``sum(next_h * dnext_h) + sum(next_c * dnext_c)``; then the gradients of
+    float32 inputs must be float32.
     """
     name = "lstm_step_backward"
-    hints = _LSTM_STEP_BACKWARD_HINTS
-    inputs = _recurrent_inputs(seed=31, gates=4, step=True)
-    N, Hd = inputs[1].shape
-    grads, (dnext_h, dnext_c) = _student_gradients(
+    errors, tols = compare_backward_both_dtypes(
         name,
         lstm_step_forward,
         lstm_step_backward,
-        inputs,
-        [(N, Hd), (N, Hd)],
-        ("next_h", "next_c"),
-        tuple(hints),
+        layers.lstm_step_forward,
+        layers.lstm_step_backward,
+        _recurrent_inputs(seed=31, gates=4, step=True),
+        _LSTM_STEP_BACKWARD_HINTS,
         seed=32,
-        dtype=np.float64,
+        outputs=("next_h", "next_c"),
     )
-    numeric = numerical_backward(_lstm_step_stacked, inputs, np.stack([dnext_h, dnext_c]))
-    errors = {
-        grad_name: compare(name, grad_name, grad, expected, GRAD_TOL, hints[grad_name])
-        for grad_name, grad, expected in zip(hints, grads, numeric, strict=True)
-    }
-    tols = dict.fromkeys(errors, GRAD_TOL)
-    errors32, tols32 = _check_float32_gradients(
-        name,
-        lstm_step_forward,
-        lstm_step_backward,
-        rnn_layers.lstm_step_forward,
-        rnn_layers.lstm_step_backward,
-        inputs,
-        ("next_h", "next_c"),
-        hints,
-        seed=33,
-    )
-    report(name, errors | errors32, tols | tols32)
-
-
-def _lstm_step_stacked(*inputs: np.ndarray) -> tuple[np.ndarray, None]:
-    """The reference LSTM step with its two outputs stacked: ``(2, N, Hd)``, for gradients."""
-    next_h, next_c, _ = rnn_layers.lstm_step_forward(*inputs)
-    return np.stack([next_h, next_c]), None  # (2, N, Hd)
+    report(name, errors, tols)
 
 
 def check_lstm_forward(lstm_forward: Callable) -> None:
     """Check ``lstm_forward(x, h0, Wx, Wh, b) -> (h, cache)`` (c0 = 0)."""
-    _check_forward(
-        "lstm_forward",
+    name = "lstm_forward"
+    errors, tols = compare_forward(
+        name,
         lstm_forward,
-        rnn_layers.lstm_forward,
+        layers.lstm_forward,
         ((_X_SEQ, _PREV_H, _LSTM_WX, _LSTM_WH, _LSTM_B), {"h": _LSTM_H}),
         _recurrent_inputs(seed=34, gates=4, step=False),
         {"h": _LSTM_HINT},
     )
+    report(name, errors, tols)
 
 
 def check_lstm_backward(lstm_forward: Callable, lstm_backward: Callable) -> None:
     """Check ``lstm_backward(dh, cache) -> (dx, dh0, dWx, dWh, db)``: backprop through time."""
-    _check_backward(
-        "lstm_backward",
+    name = "lstm_backward"
+    errors, tols = compare_backward_both_dtypes(
+        name,
         lstm_forward,
         lstm_backward,
-        rnn_layers.lstm_forward,
-        rnn_layers.lstm_backward,
+        layers.lstm_forward,
+        layers.lstm_backward,
         _recurrent_inputs(seed=35, gates=4, step=False, N=2, T=3, D=3, Hd=4),
         _LSTM_BACKWARD_HINTS,
         seed=36,
     )
-
-
-# ---------------------------------------------------------------------------
-# Word embedding, temporal affine, temporal softmax loss
-# ---------------------------------------------------------------------------
-
-
-def check_word_embedding_forward(word_embedding_forward: Callable) -> None:
-    """Check ``word_embedding_forward(x, W) -> (out, cache)``."""
-    rng = np.random.default_rng(40)
-    W = rng.standard_normal((7, 5))  # (V, D)
-    x = rng.integers(0, 7, size=(4, 6))  # (N, T)
-    _check_forward(
-        "word_embedding_forward",
-        word_embedding_forward,
-        rnn_layers.word_embedding_forward,
-        ((_EMBED_X, _EMBED_W), {"out": _EMBED_OUT}),
-        (x, W),
-        {"out": _EMBED_HINT},
-    )
-
-
-def check_word_embedding_backward(
-    word_embedding_forward: Callable, word_embedding_backward: Callable
-) -> None:
-    """Check ``word_embedding_backward(dout, cache) -> dW``, on a batch that repeats words."""
-    _check_backward(
-        "word_embedding_backward",
-        word_embedding_forward,
-        word_embedding_backward,
-        rnn_layers.word_embedding_forward,
-        rnn_layers.word_embedding_backward,
-        _embedding_inputs(seed=41),
-        _EMBED_BACKWARD_HINTS,
-        seed=42,
-    )
-
-
-def check_temporal_affine_forward(temporal_affine_forward: Callable) -> None:
-    """Check ``temporal_affine_forward(x, w, b) -> (out, cache)``."""
-    _check_forward(
-        "temporal_affine_forward",
-        temporal_affine_forward,
-        rnn_layers.temporal_affine_forward,
-        ((_AFFINE_X, _AFFINE_W, _AFFINE_B), {"out": _AFFINE_OUT}),
-        _affine_inputs(seed=50),
-        {"out": _AFFINE_HINT},
-    )
-
-
-def check_temporal_affine_backward(
-    temporal_affine_forward: Callable, temporal_affine_backward: Callable
-) -> None:
-    """Check ``temporal_affine_backward(dout, cache) -> (dx, dw, db)``."""
-    _check_backward(
-        "temporal_affine_backward",
-        temporal_affine_forward,
-        temporal_affine_backward,
-        rnn_layers.temporal_affine_forward,
-        rnn_layers.temporal_affine_backward,
-        _affine_inputs(seed=51),
-        _AFFINE_BACKWARD_HINTS,
-        seed=52,
-    )
-
-
-def check_temporal_softmax_loss(temporal_softmax_loss: Callable) -> None:
-    """Check ``temporal_softmax_loss(x, y, mask) -> (loss, dx)``.
-
-    Cases: the worked example, random scores with captions of different
-    lengths (dx also against centred differences), scores so large that exp
-    overflows without the max shift, and float32 scores.
-    """
-    name = "temporal_softmax_loss"
-    x, y, mask = _loss_inputs(seed=60)
-    cases = [
-        ("example", (_LOSS_X, _LOSS_Y, _LOSS_MASK), np.float64),
-        ("random", (x, y, mask), np.float64),
-        ("large scores", (3 * x + 1000, y, mask), np.float64),  # exp(1000) overflows
-        ("float32", (x.astype(np.float32), y, mask), np.float32),
-    ]
-    errors, tols = {}, {}
-    for case, inputs, dtype in cases:
-        result = call_student(name, temporal_softmax_loss, *inputs)
-        loss, dx = expect_tuple(name, result, ("loss", "dx"), name)
-        expected_loss, expected_dx = rnn_layers.temporal_softmax_loss(
-            *_as_float(inputs, np.float64)
-        )
-        if case == "example":
-            expected_loss = _LOSS_VALUE
-        tol = VALUE_TOL if dtype == np.float64 else FLOAT32_TOL
-        for output, actual, expected, out_dtype in (
-            (f"loss ({case})", loss, expected_loss, None),
-            (f"dx ({case})", dx, expected_dx, np.dtype(dtype)),
-        ):
-            hint = _LOSS_HINTS[output.split()[0]]
-            errors[output] = compare(name, output, actual, expected, tol, hint, out_dtype)
-            tols[output] = tol
-        if case == "random":
-            numeric = numerical_gradient(
-                lambda s: rnn_layers.temporal_softmax_loss(s, y, mask)[0], x
-            )
-            output = "dx (numerical gradient)"
-            errors[output] = compare(name, output, dx, numeric, GRAD_TOL, _LOSS_HINTS["dx"])
-            tols[output] = GRAD_TOL
     report(name, errors, tols)
