@@ -1,20 +1,41 @@
 """Datasets for the course: made on the fly, or read from a local copy.
 
-- ``load_shapes`` / ``generate_shapes``: Shapes-10, a procedural CIFAR-10-like
-  dataset of ten shape classes (``CLASS_NAMES``) that needs no download.
-- ``load_pydoc_corpus`` / ``load_text_file`` and ``Vocabulary`` (in
-  ``course.data.text``, with padded batches and an n-gram baseline): English
-  text for the language models, from Python's own documentation or any file.
-- ``load_cifar10``: the real CIFAR-10, read from the official python batches
-  under ``data_root()``; when they are missing, ``DatasetNotFoundError`` says
-  where the loader looked and how to get them.
+Images (every loader returns the same dict: ``X_train``, ``y_train``,
+``X_val``, ``y_val``, ``X_test``, ``y_test`` with X as float (N, 3, 32, 32),
+``class_names`` and ``mean_image``):
 
-Both loaders return the same dict: ``X_train``, ``y_train``, ``X_val``,
-``y_val``, ``X_test``, ``y_test`` (X as float (N, 3, 32, 32)), ``class_names``
-and ``mean_image``.
+- ``shapes``: Shapes-10, a procedural CIFAR-10-like dataset of ten shape
+  classes (``CLASS_NAMES``) that needs no download: ``load_shapes``,
+  ``generate_shapes``, ``shape_parameters``, ``to_nchw_float``; drawn by
+  ``shape_renderer``.
+- ``cifar10``: the real CIFAR-10, read by ``load_cifar10`` from the official
+  python batches under ``data_root()`` (``paths``); when they are missing,
+  ``DatasetNotFoundError`` says where the loader looked and how to get them.
+
+Text, for the recurrent models:
+
+- ``vocabulary``: ``Vocabulary`` and its special tokens (``NULL_INDEX`` ...).
+- ``corpus``: ``TOY_SENTENCES``, ``tokenize_words``, ``split_sentences``,
+  ``load_pydoc_corpus`` (English prose from Python's own documentation),
+  ``load_text_file``, ``train_val_split``.
+- ``batches``: ``pad_sequences``, ``make_lm_batch``, ``char_batches``,
+  ``stream_windows``.
+- ``ngram``: ``char_ngram_bits_per_char``, the baseline a character RNN must beat.
+
+Every name above can be imported from ``course.data`` itself.
 """
 
+from course.data.batches import char_batches, make_lm_batch, pad_sequences, stream_windows
 from course.data.cifar10 import load_cifar10
+from course.data.corpus import (
+    TOY_SENTENCES,
+    load_pydoc_corpus,
+    load_text_file,
+    split_sentences,
+    tokenize_words,
+    train_val_split,
+)
+from course.data.ngram import char_ngram_bits_per_char
 from course.data.paths import DatasetNotFoundError, data_root
 from course.data.shapes import (
     CLASS_NAMES,
@@ -22,19 +43,42 @@ from course.data.shapes import (
     generate_shapes,
     load_shapes,
     shape_parameters,
+    to_nchw_float,
 )
-from course.data.text import Vocabulary, load_pydoc_corpus, load_text_file
+from course.data.vocabulary import (
+    END_INDEX,
+    NULL_INDEX,
+    SPECIAL_TOKENS,
+    START_INDEX,
+    UNK_INDEX,
+    Vocabulary,
+)
 
 __all__ = [
     "CLASS_NAMES",
+    "END_INDEX",
+    "NULL_INDEX",
     "SHAPES_CLASSES",
+    "SPECIAL_TOKENS",
+    "START_INDEX",
+    "TOY_SENTENCES",
+    "UNK_INDEX",
     "DatasetNotFoundError",
+    "Vocabulary",
+    "char_batches",
+    "char_ngram_bits_per_char",
     "data_root",
     "generate_shapes",
     "load_cifar10",
-    "load_shapes",
-    "shape_parameters",
-    "Vocabulary",
     "load_pydoc_corpus",
+    "load_shapes",
     "load_text_file",
+    "make_lm_batch",
+    "pad_sequences",
+    "shape_parameters",
+    "split_sentences",
+    "stream_windows",
+    "to_nchw_float",
+    "tokenize_words",
+    "train_val_split",
 ]

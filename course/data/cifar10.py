@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from course.data._validation import validate_split_sizes
 from course.data.paths import DATA_ENV_VAR, DatasetNotFoundError, data_root
-from course.data.splits import assemble_splits, check_float_dtype
-from course.validation import require_positive_int
+from course.data.splits import assemble_splits
 
 CIFAR10_FOLDER = "cifar-10-batches-py"
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar.html"
@@ -230,10 +230,9 @@ def load_cifar10(
         A file is malformed, or more images are asked for than the files hold.
     """
     func = "load_cifar10"
-    num_train = require_positive_int(func, "num_train", num_train)
-    num_val = require_positive_int(func, "num_val", num_val, allow_zero=True)
-    num_test = require_positive_int(func, "num_test", num_test, allow_zero=True)
-    dtype = check_float_dtype(func, dtype)
+    num_train, num_val, num_test, dtype = validate_split_sizes(
+        func, num_train, num_val, num_test, dtype
+    )
     folder = cifar10_folder(root)
 
     class_names = read_label_names(folder / META_FILE)

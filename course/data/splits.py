@@ -1,22 +1,12 @@
-"""What the dataset loaders share: the dtype argument and the dict of splits they return."""
+"""What the dataset loaders share: the dict of splits they return, with its mean image.
+
+Their shared argument checks (split sizes, the float dtype) are in
+:mod:`course.data._validation`.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-
-
-def check_float_dtype(func: str, dtype: object) -> np.dtype:
-    """Return ``np.dtype(dtype)`` if it is a floating-point type, else raise TypeError."""
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError as error:
-        raise TypeError(f"{func}: dtype must be a numpy floating type, got {dtype!r}") from error
-    if not np.issubdtype(resolved, np.floating):
-        raise TypeError(
-            f"{func}: dtype must be a floating type such as np.float32 or np.float64, "
-            f"got {resolved}"
-        )
-    return resolved
 
 
 def assemble_splits(

@@ -14,30 +14,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from course import fast_layers, layers
-from course.models.fc_net import init_weight
-from course.validation import as_float_array, format_shape, require_positive_int
+from course import layers
+from course.models._validation import (
+    validate_images,
+    validate_three_layer_conv_net,
+    validate_tiny_vgg,
+)
+from course.models.weight_init import init_weight
 
 POOL_2X2 = {"pool_height": 2, "pool_width": 2, "stride": 2}
-
-
-def _check_input_dim(func: str, input_dim: Sequence[int]) -> tuple[int, int, int]:
-    input_dim = tuple(input_dim)
-    if len(input_dim) != 3:
-        raise ValueError(f"{func}: input_dim must be (C, H, W), got {input_dim!r}")
-    for name, value in zip(("C", "H", "W"), input_dim, strict=True):
-        require_positive_int(func, f"input_dim {name}", value)
-    return input_dim
-
-
-def _check_images(func: str, X: object, input_dim: tuple, dtype: np.dtype) -> np.ndarray:
-    as_float_array(func, "X", X)
-    if X.ndim != 4 or X.shape[1:] != input_dim:
-        raise ValueError(
-            f"{func}: X has shape {format_shape(X.shape)}; expected (N, C, H, W) with "
-            f"(C, H, W) = {input_dim}"
-        )
-    return X.astype(dtype, copy=False)
 
 
 class ThreeLayerConvNet:
@@ -61,22 +46,9 @@ class ThreeLayerConvNet:
         dtype=np.float32,
         seed: int = 0,
     ) -> None:
-        func = "ThreeLayerConvNet"
-        C, H, W = self.input_dim = _check_input_dim(func, input_dim)
-        for name, value in (
-            ("num_filters", num_filters),
-            ("filter_size", filter_size),
-            ("hidden_dim", hidden_dim),
-            ("num_classes", num_classes),
-        ):
-            require_positive_int(func, name, value)
-        if filter_size % 2 == 0:
-            raise ValueError(
-                f"{func}: filter_size must be odd so that padding (filter_size - 1) // 2 keeps "
-                f"the image size; got {filter_size}"
-            )
-        if H % 2 or W % 2:
-            raise ValueError(f"{func}: the 2x2 pool needs even H and W; input_dim is {input_dim}")
+        C, H, W = self.input_dim = validate_three_layer_conv_net(
+            input_dim, num_filters, filter_size, hidden_dim, num_classes
+        )
         self.reg = float(reg)
         self.dtype = np.dtype(dtype)
         self.conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
@@ -99,9 +71,9 @@ class ThreeLayerConvNet:
         - X: (N, C, H, W) images
         - y: (N,) integer labels, or None
         """
-        X = _check_images("ThreeLayerConvNet.loss", X, self.input_dim, self.dtype)
+        X = validate_images("ThreeLayerConvNet.loss", X, self.input_dim, self.dtype)
         p = self.params
-        pooled, cache1 = fast_layers.conv_relu_pool_forward(
+        pooled, cache1 = layers.conv_relu_pool_forward(
             X, p["W1"], p["b1"], self.conv_param, POOL_2X2
         )  # (N, F, H/2, W/2)
         hidden, cache2 = layers.affine_relu_forward(pooled, p["W2"], p["b2"])  # (N, hidden_dim)
@@ -112,7 +84,7 @@ class ThreeLayerConvNet:
         grads = {}
         dhidden, grads["W3"], grads["b3"] = layers.affine_backward(dscores, cache3)
         dpooled, grads["W2"], grads["b2"] = layers.affine_relu_backward(dhidden, cache2)
-        _, grads["W1"], grads["b1"] = fast_layers.conv_relu_pool_backward(dpooled, cache1)
+        _, grads["W1"], grads["b1"] = layers.conv_relu_pool_backward(dpooled, cache1)
         for name in ("W1", "W2", "W3"):
             loss += 0.5 * self.reg * float(np.sum(p[name] * p[name]))
             grads[name] = grads[name] + self.reg * p[name]
@@ -148,28 +120,11 @@ class TinyVGG:
         dtype=np.float32,
         seed: int = 0,
     ) -> None:
-        func = "TinyVGG"
-        C, H, W = self.input_dim = _check_input_dim(func, input_dim)
-        self.stages = tuple(tuple(int(f) for f in stage) for stage in stages)
-        if not self.stages or not all(self.stages):
-            raise ValueError(f"{func}: stages must be a non-empty list of non-empty filter lists")
-        for s, stage in enumerate(self.stages):
-            for f in stage:
-                require_positive_int(func, f"stages[{s}] filters", f)
-        self.hidden_dims = tuple(int(d) for d in hidden_dims)
-        for i, d in enumerate(self.hidden_dims):
-            require_positive_int(func, f"hidden_dims[{i}]", d)
-        require_positive_int(func, "num_classes", num_classes)
-        if normalization not in (None, "batchnorm"):
-            raise ValueError(
-                f"{func}: normalization must be None or 'batchnorm', got {normalization!r}"
-            )
-        factor = 2 ** len(self.stages)
-        if H % factor or W % factor:
-            raise ValueError(
-                f"{func}: {len(self.stages)} stages halve the image {len(self.stages)} times, so "
-                f"H and W must be multiples of {factor}; input_dim is {self.input_dim}"
-            )
+        self.input_dim, self.stages, self.hidden_dims = validate_tiny_vgg(
+            input_dim, stages, hidden_dims, num_classes, normalization
+        )
+        C, H, W = self.input_dim
+        factor = 2 ** len(self.stages)  # each stage's 2x2 pool halves H and W
         self.num_classes = num_classes
         self.normalization = normalization
         self.weight_scale = weight_scale
@@ -231,7 +186,7 @@ class TinyVGG:
         for stage in self.stages:
             for _ in stage:
                 i += 1
-                h, conv_cache = fast_layers.conv_forward_fast(
+                h, conv_cache = layers.conv_forward_fast(
                     h, p[f"W{i}"], p[f"b{i}"], self.conv_param
                 )
                 bn_cache = None
@@ -245,7 +200,7 @@ class TinyVGG:
                 caches.append(("conv", conv_cache, bn_cache, relu_cache))
                 if keep:
                     outputs[next(names)] = h
-            h, pool_cache = fast_layers.max_pool_forward_fast(h, POOL_2X2)
+            h, pool_cache = layers.max_pool_forward_fast(h, POOL_2X2)
             caches.append(("pool", pool_cache))
             if keep:
                 outputs[next(names)] = h
@@ -269,7 +224,7 @@ class TinyVGG:
         - X: (N, C, H, W) images
         - y: (N,) integer labels, or None
         """
-        X = _check_images("TinyVGG.loss", X, self.input_dim, self.dtype)
+        X = validate_images("TinyVGG.loss", X, self.input_dim, self.dtype)
         mode = "test" if y is None else "train"
         scores, caches, _ = self._forward(X, mode, keep=False)
         if y is None:
@@ -286,7 +241,7 @@ class TinyVGG:
                 dh, grads[f"W{i}"], grads[f"b{i}"] = layers.affine_relu_backward(dh, cache[1])
                 i -= 1
             elif kind == "pool":
-                dh = fast_layers.max_pool_backward_fast(dh, cache[1])
+                dh = layers.max_pool_backward_fast(dh, cache[1])
             else:
                 _, conv_cache, bn_cache, relu_cache = cache
                 dh = layers.relu_backward(dh, relu_cache)
@@ -294,7 +249,7 @@ class TinyVGG:
                     dh, grads[f"gamma{i}"], grads[f"beta{i}"] = layers.spatial_batchnorm_backward(
                         dh, bn_cache
                     )
-                dh, grads[f"W{i}"], grads[f"b{i}"] = fast_layers.conv_backward_fast(dh, conv_cache)
+                dh, grads[f"W{i}"], grads[f"b{i}"] = layers.conv_backward_fast(dh, conv_cache)
                 i -= 1
         for k in range(1, self.num_layers + 1):
             W = self.params[f"W{k}"]
@@ -311,7 +266,7 @@ class TinyVGG:
         Returns:
         - dict name -> array: (N, F, H', W') for conv and pool layers, (N, D) for the rest
         """
-        X = _check_images("TinyVGG.activations", X, self.input_dim, self.dtype)
+        X = validate_images("TinyVGG.activations", X, self.input_dim, self.dtype)
         return self._forward(X, "test", keep=True)[2]
 
     def extract_features(self, X: np.ndarray) -> np.ndarray:

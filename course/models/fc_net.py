@@ -3,7 +3,9 @@
 Both keep their weights in ``self.params`` (name -> ndarray) and expose
 ``loss(X, y=None)``: class scores (N, C) when ``y`` is None, else
 ``(loss, grads)`` with ``grads`` keyed like ``params``. The layers come from
-:mod:`course.layers`; a model only wires them together.
+:mod:`course.layers`; a model only wires them together. Weights are drawn by
+:func:`course.models.weight_init.init_weight`; the argument checks are in
+:mod:`course.models._validation`.
 """
 
 from __future__ import annotations
@@ -13,26 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from course import layers
-from course.validation import as_float_array, require_positive_int
-
-
-def init_weight(
-    rng: np.random.Generator, shape: tuple[int, ...], weight_scale: float | str, dtype
-) -> np.ndarray:
-    """Weights of ``shape``: normal with std ``weight_scale``, or He's sqrt(2/fan_in).
-
-    The fan-in of a matrix (D, M) is D; of conv filters (F, C, HH, WW) it is
-    C*HH*WW. ``weight_scale='he'`` is the initialisation of He et al. (2015)
-    for ReLU nets: it keeps the variance of the activations constant through depth.
-    """
-    fan_in = int(np.prod(shape[1:])) if len(shape) == 4 else shape[0]
-    if weight_scale == "he":
-        std = np.sqrt(2.0 / fan_in)
-    elif isinstance(weight_scale, (int, float)) and weight_scale > 0:
-        std = float(weight_scale)
-    else:
-        raise ValueError(f"weight_scale must be a positive number or 'he', got {weight_scale!r}")
-    return (std * rng.standard_normal(shape)).astype(dtype)
+from course.models._validation import validate_fully_connected_net, validate_two_layer_net
+from course.models.weight_init import init_weight
+from course.validation import as_float_array
 
 
 class TwoLayerNet:
@@ -52,12 +37,7 @@ class TwoLayerNet:
         dtype=np.float32,
         seed: int = 0,
     ) -> None:
-        for name, value in (
-            ("input_dim", input_dim),
-            ("hidden_dim", hidden_dim),
-            ("num_classes", num_classes),
-        ):
-            require_positive_int("TwoLayerNet", name, value)
+        validate_two_layer_net(input_dim, hidden_dim, num_classes)
         self.reg = float(reg)
         self.dtype = np.dtype(dtype)
         rng = np.random.default_rng(seed)
@@ -119,21 +99,9 @@ class FullyConnectedNet:
         dtype=np.float32,
         seed: int = 0,
     ) -> None:
-        func = "FullyConnectedNet"
-        hidden_dims = list(hidden_dims)
-        for i, value in enumerate(hidden_dims):
-            require_positive_int(func, f"hidden_dims[{i}]", value)
-        require_positive_int(func, "input_dim", input_dim)
-        require_positive_int(func, "num_classes", num_classes)
-        if normalization not in (None, "batchnorm"):
-            raise ValueError(
-                f"{func}: normalization must be None or 'batchnorm', got {normalization!r}"
-            )
-        if not 0 < dropout_keep_ratio <= 1:
-            raise ValueError(
-                f"{func}: dropout_keep_ratio is the probability of keeping a unit, "
-                f"0 < p <= 1; got {dropout_keep_ratio}"
-            )
+        hidden_dims = validate_fully_connected_net(
+            hidden_dims, input_dim, num_classes, normalization, dropout_keep_ratio
+        )
         self.normalization = normalization
         self.use_dropout = dropout_keep_ratio < 1
         self.reg = float(reg)

@@ -25,6 +25,13 @@ well-known CS231n table, printed by ``print_vgg16_table``, reads off:
 Shapes are written (H, W, C) for a volume and (D,) for the vector after the
 first FC layer, as in the paper and the CS231n table (the layers of
 ``course.layers`` batch their volumes NCHW instead).
+
+This is not a model (it has no parameters and no loss; the trainable
+VGG-style net is ``course.models.TinyVGG``): it is a configuration and the
+arithmetic of its table. It stays one module past the ~400-line guideline
+because it is one topic read top to bottom: the configuration language
+(``LayerSpec``), the table, its CS231n-style printout, and (at the end) the
+argument checks; about half of it is docstrings and error messages.
 """
 
 from __future__ import annotations
@@ -171,52 +178,6 @@ class _Step(NamedTuple):
     row: VGGRow
 
 
-def _check_input_shape(func: str, input_shape: object) -> tuple[int, int, int]:
-    if not isinstance(input_shape, Sequence) or len(input_shape) != 3:
-        raise ValueError(
-            f"{func}: input_shape must be (H, W, C), three positive integers such as "
-            f"(224, 224, 3); got {input_shape!r}"
-        )
-    H, W, C = (require_positive_int(func, "input_shape", v) for v in input_shape)
-    return H, W, C
-
-
-def _check_config(func: str, config: object) -> tuple[LayerSpec, ...]:
-    """The config as a tuple after checking its order: one input, convs/pools, then fcs."""
-    if not isinstance(config, Sequence) or isinstance(config, str) or not config:
-        raise ValueError(f"{func}: config must be a non-empty sequence of LayerSpec")
-    for i, spec in enumerate(config):
-        if not isinstance(spec, LayerSpec):
-            raise TypeError(
-                f"{func}: config[{i}] is a {type(spec).__name__}; expected a LayerSpec "
-                f"(build one with conv(...), pool(...) or fc(...))"
-            )
-    if config[0].kind != "input":
-        raise ValueError(
-            f"{func}: config must start with an input layer, LayerSpec('input', 'input'); "
-            f"its first layer is {config[0].name!r}, a {config[0].kind} layer"
-        )
-    seen: set[str] = set()
-    after_fc = None
-    for i, spec in enumerate(config):
-        if spec.name in seen:
-            raise ValueError(f"{func}: layer name {spec.name!r} appears twice in the config")
-        seen.add(spec.name)
-        if spec.kind == "input" and i > 0:
-            raise ValueError(
-                f"{func}: layer {spec.name!r} is an input layer at position {i}; "
-                f"only the first layer may be one"
-            )
-        if spec.kind in ("conv", "pool") and after_fc is not None:
-            raise ValueError(
-                f"{func}: {spec.kind} layer {spec.name!r} follows fc layer {after_fc!r}; "
-                f"an fc layer flattens the volume, so the fc layers must come last"
-            )
-        if spec.kind == "fc":
-            after_fc = spec.name
-    return tuple(config)
-
-
 def _spatial_out(
     func: str, spec: LayerSpec, in_shape: tuple[int, ...], pad: int, tile: int
 ) -> list[int]:
@@ -256,8 +217,7 @@ def _spatial_out(
 
 def _walk(func: str, input_shape: object, config: object, biases: bool) -> Iterator[_Step]:
     """Yield each layer's step, computing shapes and counts as the volume flows through."""
-    shape: tuple[int, ...] = _check_input_shape(func, input_shape)
-    config = _check_config(func, config)
+    shape, config = _validate_table_args(func, input_shape, config)
     tile = math.prod(spec.stride for spec in config if spec.kind == "pool")
     yield _Step(config[0], shape, VGGRow(config[0].name, shape, math.prod(shape), 0))
     for spec in config[1:]:
@@ -411,3 +371,62 @@ def print_vgg16_table(
 ) -> None:
     """Print ``format_vgg16_table(input_shape, config, biases, bytes_per_number)``."""
     print(format_vgg16_table(input_shape, config, biases, bytes_per_number))
+
+
+# ---------------------------------------------------------------------------
+# Argument checks of the table functions
+# ---------------------------------------------------------------------------
+
+
+def _validate_table_args(
+    func: str, input_shape: object, config: object
+) -> tuple[tuple[int, int, int], tuple[LayerSpec, ...]]:
+    """Return the checked (H, W, C) input shape and the config as a tuple."""
+    return _validate_input_shape(func, input_shape), _validate_config(func, config)
+
+
+def _validate_input_shape(func: str, input_shape: object) -> tuple[int, int, int]:
+    """Return ``input_shape`` as (H, W, C), three positive integers."""
+    if not isinstance(input_shape, Sequence) or len(input_shape) != 3:
+        raise ValueError(
+            f"{func}: input_shape must be (H, W, C), three positive integers such as "
+            f"(224, 224, 3); got {input_shape!r}"
+        )
+    H, W, C = (require_positive_int(func, "input_shape", v) for v in input_shape)
+    return H, W, C
+
+
+def _validate_config(func: str, config: object) -> tuple[LayerSpec, ...]:
+    """The config as a tuple after checking its order: one input, convs/pools, then fcs."""
+    if not isinstance(config, Sequence) or isinstance(config, str) or not config:
+        raise ValueError(f"{func}: config must be a non-empty sequence of LayerSpec")
+    for i, spec in enumerate(config):
+        if not isinstance(spec, LayerSpec):
+            raise TypeError(
+                f"{func}: config[{i}] is a {type(spec).__name__}; expected a LayerSpec "
+                f"(build one with conv(...), pool(...) or fc(...))"
+            )
+    if config[0].kind != "input":
+        raise ValueError(
+            f"{func}: config must start with an input layer, LayerSpec('input', 'input'); "
+            f"its first layer is {config[0].name!r}, a {config[0].kind} layer"
+        )
+    seen: set[str] = set()
+    after_fc = None
+    for i, spec in enumerate(config):
+        if spec.name in seen:
+            raise ValueError(f"{func}: layer name {spec.name!r} appears twice in the config")
+        seen.add(spec.name)
+        if spec.kind == "input" and i > 0:
+            raise ValueError(
+                f"{func}: layer {spec.name!r} is an input layer at position {i}; "
+                f"only the first layer may be one"
+            )
+        if spec.kind in ("conv", "pool") and after_fc is not None:
+            raise ValueError(
+                f"{func}: {spec.kind} layer {spec.name!r} follows fc layer {after_fc!r}; "
+                f"an fc layer flattens the volume, so the fc layers must come last"
+            )
+        if spec.kind == "fc":
+            after_fc = spec.name
+    return tuple(config)

@@ -1,4 +1,4 @@
-"""Tests for course/models/vgg.py: VGG-16's shapes, parameter and memory counts, the table.
+"""Tests for course/vgg_table.py: VGG-16's shapes, parameter and memory counts, the table.
 
 Memory is counted as the activations of one image in the forward pass: the
 input plus the output of every conv, pool and fc layer (ReLUs are in place and
@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from course.models.vgg import (
+from course.vgg_table import (
     TINY_VGG,
     VGG16,
     LayerSpec,

@@ -1,0 +1,205 @@
+"""Input validators of the models package: each returns the checked value or raises a clear error.
+
+A model's constructor and ``loss`` make one call here before their work, so
+that the wiring of layers reads on its own. The general validators come
+first (sizes, normalisation, dropout, images, weight scales); then one per
+model constructor, which checks its arguments in the order the messages
+have always come in. Messages say what was expected, what was given and,
+where there is one, what to do (convention 6 of STYLE.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from course.validation import (
+    as_float_array,
+    format_shape,
+    is_positive_finite,
+    require_positive_int,
+)
+
+NORMALIZATIONS = (None, "batchnorm")
+CELLS = ("rnn", "lstm")
+
+
+# ---------------------------------------------------------------------------
+# General validators
+# ---------------------------------------------------------------------------
+
+
+def require_positive_ints(func: str, values: dict[str, object]) -> None:
+    """Check that every value of ``values`` (name -> value, in order) is a positive integer."""
+    for name, value in values.items():
+        require_positive_int(func, name, value)
+
+
+def validate_normalization(func: str, normalization: object) -> None:
+    """Check that ``normalization`` is None or 'batchnorm'."""
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(
+            f"{func}: normalization must be None or 'batchnorm', got {normalization!r}"
+        )
+
+
+def validate_keep_ratio(func: str, dropout_keep_ratio: float) -> None:
+    """Check that dropout's keep probability p satisfies 0 < p <= 1."""
+    if not 0 < dropout_keep_ratio <= 1:
+        raise ValueError(
+            f"{func}: dropout_keep_ratio is the probability of keeping a unit, "
+            f"0 < p <= 1; got {dropout_keep_ratio}"
+        )
+
+
+def validate_input_dim(func: str, input_dim: Sequence[int]) -> tuple[int, int, int]:
+    """Return ``input_dim`` as a tuple (C, H, W) of three positive integers."""
+    input_dim = tuple(input_dim)
+    if len(input_dim) != 3:
+        raise ValueError(f"{func}: input_dim must be (C, H, W), got {input_dim!r}")
+    for name, value in zip(("C", "H", "W"), input_dim, strict=True):
+        require_positive_int(func, f"input_dim {name}", value)
+    return input_dim
+
+
+def validate_images(func: str, X: object, input_dim: tuple, dtype: np.dtype) -> np.ndarray:
+    """Return images X (N, C, H, W) with (C, H, W) == ``input_dim``, cast to ``dtype``."""
+    as_float_array(func, "X", X)
+    if X.ndim != 4 or X.shape[1:] != input_dim:
+        raise ValueError(
+            f"{func}: X has shape {format_shape(X.shape)}; expected (N, C, H, W) with "
+            f"(C, H, W) = {input_dim}"
+        )
+    return X.astype(dtype, copy=False)
+
+
+def validate_weight_scale(weight_scale: object) -> None:
+    """Check that ``weight_scale`` is a positive number (a std) or 'he'."""
+    if weight_scale == "he":
+        return
+    if not (isinstance(weight_scale, (int, float)) and weight_scale > 0):
+        raise ValueError(f"weight_scale must be a positive number or 'he', got {weight_scale!r}")
+
+
+# ---------------------------------------------------------------------------
+# One validator per model constructor
+# ---------------------------------------------------------------------------
+
+
+def validate_two_layer_net(input_dim: int, hidden_dim: int, num_classes: int) -> None:
+    """Check the sizes of a ``TwoLayerNet``."""
+    require_positive_ints(
+        "TwoLayerNet",
+        {"input_dim": input_dim, "hidden_dim": hidden_dim, "num_classes": num_classes},
+    )
+
+
+def validate_fully_connected_net(
+    hidden_dims: Sequence[int],
+    input_dim: int,
+    num_classes: int,
+    normalization: str | None,
+    dropout_keep_ratio: float,
+) -> list[int]:
+    """Check the arguments of a ``FullyConnectedNet``; return ``hidden_dims`` as a list."""
+    func = "FullyConnectedNet"
+    hidden_dims = list(hidden_dims)
+    require_positive_ints(func, {f"hidden_dims[{i}]": d for i, d in enumerate(hidden_dims)})
+    require_positive_ints(func, {"input_dim": input_dim, "num_classes": num_classes})
+    validate_normalization(func, normalization)
+    validate_keep_ratio(func, dropout_keep_ratio)
+    return hidden_dims
+
+
+def validate_three_layer_conv_net(
+    input_dim: Sequence[int],
+    num_filters: int,
+    filter_size: int,
+    hidden_dim: int,
+    num_classes: int,
+) -> tuple[int, int, int]:
+    """Check the arguments of a ``ThreeLayerConvNet``; return ``input_dim`` as (C, H, W).
+
+    The filter size must be odd (so that padding (filter_size - 1) // 2 keeps
+    H and W) and H, W even (for the 2x2 pool).
+    """
+    func = "ThreeLayerConvNet"
+    C, H, W = checked = validate_input_dim(func, input_dim)
+    require_positive_ints(
+        func,
+        {
+            "num_filters": num_filters,
+            "filter_size": filter_size,
+            "hidden_dim": hidden_dim,
+            "num_classes": num_classes,
+        },
+    )
+    if filter_size % 2 == 0:
+        raise ValueError(
+            f"{func}: filter_size must be odd so that padding (filter_size - 1) // 2 keeps "
+            f"the image size; got {filter_size}"
+        )
+    if H % 2 or W % 2:
+        raise ValueError(f"{func}: the 2x2 pool needs even H and W; input_dim is {input_dim}")
+    return checked
+
+
+def validate_tiny_vgg(
+    input_dim: Sequence[int],
+    stages: Sequence[Sequence[int]],
+    hidden_dims: Sequence[int],
+    num_classes: int,
+    normalization: str | None,
+) -> tuple[tuple[int, int, int], tuple[tuple[int, ...], ...], tuple[int, ...]]:
+    """Check the arguments of a ``TinyVGG``; return input_dim, stages and hidden_dims as tuples.
+
+    Each of the S stages halves the image, so H and W must be multiples of 2**S.
+    """
+    func = "TinyVGG"
+    C, H, W = input_dim = validate_input_dim(func, input_dim)
+    stages = tuple(tuple(int(f) for f in stage) for stage in stages)
+    if not stages or not all(stages):
+        raise ValueError(f"{func}: stages must be a non-empty list of non-empty filter lists")
+    for s, stage in enumerate(stages):
+        for f in stage:
+            require_positive_int(func, f"stages[{s}] filters", f)
+    hidden_dims = tuple(int(d) for d in hidden_dims)
+    require_positive_ints(func, {f"hidden_dims[{i}]": d for i, d in enumerate(hidden_dims)})
+    require_positive_int(func, "num_classes", num_classes)
+    validate_normalization(func, normalization)
+    factor = 2 ** len(stages)
+    if H % factor or W % factor:
+        raise ValueError(
+            f"{func}: {len(stages)} stages halve the image {len(stages)} times, so "
+            f"H and W must be multiples of {factor}; input_dim is {input_dim}"
+        )
+    return input_dim, stages, hidden_dims
+
+
+# ---------------------------------------------------------------------------
+# Recurrent models
+# ---------------------------------------------------------------------------
+
+
+def validate_recurrent_model(
+    func: str, sizes: dict[str, object], cell: object, dtype: object
+) -> tuple[str, np.ndarray]:
+    """Positive integer ``sizes``, a cell 'rnn' or 'lstm' and a float dtype: ``(cell, dtype)``."""
+    require_positive_ints(func, sizes)
+    if cell not in CELLS:
+        raise ValueError(f"{func}: cell must be 'rnn' or 'lstm', got {cell!r}")
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"{func}: dtype must be float32 or float64, got {dt}")
+    return str(cell), dt
+
+
+def require_temperature(func: str, temperature: object) -> float:
+    """Return ``temperature`` as a float after checking it is a finite number > 0."""
+    if not is_positive_finite(temperature):
+        raise ValueError(
+            f"{func}: temperature must be a number > 0 (e.g. 0.8; lower is more "
+            f"conservative), got {temperature!r}; for the most likely token use argmax=True"
+        )
+    return float(temperature)
