@@ -1,29 +1,54 @@
-"""The ``course`` command line: demo, data info, release, progress, train and sample.
+"""The ``course`` command line: every command's arguments, in one place.
+
+    course demo [--out DIR] [--num-train N] [--epochs E] [--seed S]
+    course data info
+    course release SRC --out OUT [--check]
+    course progress NOTEBOOK [--timeout S]
+    course train charrnn [...] | course train tinyvgg [...]
+    course sample charrnn [...]
 
 Run ``course --help`` (or ``python -m course --help``) for the commands and
 ``course COMMAND --help`` for each one's options.
+
+All argparse of the package lives here, and only here; the feature modules
+export plain functions. Each command is one section below: an ``_add_<command>``
+function that declares its arguments (registered in :func:`build_parser`) and a
+``_run_<command>`` runner beside it that turns them into calls of feature
+functions and returns the exit status. An error a person can fix (ValueError,
+TypeError, FileNotFoundError, FileExistsError) is printed as ``course COMMAND:
+error: ...`` with exit status 1. Runners import what they call when they run,
+so the notebook machinery (nbformat, nbclient), plotting and the demo load only
+for the commands that use them; building the parser imports the training
+recipes, which hold the ``train`` commands' defaults. The module passes ~400
+lines because every command's arguments are kept here by design.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import shlex
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
-from course.charrnn import add_sample_parser, add_train_parser
-from course.pretrain import add_tinyvgg_parser
-from course.progress import add_progress_parser
-from course.release import add_release_parser
+from course.allocator import keep_freed_memory
+
+# Commands whose runs train a network: they reuse large temporaries every step, so
+# the allocator keeps freed memory for them (see course/allocator.py).
+_TRAINING_COMMANDS = ("demo", "train")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
-    parser = _build_parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
+    if args.command.split()[0] in _TRAINING_COMMANDS:
+        keep_freed_memory()
     try:
         return args.run(args) or 0
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as error:
@@ -34,13 +59,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of every command; each sets ``args.run`` and ``args.command``."""
     parser = argparse.ArgumentParser(
         prog="course",
         description="Neural Networks Practitioner: build and train neural networks in numpy.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_demo(commands)
+    _add_data(commands)
+    _add_release(commands)
+    _add_progress(commands)
+    _add_train(commands)
+    _add_sample(commands)
+    return parser
 
+
+# ----- course demo -------------------------------------------------------------------
+
+
+def _add_demo(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser(
         "demo",
         help="generate Shapes-10, train a fully connected net, write figures",
@@ -60,24 +98,6 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=_run_demo, command="demo")
 
-    data = commands.add_parser("data", help="datasets: what there is and where it lives")
-    data_commands = data.add_subparsers(title="data commands", metavar="DATA_COMMAND")
-    info = data_commands.add_parser(
-        "info",
-        help="describe the datasets and where local copies are looked for",
-        description="Describe Shapes-10 (generated) and CIFAR-10 (a local copy), with the folder "
-        "CIFAR-10 is looked for in and whether it is there.",
-    )
-    info.set_defaults(run=_run_data_info, command="data info")
-    data.set_defaults(run=lambda args: data.print_help() or 2, command="data")
-
-    add_release_parser(commands)
-    add_progress_parser(commands)
-    add_train_parser(commands)
-    add_sample_parser(commands)
-    add_tinyvgg_parser(commands)
-    return parser
-
 
 def _run_demo(args: argparse.Namespace) -> int:
     from course.demo import DemoSettings, run_demo
@@ -89,6 +109,22 @@ def _run_demo(args: argparse.Namespace) -> int:
         overrides["num_epochs"] = args.epochs
     run_demo(args.out, DemoSettings(**overrides))
     return 0
+
+
+# ----- course data info --------------------------------------------------------------
+
+
+def _add_data(commands: argparse._SubParsersAction) -> None:
+    data = commands.add_parser("data", help="datasets: what there is and where it lives")
+    data_commands = data.add_subparsers(title="data commands", metavar="DATA_COMMAND")
+    info = data_commands.add_parser(
+        "info",
+        help="describe the datasets and where local copies are looked for",
+        description="Describe Shapes-10 (generated) and CIFAR-10 (a local copy), with the folder "
+        "CIFAR-10 is looked for in and whether it is there.",
+    )
+    info.set_defaults(run=_run_data_info, command="data info")
+    data.set_defaults(run=lambda args: data.print_help() or 2, command="data")
 
 
 def _run_data_info(args: argparse.Namespace) -> int:
@@ -112,4 +148,268 @@ def _run_data_info(args: argparse.Namespace) -> int:
     except DatasetNotFoundError as missing:  # its message names the folder and how to get it
         print("  not found: " + str(missing).replace("\n", "\n  "))
     print("  load:    course.data.load_cifar10()")
+    return 0
+
+
+# ----- course release ----------------------------------------------------------------
+
+
+def _add_release(commands: argparse._SubParsersAction) -> None:
+    release = commands.add_parser(
+        "release",
+        help="make the student notebooks from the master notebooks",
+        description="Release every master notebook in SRC (solutions/) into OUT (assignments/): "
+        "solution regions become stubs that raise NotImplementedError, hidden tests are "
+        "removed, outputs are cleared, cell ids and check-cell metadata are kept. Every master "
+        "is checked before anything is written; unchanged files are not rewritten; a file in "
+        "OUT that was not made by a release is never overwritten.",
+    )
+    release.add_argument("src", metavar="SRC", help="folder of master notebooks, e.g. solutions")
+    release.add_argument(
+        "--out",
+        required=True,
+        metavar="OUT",
+        help="folder for the student notebooks, e.g. assignments (created when missing)",
+    )
+    release.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and list the student notebooks that are missing or out of "
+        "date (for tests and CI)",
+    )
+    release.set_defaults(run=_run_release, command="release")
+
+
+def _run_release(args: argparse.Namespace) -> int:
+    """Print what was written, or with --check what is stale (then exit 1)."""
+    from course.classroom.release import release
+
+    src, out = Path(args.src), Path(args.out)
+    if args.check:
+        stale = release(src, out, check=True)
+        if not stale:
+            print(f"up to date: {out} matches {src}")
+            return 0
+        print(f"{len(stale)} released notebook(s) in {out} out of date with {src}:")
+        for path in stale:
+            print(f"  {path} ({'out of date' if path.exists() else 'missing'})")
+        print(f"fix with: course release {shlex.quote(str(src))} --out {shlex.quote(str(out))}")
+        return 1
+    written = release(src, out)
+    for path in written:
+        print(f"wrote {path}")
+    if not written:
+        print("up to date")
+    return 0
+
+
+# ----- course progress ---------------------------------------------------------------
+
+
+def _add_progress(commands: argparse._SubParsersAction) -> None:
+    progress = commands.add_parser(
+        "progress",
+        help="run a notebook headless and show which checks pass",
+        description="Run NOTEBOOK top to bottom in a fresh kernel (the file is not changed) and "
+        "print a table of its check cells: pass, fail (with the check's message), not "
+        "implemented, not run, or timeout, and the score. Failing checks are progress, not "
+        "an error: the exit status is 0 whenever the notebook could be run.",
+    )
+    progress.add_argument("notebook", metavar="NOTEBOOK", help="the student notebook (.ipynb)")
+    progress.add_argument(
+        "--timeout",
+        type=int,
+        default=600,
+        metavar="S",
+        help="seconds one cell may run before it is interrupted and reported as a timeout "
+        "(default: %(default)s)",
+    )
+    progress.set_defaults(run=_run_progress, command="progress")
+
+
+def _run_progress(args: argparse.Namespace) -> int:
+    """Run the notebook and print the table of its check cells."""
+    from course.classroom.progress import format_progress, notebook_progress
+
+    path = Path(args.notebook)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such notebook")
+    if path.suffix != ".ipynb":
+        raise ValueError(f"{path}: is not a notebook (expected a .ipynb file)")
+    print(
+        f"running {path} in a fresh kernel (a cell may take up to {args.timeout} s)...",
+        file=sys.stderr,
+    )
+    print(format_progress(notebook_progress(path, timeout=args.timeout)))
+    return 0
+
+
+# ----- course train MODEL, course sample MODEL ---------------------------------------
+
+
+def _add_model_group(
+    commands: argparse._SubParsersAction, name: str, help_text: str
+) -> argparse._SubParsersAction:
+    """Register ``course NAME MODEL``; return the subparsers its models register on.
+
+    ``course NAME`` without a model prints the group's help and exits with 2.
+    """
+    group = commands.add_parser(name, help=help_text)
+    models = group.add_subparsers(title="models", metavar="MODEL")
+    group.set_defaults(run=lambda args: group.print_help() or 2, command=name)
+    return models
+
+
+def _add_train(commands: argparse._SubParsersAction) -> None:
+    models = _add_model_group(commands, "train", "train a model")
+    _add_train_charrnn(models)
+    _add_train_tinyvgg(models)
+
+
+def _add_sample(commands: argparse._SubParsersAction) -> None:
+    models = _add_model_group(commands, "sample", "generate text from a trained model")
+    _add_sample_charrnn(models)
+
+
+def _add_train_charrnn(models: argparse._SubParsersAction) -> None:
+    from course.recipes.charrnn import DEFAULT_MODEL_DIR
+
+    p = models.add_parser(
+        "charrnn",
+        help="train a character-level LSTM on English text",
+        description="Train a stacked character-level RNN (default: 2-layer LSTM) on the pydoc "
+        "corpus or a text file, show the validation bits per character against the 3-gram "
+        "baseline, and save the best model to --out. Tip: when other programs share the "
+        "CPU, OMP_NUM_THREADS=1 keeps BLAS threads from fighting them.",
+    )
+    p.add_argument("--text", metavar="FILE", default=None, help="UTF-8 text (default: pydoc)")
+    p.add_argument("--minutes", type=float, default=9.0, help="time budget (default: %(default)s)")
+    p.add_argument("--iterations", type=int, default=None, help="most updates (default: none)")
+    p.add_argument(
+        "--out", default=str(DEFAULT_MODEL_DIR), metavar="DIR", help="(default: %(default)s)"
+    )
+    p.add_argument("--hidden-dim", type=int, default=128)
+    p.add_argument("--num-layers", type=int, default=2)
+    p.add_argument("--cell", choices=("lstm", "rnn"), default="lstm")
+    p.add_argument("--seq-length", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--update-rule", choices=("adam", "rmsprop"), default="adam")
+    p.add_argument("--learning-rate", type=float, default=2e-3)
+    p.add_argument("--lr-decay", type=float, default=0.95)
+    p.add_argument("--grad-clip", type=float, default=5.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_run_train_charrnn, command="train charrnn")
+
+
+def _run_train_charrnn(args: argparse.Namespace) -> int:
+    """Train, print the best validation loss against the 3-gram baseline, and a sample."""
+    from course.data import load_text_file
+    from course.recipes.charrnn import train_charrnn
+
+    text = None
+    if args.text is not None:
+        text = load_text_file(args.text)  # DatasetNotFoundError names the missing path
+    summary = train_charrnn(
+        text=text,
+        hidden_dim=args.hidden_dim,
+        num_layers=args.num_layers,
+        cell=args.cell,
+        seq_length=args.seq_length,
+        batch_size=args.batch_size,
+        update_rule=args.update_rule,
+        learning_rate=args.learning_rate,
+        lr_decay=args.lr_decay,
+        grad_clip=args.grad_clip,
+        max_minutes=args.minutes,
+        max_iterations=args.iterations,
+        seed=args.seed,
+        out=args.out,
+    )
+    baseline = summary["baseline_bpc"]
+    baseline_text = "n/a" if baseline is None else f"{baseline:.3f}"
+    print(
+        f"best validation loss {summary['best_val_bpc']:.3f} bits/char "
+        f"(3-gram baseline {baseline_text}) after {summary['iterations']} iterations, "
+        f"{summary['seconds'] / 60:.1f} min; saved to {summary['out']}"
+    )
+    print(summary["model"].sample(summary["vocab"], length=300, temperature=0.8, seed=args.seed))
+    return 0
+
+
+def _add_train_tinyvgg(models: argparse._SubParsersAction) -> None:
+    # The recipe is the one source of its defaults (and of the package's weights folder).
+    from course.models.pretrained import WEIGHTS_DIR
+    from course.recipes.tinyvgg import TinyVGGRecipe
+
+    defaults = TinyVGGRecipe()
+    p = models.add_parser(
+        "tinyvgg",
+        help="train the TinyVGG ConvNet on Shapes-10 (the package's pretrained model)",
+        description="Train TinyVGG on Shapes-10 with a fixed seed and save it as "
+        "tinyvgg-shapes.npz/.json (by default into the package, where "
+        "course.models.load_pretrained('tinyvgg-shapes') finds it). About 7 minutes on two "
+        "cores with the defaults.",
+    )
+    p.add_argument("--out", default=str(WEIGHTS_DIR), metavar="DIR", help="(default: %(default)s)")
+    p.add_argument("--num-train", type=int, default=defaults.num_train)
+    p.add_argument("--epochs", type=int, default=defaults.num_epochs)
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads (default: %(default)s)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace a model already saved in --out"
+    )
+    p.set_defaults(run=_run_train_tinyvgg, command="train tinyvgg")
+
+
+def _run_train_tinyvgg(args: argparse.Namespace) -> int:
+    """Train the recipe with the given changes and save the model."""
+    from course.recipes.tinyvgg import TinyVGGRecipe, train_tinyvgg
+
+    recipe = dataclasses.replace(
+        TinyVGGRecipe(),
+        num_train=args.num_train,
+        num_epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+    )
+    train_tinyvgg(recipe, out=args.out, threads=args.threads, overwrite=args.overwrite)
+    return 0
+
+
+def _add_sample_charrnn(models: argparse._SubParsersAction) -> None:
+    from course.recipes.charrnn import DEFAULT_MODEL_DIR
+
+    p = models.add_parser(
+        "charrnn",
+        help="generate text from a trained character-level RNN",
+        description="Print text sampled from a model saved by `course train charrnn`.",
+    )
+    p.add_argument(
+        "--model", default=str(DEFAULT_MODEL_DIR), metavar="DIR", help="(default: %(default)s)"
+    )
+    p.add_argument("--temperature", type=float, default=0.8)
+    p.add_argument("--length", type=int, default=500)
+    p.add_argument("--prime", default="The ", metavar="TEXT")
+    p.add_argument("--argmax", action="store_true", help="always take the likeliest character")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_run_sample_charrnn, command="sample charrnn")
+
+
+def _run_sample_charrnn(args: argparse.Namespace) -> int:
+    """Print text from the saved model (a bad temperature fails before loading)."""
+    from course.recipes.charrnn import sample_charrnn
+
+    text = sample_charrnn(
+        args.model,
+        length=args.length,
+        temperature=args.temperature,
+        prime=args.prime,
+        argmax=args.argmax,
+        seed=args.seed,
+    )
+    print(text)
+    sys.stdout.flush()
     return 0

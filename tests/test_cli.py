@@ -1,12 +1,19 @@
 """Tests for course/cli.py and course/demo.py: the commands run, help and errors are clear."""
 
+import argparse
+import os
 import subprocess
 import sys
 
+import nbformat
 import pytest
+from nbformat.v4 import new_code_cell, new_notebook
 
-from course.cli import main
+from course import cli
+from course.cli import build_parser, main
 from course.demo import DemoSettings, run_demo
+
+COMMANDS = ("demo", "data", "release", "progress", "train", "sample")
 
 FIGURES = (
     "samples",
@@ -25,6 +32,11 @@ FIGURES = (
         ["data", "info", "--help"],
         ["release", "--help"],
         ["progress", "--help"],
+        ["train", "--help"],
+        ["train", "charrnn", "--help"],
+        ["train", "tinyvgg", "--help"],
+        ["sample", "--help"],
+        ["sample", "charrnn", "--help"],
     ],
 )
 def test_help_for_every_command(argv, capsys):
@@ -32,6 +44,42 @@ def test_help_for_every_command(argv, capsys):
         main(argv)
     assert exit_info.value.code == 0
     assert "usage: course" in capsys.readouterr().out
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Return the commands registered on a parser (name -> its parser); {} for a leaf."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def test_help_lists_every_command(capsys):
+    parser = build_parser()
+    assert tuple(subcommands(parser)) == COMMANDS
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    lines = capsys.readouterr().out.splitlines()
+    listed = [line.split()[0] for line in lines if line[:4] == " " * 4 and line[4:5] != " "]
+    assert tuple(listed) == COMMANDS
+
+
+def test_every_command_group_lists_its_commands_with_a_help_line(capsys):
+    groups = [((), build_parser())]
+    while groups:
+        path, parser = groups.pop()
+        for name, sub in subcommands(parser).items():
+            groups.append(((*path, name), sub))
+        if not subcommands(parser) or not path:
+            continue
+        with pytest.raises(SystemExit):
+            main([*path, "--help"])
+        out = capsys.readouterr().out
+        for name in subcommands(parser):
+            row = next((line for line in out.splitlines() if line.split()[:1] == [name]), "")
+            assert len(row.split()) > 1, f"course {' '.join(path)} --help: no help line for {name}"
+    assert set(subcommands(subcommands(build_parser())["train"])) == {"charrnn", "tinyvgg"}
+    assert set(subcommands(subcommands(build_parser())["sample"])) == {"charrnn"}
 
 
 def test_no_command_prints_help_and_fails(capsys):
@@ -86,3 +134,110 @@ def test_python_dash_m_course():
         [sys.executable, "-m", "course", "--help"], capture_output=True, text=True, check=True
     )
     assert "demo" in result.stdout and "data" in result.stdout
+
+
+def test_the_parser_loads_no_notebook_or_plotting_machinery():
+    # Runners import what they use: `course --help` and a parse stay quick.
+    code = (
+        "import sys, course.cli\n"
+        "course.cli.build_parser().parse_args(['release', 'a', '--out', 'b'])\n"
+        "heavy = {'nbformat', 'nbclient', 'IPython', 'matplotlib', 'course.demo',\n"
+        "         'course.classroom.release', 'course.classroom.progress'} & set(sys.modules)\n"
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_only_training_commands_tune_the_allocator(tmp_path, monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(cli, "keep_freed_memory", lambda: calls.append(True))
+    assert main(["progress", str(tmp_path / "nowhere.ipynb")]) == 1
+    assert main(["sample"]) == 2
+    assert calls == []
+    assert main(["train"]) == 2
+    assert calls == [True]
+
+
+# ----- course release ----------------------------------------------------------------
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+SOLUTION = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
+
+
+def run_command(argv: list[str]) -> int:
+    """Run one command as the console script does, but let its errors raise."""
+    args = build_parser().parse_args(argv)
+    assert args.command == argv[0]
+    return args.run(args)
+
+
+@pytest.fixture
+def course_dir(tmp_path):
+    """A course folder with two valid masters in solutions/."""
+    (tmp_path / "solutions").mkdir()
+    for name in ("01_fc.ipynb", "02_relu.ipynb"):
+        nb = new_notebook(cells=[new_code_cell(SOLUTION)], metadata={"kernelspec": KERNELSPEC})
+        nbformat.write(nb, str(tmp_path / "solutions" / name))
+    return tmp_path
+
+
+def test_release_prints_what_it_wrote_then_up_to_date(course_dir, capsys, monkeypatch):
+    monkeypatch.chdir(course_dir)
+    assert run_command(["release", "solutions", "--out", "assignments"]) == 0
+    out = capsys.readouterr().out
+    wrote = os.path.join("assignments", "01_fc.ipynb")
+    assert f"wrote {wrote}\n" in out and "02_relu.ipynb" in out
+    assert run_command(["release", "solutions", "--out", "assignments"]) == 0
+    assert capsys.readouterr().out == "up to date\n"
+    assert run_command(["release", "solutions", "--out", "assignments", "--check"]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_release_check_lists_stale_files_and_the_fix(course_dir, capsys, monkeypatch):
+    monkeypatch.chdir(course_dir)
+    assert run_command(["release", "solutions", "--out", "assignments", "--check"]) == 1
+    out = capsys.readouterr().out
+    assert os.path.join("assignments", "01_fc.ipynb") + " (missing)" in out
+    assert "fix with: course release solutions --out assignments" in out
+    assert not (course_dir / "assignments").exists()
+
+
+def test_release_help_describes_each_option(capsys):
+    with pytest.raises(SystemExit):
+        run_command(["release", "--help"])
+    help_text = capsys.readouterr().out
+    assert "SRC" in help_text and "--out OUT" in help_text and "--check" in help_text
+    assert "master notebooks" in help_text
+
+
+def test_release_error_is_one_line_and_status_1(tmp_path, capsys):
+    assert main(["release", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err
+        == f"course release: error: {tmp_path / 'nowhere'}: no such folder of master notebooks\n"
+    )
+
+
+# ----- course progress ---------------------------------------------------------------
+
+
+def test_progress_on_a_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.ipynb: no such notebook"):
+        run_command(["progress", str(tmp_path / "nowhere.ipynb")])
+
+
+@pytest.mark.parametrize(
+    ("name", "text"), [("notes.txt", "hello"), ("broken.ipynb", "{not json")], ids=str
+)
+def test_progress_on_a_file_that_is_not_a_notebook_is_a_clear_error(tmp_path, name, text):
+    (tmp_path / name).write_text(text)
+    with pytest.raises(ValueError, match=f"{name}: is not a"):
+        run_command(["progress", str(tmp_path / name)])
+
+
+def test_progress_help_names_the_timeout(capsys):
+    with pytest.raises(SystemExit):
+        run_command(["progress", "--help"])
+    help_text = capsys.readouterr().out
+    assert "NOTEBOOK" in help_text and "--timeout S" in help_text

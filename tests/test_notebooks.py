@@ -11,8 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course.progress import execute_notebook
-from course.release import release
+from course.classroom.progress import execute_notebook
+from course.classroom.release import release
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS, ASSIGNMENTS = ROOT / "solutions", ROOT / "assignments"

@@ -1,28 +1,25 @@
-"""Tests for course/progress.py: statuses from a real headless run, the table, the CLI, the
-IPython display of failed checks.
+"""Tests for course/classroom/progress.py: statuses from a real headless run, and the table.
 
 One small notebook is executed once (module fixture) and covers every status: a kernel
-start dominates the time, so the tests share it.
+start dominates the time, so the tests share it. The ``course progress`` command is
+tested in tests/test_cli.py, the IPython display of failed checks in
+tests/test_checks_display.py.
 """
 
 from __future__ import annotations
 
-import argparse
+import subprocess
 import sys
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course.checks.core import CheckFailed
-from course.progress import (
+from course.classroom.progress import (
     DETAIL_WIDTH,
     ExerciseResult,
-    add_progress_parser,
     format_progress,
-    install_check_display,
     notebook_progress,
-    show_check_failure,
 )
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -38,7 +35,7 @@ CELLS = [
     new_markdown_cell("# A tiny exercise notebook"),
     new_code_cell(
         "from course.checks.core import CheckFailed\n"
-        "from course.progress import install_check_display\n"
+        "from course.checks.display import install_check_display\n"
         "install_check_display()"
     ),
     new_code_cell("def f(x):\n    return 2 * x\n\ndef s(x):\n    raise NotImplementedError('s')"),
@@ -169,32 +166,7 @@ def test_format_progress_of_a_notebook_without_checks():
     assert table.endswith("Score: 0 / 0 points; 0 of 0 checks pass")
 
 
-# ----- the command -------------------------------------------------------------------
-
-
-def run_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="course")
-    add_progress_parser(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    assert args.command == "progress"
-    return args.run(args)
-
-
-def test_command_on_a_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nowhere.ipynb: no such notebook"):
-        run_command(["progress", str(tmp_path / "nowhere.ipynb")])
-
-
-@pytest.mark.parametrize(
-    ("name", "text"), [("notes.txt", "hello"), ("broken.ipynb", "{not json")], ids=str
-)
-def test_command_on_a_file_that_is_not_a_notebook_is_a_clear_error(tmp_path, name, text):
-    (tmp_path / name).write_text(text)
-    with pytest.raises(ValueError, match=f"{name}: is not a"):
-        run_command(["progress", str(tmp_path / name)])
-
-
-def test_command_rejects_bad_check_metadata_before_running(tmp_path):
+def test_bad_check_metadata_is_rejected_before_running(tmp_path):
     cell = new_code_cell("x", metadata={"course": {"check": True, "points": "3", "checks": ["f"]}})
     path = tmp_path / "bad.ipynb"
     nbformat.write(new_notebook(cells=[cell], metadata={"kernelspec": KERNELSPEC}), str(path))
@@ -202,84 +174,12 @@ def test_command_rejects_bad_check_metadata_before_running(tmp_path):
         notebook_progress(path)
 
 
-def test_command_help_names_the_timeout(capsys):
-    with pytest.raises(SystemExit):
-        run_command(["progress", "--help"])
-    help_text = capsys.readouterr().out
-    assert "NOTEBOOK" in help_text and "--timeout S" in help_text
-
-
-# ----- the IPython display of a failed check -----------------------------------------
-
-
-class FakeShell:
-    """Records what the handler asks of IPython."""
-
-    def __init__(self):
-        self.tracebacks = []
-        self.custom = None
-
-    def showtraceback(self, exc_tuple=None, tb_offset=None):
-        self.tracebacks.append((exc_tuple, tb_offset))
-
-    def set_custom_exc(self, exc_tuple, handler):
-        self.custom = (exc_tuple, handler)
-
-
-def raised(error: BaseException):
-    try:
-        raise error
-    except BaseException as caught:
-        return type(caught), caught, caught.__traceback__
-
-
-def test_a_failed_check_is_one_line(capsys):
-    shell = FakeShell()
-    etype, value, tb = raised(CheckFailed("affine_forward: dx is wrong: 0.3 > 1e-07"))
-    assert show_check_failure(shell, etype, value, tb) is None
-    captured = capsys.readouterr()
-    assert captured.err == "CheckFailed: affine_forward: dx is wrong: 0.3 > 1e-07\n"
-    assert captured.out == "" and shell.tracebacks == []
-
-
-def test_a_failure_caused_by_the_students_code_shows_the_traceback(capsys):
-    shell = FakeShell()
-    try:
-        try:
-            int("seven")
-        except ValueError as error:
-            raise CheckFailed("f: f raised ValueError") from error
-    except CheckFailed as caught:
-        etype, value, tb = type(caught), caught, caught.__traceback__
-    show_check_failure(shell, etype, value, tb, tb_offset=1)
-    assert shell.tracebacks == [((etype, value, tb), 1)]
-    assert capsys.readouterr().err == ""
-
-
-def test_install_check_display_outside_ipython_does_nothing(monkeypatch):
-    import IPython
-
-    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
-    assert install_check_display() is False
-
-
-def test_install_check_display_registers_the_handler(monkeypatch):
-    import IPython
-
-    shell = FakeShell()
-    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
-    assert install_check_display() is True
-    assert shell.custom == ((CheckFailed,), show_check_failure)
-
-
 def test_progress_module_imports_without_jupyter_machinery():
-    # course.checks imports course.progress: it must stay light (nbformat, nbclient
+    # The course CLI and the graders import it: it stays light (nbformat, nbclient
     # and IPython are imported only when used).
     code = (
-        "import sys, course.progress\n"
+        "import sys, course.classroom.progress\n"
         "heavy = {'nbformat', 'nbclient', 'IPython'} & set(sys.modules)\n"
         "assert not heavy, heavy"
     )
-    import subprocess
-
     subprocess.run([sys.executable, "-c", code], check=True)

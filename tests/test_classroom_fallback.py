@@ -1,8 +1,8 @@
-"""Tests for course/exercise.py."""
+"""Tests for course/classroom/fallback.py."""
 
 import pytest
 
-from course.exercise import with_fallback, with_fallback_pair
+from course.classroom.fallback import with_fallback, with_fallback_pair
 
 
 def test_uses_the_student_function_when_written(capsys):

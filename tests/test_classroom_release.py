@@ -1,8 +1,10 @@
-"""Tests for course/release.py: stubs, hidden tests, metadata, errors and the release folder."""
+"""Tests for course/classroom/release.py: stubs, hidden tests, metadata, errors, the folder.
+
+The ``course release`` command is tested in tests/test_cli.py.
+"""
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os
@@ -12,7 +14,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
-from course.release import MarkerError, add_release_parser, release, release_notebook
+from course.classroom.markers import MarkerError
+from course.classroom.release import release, release_notebook
 
 FORWARD = '''\
 import numpy as np
@@ -466,46 +469,6 @@ def test_a_malformed_notebook_file_is_named(course_dir, text):
 def test_missing_src_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such folder"):
         release(tmp_path / "nowhere", tmp_path / "out")
-
-
-# ----- the command -------------------------------------------------------------------
-
-
-def run_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="course")
-    add_release_parser(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    assert args.command == "release"
-    return args.run(args)
-
-
-def test_command_prints_what_it_wrote_then_up_to_date(course_dir, capsys, monkeypatch):
-    monkeypatch.chdir(course_dir)
-    assert run_command(["release", "solutions", "--out", "assignments"]) == 0
-    out = capsys.readouterr().out
-    wrote = os.path.join("assignments", "01_fc.ipynb")
-    assert f"wrote {wrote}\n" in out and "02_relu.ipynb" in out
-    assert run_command(["release", "solutions", "--out", "assignments"]) == 0
-    assert capsys.readouterr().out == "up to date\n"
-    assert run_command(["release", "solutions", "--out", "assignments", "--check"]) == 0
-    assert "up to date" in capsys.readouterr().out
-
-
-def test_command_check_lists_stale_files_and_the_fix(course_dir, capsys, monkeypatch):
-    monkeypatch.chdir(course_dir)
-    assert run_command(["release", "solutions", "--out", "assignments", "--check"]) == 1
-    out = capsys.readouterr().out
-    assert os.path.join("assignments", "01_fc.ipynb") + " (missing)" in out
-    assert "fix with: course release solutions --out assignments" in out
-    assert not (course_dir / "assignments").exists()
-
-
-def test_command_help_describes_each_option(capsys):
-    with pytest.raises(SystemExit):
-        run_command(["release", "--help"])
-    help_text = capsys.readouterr().out
-    assert "SRC" in help_text and "--out OUT" in help_text and "--check" in help_text
-    assert "master notebooks" in help_text
 
 
 def test_released_check_cell_metadata_survives_json(course_dir):

@@ -1,4 +1,4 @@
-"""Helpers for exercise notebooks: keep a half-finished notebook runnable.
+"""Fallbacks to the reference that keep a half-finished exercise notebook runnable.
 
 A demonstration cell that trains with the student's ``adam`` would crash
 until ``adam`` is written, and every later cell that needs its result would

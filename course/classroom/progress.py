@@ -16,19 +16,19 @@ raised; a cell that runs longer than the timeout is interrupted (so an
 infinite loop is reported, not waited for) and the rest of the notebook
 still runs.
 
-:func:`install_check_display` is the notebook side: inside IPython it shows
-a failed check as one line instead of a traceback into ``course``.
+:func:`notebook_progress` runs the notebook and judges its check cells,
+:func:`format_progress` makes the table; the command is in :mod:`course.cli`.
+nbclient is imported only when a notebook is run.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from course.release import check_cell_settings, read_notebook
+from course.classroom.cell_metadata import read_cell_settings
+from course.classroom.notebook_io import read_notebook
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -91,7 +91,7 @@ def notebook_progress(path: Path, timeout: int = 600) -> list[ExerciseResult]:
     check_cells = {
         index: settings
         for index, cell in enumerate(nb.cells)
-        if (settings := check_cell_settings(cell, index + 1, str(path))) is not None
+        if (settings := read_cell_settings(cell, index + 1, str(path))) is not None
     }
     replies, stopped = execute_notebook(nb, path.parent, timeout)
     results = []
@@ -142,84 +142,6 @@ def format_progress(results: Sequence[ExerciseResult]) -> str:
     passed = sum(result.status == PASS for result in results)
     lines.append(f"Score: {earned} / {possible} points; {passed} of {len(results)} checks pass")
     return "\n".join(lines)
-
-
-def add_progress_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``course progress NOTEBOOK [--timeout S]`` on a CLI's subparsers; return it."""
-    parser = subparsers.add_parser(
-        "progress",
-        help="run a notebook headless and show which checks pass",
-        description="Run NOTEBOOK top to bottom in a fresh kernel (the file is not changed) and "
-        "print a table of its check cells: pass, fail (with the check's message), not "
-        "implemented, not run, or timeout, and the score. Failing checks are progress, not "
-        "an error: the exit status is 0 whenever the notebook could be run.",
-    )
-    parser.add_argument("notebook", metavar="NOTEBOOK", help="the student notebook (.ipynb)")
-    parser.add_argument(
-        "--timeout",
-        type=int,
-        default=600,
-        metavar="S",
-        help="seconds one cell may run before it is interrupted and reported as a timeout "
-        "(default: %(default)s)",
-    )
-    parser.set_defaults(run=_run_progress, command="progress")
-    return parser
-
-
-def _run_progress(args: argparse.Namespace) -> int:
-    """Handle ``course progress``: run the notebook and print the table."""
-    path = Path(args.notebook)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such notebook")
-    if path.suffix != ".ipynb":
-        raise ValueError(f"{path}: is not a notebook (expected a .ipynb file)")
-    print(
-        f"running {path} in a fresh kernel (a cell may take up to {args.timeout} s)...",
-        file=sys.stderr,
-    )
-    print(format_progress(notebook_progress(path, timeout=args.timeout)))
-    return 0
-
-
-def install_check_display() -> bool:
-    """Show failed checks as one line in IPython; return whether it was installed.
-
-    Inside IPython (a notebook, a console) a :class:`CheckFailed` raised by a
-    check is then shown as ``CheckFailed: affine_forward: dx is wrong: ...``
-    instead of a traceback through ``course``; when the check failed because
-    the student's own function raised, the full traceback is still shown,
-    since it points into the student's code. Outside IPython it does
-    nothing. It replaces any other custom exception handler of the shell.
-    """
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    if shell is None:
-        return False
-    from course.checks.core import CheckFailed
-
-    shell.set_custom_exc((CheckFailed,), show_check_failure)
-    return True
-
-
-def show_check_failure(
-    shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None
-) -> None:
-    """IPython custom-exception handler for :class:`CheckFailed` (see install_check_display).
-
-    Prints ``CheckFailed: <message>`` to stderr (shown on a red background in
-    Jupyter) when the check itself found the problem; when the failure was
-    caused by an exception in the student's code (``raise ... from error``)
-    it shows the standard traceback, which runs through the student's frames.
-    """
-    if value.__cause__ is not None:
-        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
-        return None
-    print(f"{etype.__name__}: {value}", file=sys.stderr)
-    return None
 
 
 def execute_notebook(
