@@ -18,33 +18,33 @@ A training loop keeps one config per parameter::
     w, config = adam(w, dw2, config)     # later steps: pass the returned config back
 
 Also here: ``clip_grads_by_global_norm`` (the "clip gradients, 5 works" trick
-for recurrent nets), ``UPDATE_RULES``, ``get_update_rule`` and ``fill_config``.
+for recurrent nets), ``UPDATE_RULES``, ``get_update_rule`` and ``fill_config``;
+the input validation lives in ``course._optim_validation``.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from course.validation import (
-    as_float_array,
-    format_shape,
-    is_positive_finite,
-    is_real_number,
-    require_positive_int,
+from course._optim_validation import (
+    unknown_rule_message,
+    validate_grads_to_clip,
+    validate_hyperparameters,
+    validate_step,
 )
 
 __all__ = [
+    "DEFAULTS",
+    "STATE_KEYS",
     "UPDATE_RULES",
     "UpdateRule",
     "adam",
-    "fill_config",
     "clip_grads_by_global_norm",
+    "fill_config",
     "get_update_rule",
     "rmsprop",
     "sgd",
@@ -54,129 +54,26 @@ __all__ = [
 UpdateRule = Callable[..., tuple[np.ndarray, dict[str, Any]]]
 """The type of an update rule: ``rule(w, dw, config=None) -> (next_w, next_config)``."""
 
-
-@dataclass(frozen=True)
-class _Hyper:
-    """One hyperparameter: its default and the range of values it accepts."""
-
-    default: float
-    requirement: str  # said to the user, e.g. "a number in [0, 1)"
-    accepts: Callable[[float], bool]
-
-
-_LEARNING_RATE = "a non-negative number"
-_UNIT = "a number in [0, 1)"
-_EPSILON = "a non-negative number (a small one, e.g. 1e-8)"
-
-
-def _non_negative(x: float) -> bool:
-    return x >= 0
-
-
-def _in_unit_interval(x: float) -> bool:
-    return 0 <= x < 1
-
-
-# Hyperparameters (with defaults) and state keys of every built-in rule.
-_HYPERS: dict[str, dict[str, _Hyper]] = {
-    "sgd": {"learning_rate": _Hyper(1e-2, _LEARNING_RATE, _non_negative)},
-    "sgd_momentum": {
-        "learning_rate": _Hyper(1e-2, _LEARNING_RATE, _non_negative),
-        "momentum": _Hyper(0.9, _UNIT, _in_unit_interval),
-    },
-    "rmsprop": {
-        "learning_rate": _Hyper(1e-2, _LEARNING_RATE, _non_negative),
-        "decay_rate": _Hyper(0.99, _UNIT, _in_unit_interval),
-        "epsilon": _Hyper(1e-8, _EPSILON, _non_negative),
-    },
-    "adam": {
-        "learning_rate": _Hyper(1e-3, _LEARNING_RATE, _non_negative),
-        "beta1": _Hyper(0.9, _UNIT, _in_unit_interval),
-        "beta2": _Hyper(0.999, _UNIT, _in_unit_interval),
-        "epsilon": _Hyper(1e-8, _EPSILON, _non_negative),
-    },
+DEFAULTS: dict[str, dict[str, float]] = {
+    "sgd": {"learning_rate": 1e-2},
+    "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
+    "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
+    "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
 }
-_STATE_KEYS: dict[str, tuple[str, ...]] = {
+"""The hyperparameters of every built-in rule, with their defaults."""
+
+STATE_KEYS: dict[str, tuple[str, ...]] = {
     "sgd": (),
     "sgd_momentum": ("velocity",),
     "rmsprop": ("cache",),
     "adam": ("m", "v", "t"),
 }
+"""The state each built-in rule keeps in its config between calls."""
 
 
-def _fill_hyperparameters(rule: str, config: object) -> dict[str, Any]:
-    """Check ``config`` for ``rule`` and return a new dict of its hyperparameters.
-
-    Unknown keys (typos such as 'learning_rte') raise ValueError listing the valid
-    keys; missing hyperparameters get their defaults; state keys are not copied.
-    """
-    if config is None:
-        config = {}
-    if not isinstance(config, Mapping):
-        raise TypeError(
-            f"{rule}: config must be a dict (or None for the defaults), "
-            f"got {type(config).__name__}"
-        )
-    hypers = _HYPERS[rule]
-    valid = [*hypers, *_STATE_KEYS[rule]]
-    unknown = [key for key in config if key not in valid]
-    if unknown:
-        hints = []
-        for key in unknown:
-            close = difflib.get_close_matches(str(key), valid, n=1)
-            if close:
-                hints.append(f"{key!r} -> did you mean {close[0]!r}?")
-        hint = f" ({'; '.join(hints)})" if hints else ""
-        raise ValueError(
-            f"{rule}: unknown config key(s) {', '.join(repr(k) for k in unknown)}{hint}. "
-            f"Valid keys are {', '.join(repr(k) for k in valid)}"
-        )
-
-    filled: dict[str, Any] = {}
-    for name, hyper in hypers.items():
-        value = config.get(name, hyper.default)
-        if (
-            not is_real_number(value)
-            or not math.isfinite(value)
-            or not hyper.accepts(float(value))
-        ):
-            raise ValueError(
-                f"{rule}: config[{name!r}] must be {hyper.requirement}, got {value!r}"
-            )
-        filled[name] = float(value)  # a Python float keeps w's dtype in arithmetic
-    return filled
-
-
-def _check_arrays(rule: str, w: object, dw: object) -> tuple[np.ndarray, np.ndarray]:
-    """Check that ``w`` and ``dw`` are floating-point arrays of the same shape."""
-    w = as_float_array(rule, "w", w)
-    dw = as_float_array(rule, "dw", dw)
-    if w.shape != dw.shape:
-        raise ValueError(
-            f"{rule}: w has shape {format_shape(w.shape)} but dw has shape "
-            f"{format_shape(dw.shape)}; a gradient must have the shape of its parameter"
-        )
-    return w, dw
-
-
-def _state_array(
-    rule: str, config: Mapping[str, Any] | None, key: str, w: np.ndarray
-) -> np.ndarray:
-    """Return the state array ``config[key]`` (checked against ``w``), or zeros on the first step.
-
-    The array is only read, never written: the rules compute new state arrays.
-    """
-    value = None if config is None else config.get(key)
-    if value is None:
-        return np.zeros_like(w)
-    value = as_float_array(rule, f"config[{key!r}]", value)
-    if value.shape != w.shape:
-        raise ValueError(
-            f"{rule}: config[{key!r}] has shape {format_shape(value.shape)} but w has shape "
-            f"{format_shape(w.shape)}; was this config made for another parameter? "
-            f"Keep one config per parameter"
-        )
-    return value
+def _validate(rule: str, w: object, dw: object, config: object) -> tuple:
+    """``(w, dw, hyper, state)`` of one call of a built-in rule (see validate_step)."""
+    return validate_step(rule, w, dw, config, DEFAULTS[rule], STATE_KEYS[rule])
 
 
 def fill_config(rule: str | UpdateRule, config: Mapping[str, Any] | None = None) -> dict:
@@ -200,8 +97,8 @@ def fill_config(rule: str | UpdateRule, config: Mapping[str, Any] | None = None)
     name = next((n for n, f in UPDATE_RULES.items() if f is func), None)
     if name is None:
         return dict(config or {})
-    filled = _fill_hyperparameters(name, config)
-    for key in _STATE_KEYS[name]:
+    filled = validate_hyperparameters(name, config, DEFAULTS[name], STATE_KEYS[name])
+    for key in STATE_KEYS[name]:
         if config is not None and config.get(key) is not None:
             filled[key] = config[key]
     return filled
@@ -224,10 +121,9 @@ def sgd(
     - next_w: new array of shape S and w's dtype.
     - next_config: new dict {'learning_rate'}.
     """
-    w, dw = _check_arrays("sgd", w, dw)
-    config = _fill_hyperparameters("sgd", config)
-    next_w = (w - config["learning_rate"] * dw).astype(w.dtype, copy=False)
-    return next_w, config
+    w, dw, hyper, _ = _validate("sgd", w, dw, config)
+    next_w = (w - hyper["learning_rate"] * dw).astype(w.dtype, copy=False)
+    return next_w, hyper
 
 
 def sgd_momentum(
@@ -254,10 +150,8 @@ def sgd_momentum(
     - next_w: new array of shape S and w's dtype.
     - next_config: new dict {'learning_rate', 'momentum', 'velocity'}.
     """
-    w, dw = _check_arrays("sgd_momentum", w, dw)
-    hyper = _fill_hyperparameters("sgd_momentum", config)
-    velocity = _state_array("sgd_momentum", config, "velocity", w)
-    lr, mu = hyper["learning_rate"], hyper["momentum"]
+    w, dw, hyper, state = _validate("sgd_momentum", w, dw, config)
+    lr, mu, velocity = hyper["learning_rate"], hyper["momentum"], state["velocity"]
 
     next_velocity = (mu * velocity - lr * dw).astype(w.dtype, copy=False)  # step 1
     next_w = (w + next_velocity).astype(w.dtype, copy=False)  # step 2
@@ -289,10 +183,9 @@ def rmsprop(
     - next_w: new array of shape S and w's dtype.
     - next_config: new dict {'learning_rate', 'decay_rate', 'epsilon', 'cache'}.
     """
-    w, dw = _check_arrays("rmsprop", w, dw)
-    hyper = _fill_hyperparameters("rmsprop", config)
-    cache = _state_array("rmsprop", config, "cache", w)
+    w, dw, hyper, state = _validate("rmsprop", w, dw, config)
     lr, rho, eps = hyper["learning_rate"], hyper["decay_rate"], hyper["epsilon"]
+    cache = state["cache"]
 
     next_cache = (rho * cache + (1 - rho) * dw**2).astype(w.dtype, copy=False)  # step 1
     next_w = (w - lr * dw / (np.sqrt(next_cache) + eps)).astype(w.dtype, copy=False)  # step 2
@@ -329,12 +222,8 @@ def adam(
     - next_w: new array of shape S and w's dtype.
     - next_config: new dict {'learning_rate', 'beta1', 'beta2', 'epsilon', 'm', 'v', 't'}.
     """
-    w, dw = _check_arrays("adam", w, dw)
-    hyper = _fill_hyperparameters("adam", config)
-    m = _state_array("adam", config, "m", w)
-    v = _state_array("adam", config, "v", w)
-    t = 0 if config is None else config.get("t", 0)
-    t = require_positive_int("adam", "config['t']", t, allow_zero=True)
+    w, dw, hyper, state = _validate("adam", w, dw, config)
+    m, v, t = state["m"], state["v"], state["t"]
     lr, b1, b2, eps = (hyper[k] for k in ("learning_rate", "beta1", "beta2", "epsilon"))
 
     next_t = t + 1  # step 1
@@ -371,21 +260,7 @@ def clip_grads_by_global_norm(
     Raises FloatingPointError, naming the gradients, if any gradient holds NaN
     or inf: no rescaling can repair those.
     """
-    func = "clip_grads_by_global_norm"
-    if not isinstance(grads, Mapping):
-        raise TypeError(f"{func}: grads must be a dict name -> array, got {type(grads).__name__}")
-    if not is_positive_finite(max_norm):
-        raise ValueError(f"{func}: max_norm must be a positive number, got {max_norm!r}")
-    for name, g in grads.items():
-        as_float_array(func, f"grads[{name!r}]", g)
-    broken = [name for name, g in grads.items() if not np.all(np.isfinite(g))]
-    if broken:
-        raise FloatingPointError(
-            f"{func}: gradient(s) {', '.join(repr(n) for n in broken)} contain NaN or inf; "
-            f"clipping cannot repair them. Look for an overflow in the forward pass or "
-            f"try a smaller learning rate"
-        )
-
+    validate_grads_to_clip("clip_grads_by_global_norm", grads, max_norm)
     # Sum the squares in float64 so that float32 gradients lose no precision.
     total_norm = math.sqrt(
         sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values())
@@ -426,10 +301,4 @@ def get_update_rule(name_or_callable: str | UpdateRule) -> UpdateRule:
     try:
         return UPDATE_RULES[name_or_callable]
     except KeyError:
-        close = difflib.get_close_matches(name_or_callable, UPDATE_RULES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(
-            f"get_update_rule: unknown update rule {name_or_callable!r}{hint}. "
-            f"Known rules: {', '.join(repr(n) for n in UPDATE_RULES)}, "
-            f"or pass your own function rule(w, dw, config) -> (next_w, next_config)"
-        ) from None
+        raise ValueError(unknown_rule_message(name_or_callable, list(UPDATE_RULES))) from None
