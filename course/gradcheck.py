@@ -7,7 +7,7 @@ float64 with h = 1e-5 it agrees with a correct analytic gradient to about
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -78,7 +78,7 @@ def numerical_gradient_array(
     return numerical_gradient(lambda z: np.sum(np.asarray(f(z), dtype=np.float64) * dout), x, h)
 
 
-def sparse_gradient_check(
+def sparse_gradient_error(
     f: Callable[[np.ndarray], float],
     x: np.ndarray,
     analytic_grad: np.ndarray,
@@ -104,7 +104,7 @@ def sparse_gradient_check(
     """
     if analytic_grad.shape != x.shape:
         raise ValueError(
-            f"sparse_gradient_check: analytic_grad has shape {analytic_grad.shape}, "
+            f"sparse_gradient_error: analytic_grad has shape {analytic_grad.shape}, "
             f"x has shape {x.shape}; they must agree"
         )
     rng = np.random.default_rng(seed)
@@ -124,6 +124,36 @@ def sparse_gradient_check(
         if scale > 0:
             worst = max(worst, abs(numeric - analytic) / scale)
     return worst
+
+
+def param_gradient_errors(
+    loss: Callable[[], float],
+    params: dict[str, np.ndarray],
+    grads: Mapping[str, np.ndarray],
+    h: float = 1e-5,
+) -> dict[str, float]:
+    """Check a model's gradients: each ``grads[name]`` against centred differences of ``loss``.
+
+    ``loss()`` computes the model's loss from ``params`` as they are when it
+    is called (e.g. ``lambda: model.loss(X, y)[0]``); every entry of
+    ``params[name]`` is perturbed in turn (through a replaced array: the
+    arrays themselves are never written) and put back afterwards.
+
+    Returns:
+    - dict name -> relative error of that gradient
+    """
+    errors = {}
+    for name, value in params.items():
+
+        def f(w: np.ndarray, name: str = name, value: np.ndarray = value) -> float:
+            params[name] = w
+            try:
+                return loss()
+            finally:
+                params[name] = value
+
+        errors[name] = rel_error(numerical_gradient(f, value, h), grads[name])
+    return errors
 
 
 def differentiable_positions(inputs: Sequence) -> list[int]:

@@ -16,8 +16,9 @@ from course.gradcheck import (
     numerical_backward,
     numerical_gradient,
     numerical_gradient_array,
+    param_gradient_errors,
     rel_error,
-    sparse_gradient_check,
+    sparse_gradient_error,
 )
 
 QUALITY_BAR = 1e-7
@@ -135,7 +136,7 @@ def test_numerical_gradient_array_of_an_elementwise_function():
 
 
 # ---------------------------------------------------------------------------
-# sparse_gradient_check
+# sparse_gradient_error
 # ---------------------------------------------------------------------------
 
 
@@ -150,46 +151,46 @@ def _quadratic_problem():
     return f, W, A.T @ (A @ W)
 
 
-def test_sparse_gradient_check_accepts_a_correct_gradient():
+def test_sparse_gradient_error_accepts_a_correct_gradient():
     f, W, grad = _quadratic_problem()
-    assert sparse_gradient_check(f, W, grad) < 1e-8
+    assert sparse_gradient_error(f, W, grad) < 1e-8
 
 
-def test_sparse_gradient_check_finds_a_planted_error():
+def test_sparse_gradient_error_finds_a_planted_error():
     f, W, grad = _quadratic_problem()
     wrong = grad.copy()
     wrong[2, 3] += 0.1 * abs(wrong[2, 3]) + 0.1
-    assert sparse_gradient_check(f, W, wrong, num_checks=W.size) > 1e-3
+    assert sparse_gradient_error(f, W, wrong, num_checks=W.size) > 1e-3
 
 
-def test_sparse_gradient_check_finds_a_gradient_off_by_a_factor():
+def test_sparse_gradient_error_finds_a_gradient_off_by_a_factor():
     f, W, grad = _quadratic_problem()
-    assert sparse_gradient_check(f, W, 2 * grad) == pytest.approx(0.5, rel=1e-6)
+    assert sparse_gradient_error(f, W, 2 * grad) == pytest.approx(0.5, rel=1e-6)
 
 
-def test_sparse_gradient_check_is_reproducible_and_leaves_x_alone():
+def test_sparse_gradient_error_is_reproducible_and_leaves_x_alone():
     f, W, grad = _quadratic_problem()
     W_before = W.copy()
     wrong = grad + np.random.default_rng(7).standard_normal(grad.shape)
-    first = sparse_gradient_check(f, W, wrong, num_checks=3, seed=11)
-    assert sparse_gradient_check(f, W, wrong, num_checks=3, seed=11) == first
+    first = sparse_gradient_error(f, W, wrong, num_checks=3, seed=11)
+    assert sparse_gradient_error(f, W, wrong, num_checks=3, seed=11) == first
     assert np.array_equal(W, W_before)
 
 
-def test_sparse_gradient_check_allows_more_checks_than_entries():
+def test_sparse_gradient_error_allows_more_checks_than_entries():
     f, W, grad = _quadratic_problem()
-    assert sparse_gradient_check(f, W, grad, num_checks=10 * W.size) < 1e-8
+    assert sparse_gradient_error(f, W, grad, num_checks=10 * W.size) < 1e-8
 
 
-def test_sparse_gradient_check_counts_zero_against_zero_as_agreement():
+def test_sparse_gradient_error_counts_zero_against_zero_as_agreement():
     x = np.array([0.0, 1.0])
-    assert sparse_gradient_check(lambda z: z[1] ** 2, x, np.array([0.0, 2.0])) < 1e-9
+    assert sparse_gradient_error(lambda z: z[1] ** 2, x, np.array([0.0, 2.0])) < 1e-9
 
 
-def test_sparse_gradient_check_refuses_a_gradient_of_another_shape():
+def test_sparse_gradient_error_refuses_a_gradient_of_another_shape():
     f, W, grad = _quadratic_problem()
     with pytest.raises(ValueError, match=r"analytic_grad has shape \(5, 4\), x has shape"):
-        sparse_gradient_check(f, W, grad.T)
+        sparse_gradient_error(f, W, grad.T)
 
 
 # ---------------------------------------------------------------------------
@@ -320,6 +321,118 @@ def _spatial_batchnorm(mode):
     return make
 
 
+def _conv_fast(rng):
+    _, _, inputs = _conv(rng)
+    return layers.conv_forward_fast, layers.conv_backward_fast, inputs
+
+
+def _max_pool_fast(rng):
+    _, _, inputs = _max_pool(rng)
+    return layers.max_pool_forward_fast, layers.max_pool_backward_fast, inputs
+
+
+def _conv_relu(rng):
+    x, w = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((4, 3, 3, 3))
+    b = rng.standard_normal(4)
+    conv_param = {"stride": 1, "pad": 1}
+    a, _ = layers.conv_forward_naive(x, w, b, conv_param)
+    assert np.abs(a).min() > 1e-3, "pick another seed: a pre-activation sits on the kink"
+    return layers.conv_relu_forward, layers.conv_relu_backward, (x, w, b, conv_param)
+
+
+def _conv_relu_pool(rng):
+    _, _, (x, w, b, conv_param) = _conv_relu(rng)
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    return (
+        layers.conv_relu_pool_forward,
+        layers.conv_relu_pool_backward,
+        (x[:, :, :, :4], w, b, conv_param, pool_param),
+    )
+
+
+def _recurrent_inputs(rng, gates: int, sequence: bool) -> tuple:
+    """x ((N, T, D) or (N, D)), h0 (N, Hd), Wx (D, G*Hd), Wh (Hd, G*Hd), b (G*Hd,)."""
+    N, T, D, Hd = 3, 4, 5, 2
+    x = rng.standard_normal((N, T, D) if sequence else (N, D))
+    Wx, Wh = rng.standard_normal((D, gates * Hd)), rng.standard_normal((Hd, gates * Hd))
+    return x, rng.standard_normal((N, Hd)), 0.5 * Wx, 0.5 * Wh, rng.standard_normal(gates * Hd)
+
+
+def _one_output(forward, backward):
+    """A forward that returns (out, extra, cache), seen with ``out`` as its only output."""
+
+    def first_output(*inputs):
+        out, _, cache = forward(*inputs)
+        return out, cache
+
+    first_output.__name__ = forward.__name__
+    return first_output, backward
+
+
+def _stacked(forward, backward):
+    """A forward of two outputs of one shape, seen as one stacked output (2, ...)."""
+
+    def stacked_forward(*inputs):
+        *outs, cache = forward(*inputs)
+        return np.stack(outs), cache
+
+    def stacked_backward(dout, cache):
+        return backward(*dout, cache)
+
+    stacked_forward.__name__ = forward.__name__
+    return stacked_forward, stacked_backward
+
+
+def _rnn_step(rng):
+    inputs = _recurrent_inputs(rng, gates=1, sequence=False)
+    return layers.rnn_step_forward, layers.rnn_step_backward, inputs
+
+
+def _rnn(forward, backward):
+    def make(rng):
+        return forward, backward, _recurrent_inputs(rng, gates=1, sequence=True)
+
+    return make
+
+
+def _lstm_step(rng):
+    x, prev_h, Wx, Wh, b = _recurrent_inputs(rng, gates=4, sequence=False)
+    prev_c = rng.standard_normal(prev_h.shape)
+    pair = _stacked(layers.lstm_step_forward, layers.lstm_step_backward)
+    return (*pair, (x, prev_h, prev_c, Wx, Wh, b))
+
+
+def _lstm(with_c0: bool):
+    def make(rng):
+        inputs = _recurrent_inputs(rng, gates=4, sequence=True)
+        c0 = (rng.standard_normal(inputs[1].shape),) if with_c0 else ()
+        return layers.lstm_forward, layers.lstm_backward, (*inputs, *c0)
+
+    return make
+
+
+def _lstm_fused(with_c0: bool):
+    def make(rng):
+        _, _, inputs = _lstm(with_c0)(rng)
+        return (*_one_output(layers.lstm_forward_fused, layers.lstm_backward_fused), inputs)
+
+    return make
+
+
+def _word_embedding(rng):
+    x = rng.integers(0, 6, size=(3, 4))  # indices repeat: their gradients must add up
+    return (
+        layers.word_embedding_forward,
+        layers.word_embedding_backward,
+        (x, rng.standard_normal((6, 5))),
+    )
+
+
+def _temporal_affine(rng):
+    x, w, b = rng.standard_normal((3, 4, 5)), rng.standard_normal((5, 6)), rng.standard_normal(6)
+    return layers.temporal_affine_forward, layers.temporal_affine_backward, (x, w, b)
+
+
 LAYER_PAIRS = [
     pytest.param(_conv, id="conv"),
     pytest.param(_max_pool, id="max_pool"),
@@ -333,6 +446,20 @@ LAYER_PAIRS = [
     pytest.param(_batchnorm("test"), id="batchnorm-test"),
     pytest.param(_dropout("train"), id="dropout-train"),
     pytest.param(_dropout("test"), id="dropout-test"),
+    pytest.param(_conv_fast, id="conv_fast"),
+    pytest.param(_max_pool_fast, id="max_pool_fast"),
+    pytest.param(_conv_relu, id="conv_relu"),
+    pytest.param(_conv_relu_pool, id="conv_relu_pool"),
+    pytest.param(_rnn_step, id="rnn_step"),
+    pytest.param(_rnn(layers.rnn_forward, layers.rnn_backward), id="rnn"),
+    pytest.param(_rnn(layers.rnn_forward_fused, layers.rnn_backward_fused), id="rnn_fused"),
+    pytest.param(_lstm_step, id="lstm_step"),
+    pytest.param(_lstm(with_c0=False), id="lstm"),
+    pytest.param(_lstm(with_c0=True), id="lstm-c0"),
+    pytest.param(_lstm_fused(with_c0=False), id="lstm_fused"),
+    pytest.param(_lstm_fused(with_c0=True), id="lstm_fused-c0"),
+    pytest.param(_word_embedding, id="word_embedding"),
+    pytest.param(_temporal_affine, id="temporal_affine"),
 ]
 
 
@@ -408,3 +535,21 @@ def test_check_backward_refuses_the_wrong_number_of_gradients():
         ValueError, match=r"backward returned 2 gradients for 3 differentiable inputs"
     ):
         gradient_errors(layers.affine_forward, affine_backward_without_db, inputs)
+
+
+def test_param_gradient_errors_checks_every_parameter_and_restores_it():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((5, 4))
+    params = {"W": rng.standard_normal((4, 3)), "b": rng.standard_normal(3)}
+    held = {name: value for name, value in params.items()}
+
+    def loss():
+        return float(np.sum((X @ params["W"] + params["b"]) ** 2) / 2)
+
+    scores = X @ params["W"] + params["b"]  # (N, M); dL/dscores = scores
+    grads = {"W": X.T @ scores, "b": scores.sum(axis=0)}
+    errors = param_gradient_errors(loss, params, grads)
+    assert set(errors) == {"W", "b"} and max(errors.values()) < 1e-9
+    assert all(params[name] is held[name] for name in params)  # the same arrays, put back
+    wrong = {"W": grads["W"], "b": scores.mean(axis=0)}  # a mean where a sum is right
+    assert param_gradient_errors(loss, params, wrong)["b"] > 0.5
