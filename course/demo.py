@@ -19,7 +19,7 @@ from course import plots
 from course.data import load_shapes
 from course.models import FullyConnectedNet
 from course.models.pretrained import load_pretrained
-from course.pretrain import TinyVGGRecipe
+from course.recipes.tinyvgg import TinyVGGRecipe
 from course.solver import Solver
 
 

@@ -3,8 +3,20 @@
 A model is anything with
 
 - ``model.params``: dict name -> ndarray, the learnable parameters;
-- ``model.loss(X, y=None)``: class scores of shape (N, C) when ``y`` is None,
-  else ``(loss, grads)`` with ``grads`` keyed like ``params``.
+- ``model.loss(X, y=None)``: scores when ``y`` is None (class scores (N, C),
+  or (N, T, V) for a sequence model), else ``(loss, grads)`` with ``grads``
+  keyed like ``params``;
+
+and, optionally, state the Solver knows how to keep:
+
+- ``model.bn_params``: the batchnorm state dicts (running averages). They go
+  with the parameters: when training ends, the model gets back the running
+  averages of the epoch whose parameters it gets back.
+- ``model.reset_state()``: a model that carries a hidden state from one
+  minibatch to the next (truncated backpropagation through time: the batches
+  continue the same text streams; train it with ``shuffle=False``) defines it.
+  The Solver calls it at the start of every epoch and of every evaluation, so
+  each pass reads its streams from the start.
 
 Usage::
 
@@ -16,14 +28,16 @@ Usage::
 
 The Solver replaces entries of ``model.params`` with new arrays at every step;
 it never writes into an array in place, so an array you took out of
-``model.params`` before training keeps its values.
+``model.params`` before training keeps its values. The input validation lives
+in ``course._solver_validation``.
+
+This module passes 400 lines because it is one class with one job: its
+options and their documentation, the loop, the evaluation and checkpoints.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
-import inspect
 import json
 import math
 import os
@@ -34,17 +48,23 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from course.optim import UpdateRule, clip_grads_by_global_norm, fill_config, get_update_rule
-from course.validation import (
-    format_shape,
-    is_positive_finite,
-    is_real_number,
-    require_positive_int,
+from course._solver_validation import (
+    optional_positive_int,
+    require_bool,
+    unknown_options_message,
+    validate_callbacks,
+    validate_checkpoint_dir,
+    validate_data,
+    validate_metric,
+    validate_model,
+    validate_schedule,
 )
+from course.optim import UpdateRule, clip_grads_by_global_norm, fill_config, get_update_rule
+from course.validation import format_shape, is_real_number, require_positive_int
 
 __all__ = ["Model", "Solver"]
 
-_DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
+_SHORT = {"accuracy": "acc", "loss": "loss"}  # how the progress lines name the metric
 
 
 class Model(Protocol):
@@ -53,46 +73,8 @@ class Model(Protocol):
     params: dict[str, np.ndarray]
 
     def loss(self, X: np.ndarray, y: np.ndarray | None = None) -> Any:
-        """Scores (N, C) when y is None, else (loss, grads) with grads keyed like params."""
+        """Scores when y is None, else (loss, grads) with grads keyed like params."""
         ...
-
-
-def _callbacks(name: str, value: object) -> list[Callable]:
-    """Accept one callable or an iterable of callables; return them as a new list."""
-    if callable(value):
-        return [value]
-    if isinstance(value, Iterable) and not isinstance(value, (str, bytes, Mapping)):
-        found = list(value)
-        wrong = [f for f in found if not callable(f)]
-        if not wrong:
-            return found
-    raise TypeError(f"Solver: {name} must be a callable or a list of callables, got {value!r}")
-
-
-def _unknown_options_message(unknown: Mapping[str, Any]) -> str:
-    """Explain unknown Solver keyword arguments, with a suggestion for each where one fits."""
-    known = [
-        name
-        for name, p in inspect.signature(Solver.__init__).parameters.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
-    ]
-    hyperparameters = {"learning_rate", "momentum", "decay_rate", "epsilon", "beta1", "beta2"}
-    hints = []
-    for key in unknown:
-        close = difflib.get_close_matches(key, known, n=1)
-        if key in hyperparameters:
-            hints.append(f"{key!r} goes inside optim_config={{{key!r}: ...}}")
-        elif close:
-            hints.append(f"{key!r} -> did you mean {close[0]!r}?")
-    hint = f" ({'; '.join(hints)})" if hints else ""
-    return (
-        f"Solver: unknown keyword argument(s) {', '.join(repr(k) for k in unknown)}{hint}. "
-        f"Valid options are {', '.join(known)}"
-    )
-
-
-def _optional_positive_int(name: str, value: object) -> int | None:
-    return None if value is None else require_positive_int("Solver", name, value)
 
 
 class Solver:
@@ -100,11 +82,12 @@ class Solver:
 
     Inputs:
     - model: an object with ``params`` (dict name -> ndarray) and
-      ``loss(X, y=None)`` (see ``Model``).
+      ``loss(X, y=None)`` (see ``Model`` and the module docstring).
     - data: dict with
       - 'X_train': array (N_train, ...) of training inputs,
-      - 'y_train': int array (N_train,) of training labels in [0, C),
-      - 'X_val': array (N_val, ...) and 'y_val': int array (N_val,) for validation.
+      - 'y_train': int array (N_train,) of training labels in [0, C), or
+        (N_train, T) targets of a sequence model,
+      - 'X_val' and 'y_val': the same for validation.
       Other keys (e.g. 'X_test') are allowed and ignored. The arrays are read,
       never modified.
 
@@ -120,16 +103,28 @@ class Solver:
       rule's defaults.
     - lr_decay: after each epoch, learning_rate is multiplied by this. Default 1.0.
     - batch_size: examples per minibatch. Default 100.
-    - num_epochs: epochs that ``train()`` runs. Default 10.
-    - num_train_samples: training examples (a random subset, fresh each epoch)
-      used to measure training accuracy after each epoch; None = all. Default 1000.
-    - num_val_samples: the same for validation accuracy; None = all (default).
+    - num_epochs: epochs that ``train()`` runs. Default 10. None trains until
+      an ``on_iteration`` or ``on_epoch`` callback stops it (a time budget).
+    - metric: how the model is measured after each epoch, and so which epoch's
+      parameters are kept. 'accuracy' (default): the fraction of labels
+      predicted right (the argmax of the scores), higher is better. 'loss': the
+      mean of ``model.loss(X, y)[0]`` over the split, lower is better (a
+      language model's cross-entropy); refused for models with batchnorm or
+      dropout, whose loss runs them in training mode.
+    - shuffle: True (default) draws a fresh random order of the training set
+      every epoch. False walks it in order, rows [i*B, (i+1)*B) forming batch
+      i, and evaluates each split in order in batches of B too: for models
+      that carry a state from one batch to the next (see the module docstring).
+    - num_train_samples: training examples used to measure the metric after
+      each epoch (a random subset, fresh each epoch; with shuffle=False the
+      first ones); None = all. Default 1000.
+    - num_val_samples: the same for validation; None = all (default).
     - grad_clip: None (default) or a positive number: before each update, scale
       the gradients so that their global L2 norm is at most this
       (``course.optim.clip_grads_by_global_norm``; 5 works for RNNs).
     - checkpoint_dir: None (default) or a folder. After each epoch the Solver
       writes ``epoch_{e:03d}.npz`` (the parameters) and ``epoch_{e:03d}.json``
-      (epoch, iteration, histories, best validation accuracy and the scalar
+      (epoch, iteration, histories, best validation metric and the scalar
       settings) there; the folder is created if needed. The Solver never
       overwrites a file: a folder that already holds epoch checkpoints is
       refused when the Solver is built. Read one back with
@@ -140,13 +135,15 @@ class Solver:
       and one line per epoch; False prints nothing.
     - on_iteration: a callable or list of callables, each called as
       ``f(solver, it, loss)`` after every update (``it`` counts from 1 over
-      the Solver's life).
+      the Solver's life). If any of them returns a true value, the epoch ends
+      there (the metrics are measured, the best parameters kept) and training
+      stops: a time or iteration budget.
     - on_epoch: a callable or list of callables, each called as
       ``f(solver, epoch)`` at the end of every epoch (``epoch`` counts from
-      1), after the accuracies, the lr decay and the checkpoint. If any of
+      1), after the metrics, the lr decay and the checkpoint. If any of
       them returns True (any true value), training stops after this epoch:
       early stopping. All of them are called before stopping.
-    - seed: int, default 0. Minibatch order and accuracy subsets come from
+    - seed: int, default 0. Minibatch order and metric subsets come from
       ``np.random.default_rng(seed)`` (two independent streams spawned from it,
       so that changing num_train_samples does not change the minibatches).
       Two Solvers with the same seed and the same model initialisation
@@ -154,9 +151,12 @@ class Solver:
 
     Attributes after ``train()``:
     - loss_history: list of the minibatch losses, one per iteration.
-    - train_acc_history, val_acc_history: lists of accuracies, one per epoch.
-    - best_val_acc, best_epoch, best_params: the best validation accuracy,
-      the epoch (from 1) it was reached, and copies of the parameters then.
+    - train_metric_history, val_metric_history: lists of the metric, one per
+      epoch; with metric='accuracy' also under their CS231n names
+      ``train_acc_history`` and ``val_acc_history``.
+    - best_val_metric (``best_val_acc``), best_epoch, best_params,
+      best_bn_params: the best validation metric, the epoch (from 1) it was
+      reached, and copies of the parameters and batchnorm state then.
     - epoch, iteration: the number of epochs and iterations run so far.
     - optim_configs: dict name -> the current config of that parameter's rule.
     """
@@ -170,7 +170,9 @@ class Solver:
         optim_config: Mapping[str, Any] | None = None,
         lr_decay: float = 1.0,
         batch_size: int = 100,
-        num_epochs: int = 10,
+        num_epochs: int | None = 10,
+        metric: str = "accuracy",
+        shuffle: bool = True,
         num_train_samples: int | None = 1000,
         num_val_samples: int | None = None,
         grad_clip: float | None = None,
@@ -183,11 +185,11 @@ class Solver:
         **unknown: Any,
     ) -> None:
         if unknown:
-            raise TypeError(_unknown_options_message(unknown))
-
-        self._check_model(model)
+            raise TypeError(unknown_options_message(Solver.__init__, unknown))
+        self.metric = validate_metric(metric)
+        validate_model(model, self.metric)
         self.model = model
-        self.X_train, self.y_train, self.X_val, self.y_val = self._check_data(data)
+        self.X_train, self.y_train, self.X_val, self.y_val = validate_data(data)
 
         self.update_rule = get_update_rule(update_rule)
         if optim_config is not None and not isinstance(optim_config, Mapping):
@@ -199,127 +201,75 @@ class Solver:
         self.optim_configs: dict[str, dict[str, Any]] = {
             name: copy.deepcopy(base_config) for name in model.params
         }
-
-        if not is_positive_finite(lr_decay):
-            raise ValueError(
-                f"Solver: lr_decay must be a positive number (e.g. 0.95), got {lr_decay!r}"
-            )
-        if lr_decay != 1 and any("learning_rate" not in c for c in self.optim_configs.values()):
-            raise ValueError(
-                f"Solver: lr_decay={lr_decay} needs a 'learning_rate' in optim_config to decay"
-            )
-        self.lr_decay = float(lr_decay)
+        self.lr_decay, self.grad_clip = validate_schedule(lr_decay, self.optim_configs, grad_clip)
         self.batch_size = require_positive_int("Solver", "batch_size", batch_size)
-        self.num_epochs = require_positive_int("Solver", "num_epochs", num_epochs)
-        self.num_train_samples = _optional_positive_int("num_train_samples", num_train_samples)
-        self.num_val_samples = _optional_positive_int("num_val_samples", num_val_samples)
-        if grad_clip is not None and not is_positive_finite(grad_clip):
-            raise ValueError(
-                f"Solver: grad_clip must be None or a positive number (5 is a good start), "
-                f"got {grad_clip!r}"
-            )
-        self.grad_clip = None if grad_clip is None else float(grad_clip)
+        self.num_epochs = optional_positive_int("num_epochs", num_epochs)
+        self.shuffle = require_bool("shuffle", shuffle)
+        self.num_train_samples = optional_positive_int("num_train_samples", num_train_samples)
+        self.num_val_samples = optional_positive_int("num_val_samples", num_val_samples)
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
-        self._check_checkpoint_dir()
+        validate_checkpoint_dir(self.checkpoint_dir)
         self.print_every = require_positive_int("Solver", "print_every", print_every)
-        if not isinstance(verbose, (bool, np.bool_)):
-            raise TypeError(f"Solver: verbose must be True or False, got {verbose!r}")
-        self.verbose = bool(verbose)
-        self.on_iteration = _callbacks("on_iteration", on_iteration)
-        self.on_epoch = _callbacks("on_epoch", on_epoch)
+        self.verbose = require_bool("verbose", verbose)
+        self.on_iteration = validate_callbacks("on_iteration", on_iteration)
+        self.on_epoch = validate_callbacks("on_epoch", on_epoch)
         self.seed = require_positive_int("Solver", "seed", seed, allow_zero=True)
         self._batch_rng, self._eval_rng = np.random.default_rng(self.seed).spawn(2)
 
         self.epoch = 0
         self.iteration = 0
         self.loss_history: list[float] = []
-        self.train_acc_history: list[float] = []
-        self.val_acc_history: list[float] = []
-        self.best_val_acc = 0.0
+        self.train_metric_history: list[float] = []
+        self.val_metric_history: list[float] = []
+        self.best_val_metric = 0.0 if self.metric == "accuracy" else math.inf
         self.best_epoch = 0
         self.best_params: dict[str, np.ndarray] = {}
+        self.best_bn_params: Any = None
         self._postfix: dict[str, str] = {}  # what the progress bar shows beside the count
 
-    # ------------------------------------------------------------------ checks
+    # The CS231n names of the accuracy histories.
 
-    @staticmethod
-    def _check_model(model: object) -> None:
-        params = getattr(model, "params", None)
-        if not isinstance(params, dict) or not params:
-            raise TypeError(
-                "Solver: model must have a non-empty dict `params` (name -> ndarray), "
-                f"got {type(params).__name__ if params is not None else 'no params attribute'}"
-            )
-        if not callable(getattr(model, "loss", None)):
-            raise TypeError("Solver: model must have a method loss(X, y=None)")
-        bad = [name for name, p in params.items() if not isinstance(p, np.ndarray)]
-        if bad:
-            raise TypeError(f"Solver: model.params entries {bad} are not numpy arrays")
+    @property
+    def train_acc_history(self) -> list[float]:
+        """``train_metric_history`` of a Solver measuring accuracy."""
+        return self._accuracy_attribute("train_metric_history")
 
-    @staticmethod
-    def _check_data(data: object) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        if not isinstance(data, Mapping):
-            raise TypeError(
-                f"Solver: data must be a dict with keys {', '.join(_DATA_KEYS)}, "
-                f"got {type(data).__name__}"
-            )
-        missing = [key for key in _DATA_KEYS if key not in data]
-        if missing:
-            raise KeyError(
-                f"Solver: data is missing {', '.join(repr(k) for k in missing)}; it needs "
-                f"{', '.join(_DATA_KEYS)} (it has {', '.join(repr(k) for k in data) or 'none'})"
-            )
-        arrays = [np.asarray(data[key]) for key in _DATA_KEYS]
-        for split, X, y in (("train", arrays[0], arrays[1]), ("val", arrays[2], arrays[3])):
-            if X.ndim == 0 or y.ndim != 1:
-                raise ValueError(
-                    f"Solver: X_{split} must be an array (N, ...) and y_{split} a vector (N,); "
-                    f"got shapes {format_shape(X.shape)} and {format_shape(y.shape)}"
-                )
-            if len(X) != len(y):
-                raise ValueError(
-                    f"Solver: X_{split} has {len(X)} examples but y_{split} has {len(y)} labels; "
-                    f"they must agree (shapes {format_shape(X.shape)} and {format_shape(y.shape)})"
-                )
-            if not np.issubdtype(y.dtype, np.integer):
-                raise TypeError(
-                    f"Solver: y_{split} has dtype {y.dtype}; expected integer class labels. "
-                    f"Convert it with y_{split}.astype(np.int64)"
-                )
-            if len(X) == 0:
-                raise ValueError(f"Solver: X_{split} is empty; it needs at least one example")
-        return arrays[0], arrays[1], arrays[2], arrays[3]
+    @property
+    def val_acc_history(self) -> list[float]:
+        """``val_metric_history`` of a Solver measuring accuracy."""
+        return self._accuracy_attribute("val_metric_history")
 
-    def _check_checkpoint_dir(self) -> None:
-        folder = self.checkpoint_dir
-        if folder is None or not folder.exists():
-            return
-        if not folder.is_dir():
-            raise NotADirectoryError(f"Solver: checkpoint_dir {folder} exists and is not a folder")
-        existing = sorted(p.name for p in folder.glob("epoch_*") if p.suffix in (".npz", ".json"))
-        if existing:
-            shown = ", ".join(existing[:3]) + (", ..." if len(existing) > 3 else "")
-            raise FileExistsError(
-                f"Solver: checkpoint_dir {folder} already holds checkpoints ({shown}). "
-                f"The Solver never overwrites files: pass a new folder, or move those away"
+    @property
+    def best_val_acc(self) -> float:
+        """``best_val_metric`` of a Solver measuring accuracy."""
+        return self._accuracy_attribute("best_val_metric")
+
+    def _accuracy_attribute(self, name: str) -> Any:
+        if self.metric != "accuracy":
+            raise AttributeError(
+                f"this Solver measures metric={self.metric!r}, not accuracy; read {name}"
             )
+        return getattr(self, name)
 
     # ---------------------------------------------------------------- training
 
     def train(self) -> dict[str, Any]:
         """Run ``num_epochs`` epochs (more if called again), then load the best parameters.
 
-        Each epoch draws a fresh permutation of the training set and walks it in
-        max(N_train // batch_size, 1) minibatches (the last N_train % batch_size
-        examples of the permutation sit this epoch out). After each epoch the
-        train and validation accuracies are measured, the best parameters kept,
-        and the learning rate decayed. At the end, ``model.params`` gets copies of
-        the parameters of the epoch with the best validation accuracy.
+        Each epoch walks the training set in max(N_train // batch_size, 1)
+        minibatches, in a fresh random order (or in order, with shuffle=False;
+        the last N_train % batch_size examples sit the epoch out). After each
+        epoch the train and validation metrics are measured, the best
+        parameters kept, and the learning rate decayed. At the end,
+        ``model.params`` (and ``model.bn_params``) get copies of those of the
+        epoch with the best validation metric.
 
         Returns:
-        - summary: dict with 'best_val_acc', 'best_epoch', 'epochs' (run so
-          far), 'iterations', 'final_loss', 'stopped_early', and copies of
-          'loss_history', 'train_acc_history', 'val_acc_history'.
+        - summary: dict with 'metric', 'best_val_metric', 'best_epoch', 'epochs'
+          (run so far), 'iterations', 'final_loss', 'stopped_early', and copies
+          of 'loss_history', 'train_metric_history', 'val_metric_history';
+          with metric='accuracy' also 'best_val_acc', 'train_acc_history' and
+          'val_acc_history'.
 
         Calling ``train()`` again runs ``num_epochs`` more epochs, starting from
         the best parameters; histories and counters continue.
@@ -330,43 +280,53 @@ class Solver:
         """
         num_train = len(self.y_train)
         iterations_per_epoch = max(num_train // self.batch_size, 1)
-        stopped_early = False
-        bar = tqdm(
-            total=self.num_epochs * iterations_per_epoch,
-            desc="training",
-            unit="it",
-            disable=not self.verbose,
-        )
+        total = None if self.num_epochs is None else self.num_epochs * iterations_per_epoch
+        bar = tqdm(total=total, desc="training", unit="it", disable=not self.verbose)
+        epochs_run, stopped_early = 0, False
         try:
-            for _ in range(self.num_epochs):
+            while not stopped_early and (self.num_epochs is None or epochs_run < self.num_epochs):
                 self.epoch += 1
-                order = self._batch_rng.permutation(num_train)
+                epochs_run += 1
+                self._reset_model_state()
+                order = self._batch_rng.permutation(num_train) if self.shuffle else None
+                stop = False
                 for i in range(iterations_per_epoch):
-                    batch = order[i * self.batch_size : (i + 1) * self.batch_size]
-                    loss = self._step(batch)
+                    rows = slice(i * self.batch_size, (i + 1) * self.batch_size)
+                    loss, stop = self._step(rows if order is None else order[rows])
                     if self.iteration % self.print_every == 0:
                         self._postfix["loss"] = f"{loss:.4f}"
                         bar.set_postfix(self._postfix, refresh=False)
                     bar.update(1)
-                if self._end_epoch(bar):
-                    stopped_early = True
-                    break
+                    if stop:
+                        break
+                stopped_early = self._end_epoch(bar) or stop
         finally:
             bar.close()
 
         for name, value in self.best_params.items():
             self.model.params[name] = value.copy()
-        return {
-            "best_val_acc": self.best_val_acc,
+        if self.best_bn_params is not None:
+            self.model.bn_params = copy.deepcopy(self.best_bn_params)
+        return self._summary(stopped_early)
+
+    def _summary(self, stopped_early: bool) -> dict[str, Any]:
+        summary = {
+            "metric": self.metric,
+            "best_val_metric": self.best_val_metric,
             "best_epoch": self.best_epoch,
             "epochs": self.epoch,
             "iterations": self.iteration,
             "final_loss": self.loss_history[-1] if self.loss_history else None,
             "stopped_early": stopped_early,
             "loss_history": list(self.loss_history),
-            "train_acc_history": list(self.train_acc_history),
-            "val_acc_history": list(self.val_acc_history),
+            "train_metric_history": list(self.train_metric_history),
+            "val_metric_history": list(self.val_metric_history),
         }
+        if self.metric == "accuracy":
+            summary["best_val_acc"] = summary["best_val_metric"]
+            summary["train_acc_history"] = list(self.train_metric_history)
+            summary["val_acc_history"] = list(self.val_metric_history)
+        return summary
 
     def _learning_rate(self) -> float | None:
         """The current learning rate (the same for every parameter), if the rule has one."""
@@ -374,8 +334,11 @@ class Solver:
         lr = config.get("learning_rate")
         return float(lr) if is_real_number(lr) else None
 
-    def _step(self, batch: np.ndarray) -> float:
-        """One iteration: loss and gradients on a minibatch, then one update per parameter."""
+    def _step(self, batch: np.ndarray | slice) -> tuple[float, bool]:
+        """One iteration: loss and gradients on a minibatch, then one update per parameter.
+
+        Returns the loss and whether an on_iteration callback asked to stop.
+        """
         X_batch, y_batch = self.X_train[batch], self.y_train[batch]
         loss, grads = self.model.loss(X_batch, y_batch)
         loss = float(loss)
@@ -408,22 +371,27 @@ class Solver:
             self.optim_configs[name] = next_config
 
         self.loss_history.append(loss)
+        stop = False
         for callback in self.on_iteration:
-            callback(self, self.iteration, loss)
-        return loss
+            if callback(self, self.iteration, loss):
+                stop = True
+        return loss, stop
 
     def _end_epoch(self, bar: tqdm) -> bool:
-        """Measure accuracies, keep the best, decay lr, checkpoint, call on_epoch; True = stop."""
-        train_acc = self.check_accuracy(
-            self.X_train, self.y_train, num_samples=self.num_train_samples
-        )
-        val_acc = self.check_accuracy(self.X_val, self.y_val, num_samples=self.num_val_samples)
-        self.train_acc_history.append(train_acc)
-        self.val_acc_history.append(val_acc)
-        if not self.best_params or val_acc > self.best_val_acc:
-            self.best_val_acc = val_acc
+        """Measure the metrics, keep the best, decay lr, checkpoint, call on_epoch; True = stop."""
+        train_value = self.evaluate(self.X_train, self.y_train, self.num_train_samples)
+        val_value = self.evaluate(self.X_val, self.y_val, self.num_val_samples)
+        self.train_metric_history.append(train_value)
+        self.val_metric_history.append(val_value)
+        better = val_value > self.best_val_metric
+        if self.metric == "loss":
+            better = val_value < self.best_val_metric
+        if not self.best_params or better:
+            self.best_val_metric = val_value
             self.best_epoch = self.epoch
             self.best_params = {name: p.copy() for name, p in self.model.params.items()}
+            bn_params = getattr(self.model, "bn_params", None)
+            self.best_bn_params = copy.deepcopy(bn_params) if bn_params else None
 
         if self.lr_decay != 1.0:
             self.optim_configs = {
@@ -434,19 +402,7 @@ class Solver:
             self._save_checkpoint()
 
         if self.verbose:
-            loss = self.loss_history[-1]
-            # A dict keeps this order (keyword arguments get sorted); iterations update its loss.
-            self._postfix = {
-                "loss": f"{loss:.4f}",
-                "train_acc": f"{train_acc:.3f}",
-                "val_acc": f"{val_acc:.3f}",
-                "best": f"{self.best_val_acc:.3f}",
-            }
-            bar.set_postfix(self._postfix)
-            bar.write(
-                f"epoch {self.epoch}: loss {loss:.4f}, train acc {train_acc:.3f}, "
-                f"val acc {val_acc:.3f} (best {self.best_val_acc:.3f} at epoch {self.best_epoch})"
-            )
+            self._show_epoch(bar, train_value, val_value)
 
         stop = False
         for callback in self.on_epoch:
@@ -454,31 +410,77 @@ class Solver:
                 stop = True
         return stop
 
+    def _show_epoch(self, bar: tqdm, train_value: float, val_value: float) -> None:
+        """The epoch's figures on the progress bar and as one printed line."""
+        loss, short = self.loss_history[-1], _SHORT[self.metric]
+        # A dict keeps this order (keyword arguments get sorted); iterations update its loss.
+        self._postfix = {
+            "loss": f"{loss:.4f}",
+            f"train_{short}": f"{train_value:.3f}",
+            f"val_{short}": f"{val_value:.3f}",
+            "best": f"{self.best_val_metric:.3f}",
+        }
+        bar.set_postfix(self._postfix)
+        bar.write(
+            f"epoch {self.epoch}: loss {loss:.4f}, train {short} {train_value:.3f}, "
+            f"val {short} {val_value:.3f} "
+            f"(best {self.best_val_metric:.3f} at epoch {self.best_epoch})"
+        )
+
     # -------------------------------------------------------------- evaluation
 
-    def predict(self, X: np.ndarray, batch_size: int = 100) -> np.ndarray:
+    def _reset_model_state(self) -> None:
+        reset_state = getattr(self.model, "reset_state", None)
+        if callable(reset_state):
+            reset_state()
+
+    def _eval_subset(
+        self, X: np.ndarray, y: np.ndarray, num_samples: int | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """All of (X, y), or ``num_samples`` of it: a random subset, or the first rows."""
+        if num_samples is None or len(y) <= num_samples:
+            return X, y
+        if not self.shuffle:
+            return X[:num_samples], y[:num_samples]
+        subset = self._eval_rng.choice(len(y), size=num_samples, replace=False)
+        return X[subset], y[subset]
+
+    def _eval_batch_size(self, batch_size: int | None) -> int:
+        """Evaluation batches: as asked, else 100 (training batches when shuffle=False)."""
+        if batch_size is None:
+            return 100 if self.shuffle else self.batch_size
+        return require_positive_int("Solver", "batch_size", batch_size)
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray, num_samples: int | None = None) -> float:
+        """The Solver's metric on (X, y): ``check_accuracy`` or ``mean_loss``."""
+        if self.metric == "loss":
+            return self.mean_loss(X, y, num_samples=num_samples)
+        return self.check_accuracy(X, y, num_samples=num_samples)
+
+    def predict(self, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Predicted class of every example: argmax of ``model.loss(X)``, in batches.
 
         Inputs:
         - X: array (N, ...) of inputs.
-        - batch_size: examples per forward pass (bounds the memory used).
+        - batch_size: examples per forward pass (bounds the memory used);
+          default 100, or the training batch size with shuffle=False.
 
         Returns:
-        - y_pred: int array (N,) of predicted classes.
+        - y_pred: int array (N,) of predicted classes ((N, T) for a sequence model).
         """
-        batch_size = require_positive_int("Solver.predict", "batch_size", batch_size)
+        batch_size = self._eval_batch_size(batch_size)
         X = np.asarray(X)
-        num = len(X)
         predictions = []
-        for start in range(0, num, batch_size):
+        self._reset_model_state()
+        for start in range(0, len(X), batch_size):
             X_batch = X[start : start + batch_size]
-            scores = np.asarray(self.model.loss(X_batch))  # (n, C)
-            if scores.ndim != 2 or len(scores) != len(X_batch):
+            scores = np.asarray(self.model.loss(X_batch))  # (n, C) or (n, T, V)
+            if scores.ndim < 2 or len(scores) != len(X_batch):
                 raise ValueError(
                     f"Solver.predict: model.loss(X) returned shape {format_shape(scores.shape)} "
                     f"for {len(X_batch)} examples; expected scores (N, C)"
                 )
-            predictions.append(np.argmax(scores, axis=1))
+            predictions.append(np.argmax(scores, axis=-1))
         if not predictions:
             return np.empty(0, dtype=np.intp)
         return np.concatenate(predictions)
@@ -488,30 +490,55 @@ class Solver:
         X: np.ndarray,
         y: np.ndarray,
         num_samples: int | None = None,
-        batch_size: int = 100,
+        batch_size: int | None = None,
     ) -> float:
-        """Fraction of examples the model classifies correctly.
+        """Fraction of labels the model predicts right (CS231n's name for it).
 
         Inputs:
-        - X: array (N, ...) of inputs; y: int array (N,) of labels.
+        - X: array (N, ...) of inputs; y: int array (N,) of labels (or (N, T)).
         - num_samples: if given and smaller than N, measure on a random subset of
-          this many examples (drawn from the Solver's seeded generator).
-        - batch_size: examples per forward pass.
+          this many examples (drawn from the Solver's seeded generator; with
+          shuffle=False the first ones).
+        - batch_size: examples per forward pass (see ``predict``).
 
         Returns:
         - accuracy: float in [0, 1].
         """
+        X, y = self._split_for_evaluation("check_accuracy", X, y, num_samples)
+        return float(np.mean(self.predict(X, batch_size=batch_size) == y))
+
+    def mean_loss(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        num_samples: int | None = None,
+        batch_size: int | None = None,
+    ) -> float:
+        """The mean of ``model.loss(X_batch, y_batch)[0]`` over (X, y), weighted by batch size.
+
+        Inputs and subsets as for ``check_accuracy``. The gradients the model
+        returns are computed and dropped.
+        """
+        X, y = self._split_for_evaluation("mean_loss", X, y, num_samples)
+        batch_size = self._eval_batch_size(batch_size)
+        total = 0.0
+        self._reset_model_state()
+        for start in range(0, len(X), batch_size):
+            rows = slice(start, start + batch_size)
+            loss, _ = self.model.loss(X[rows], y[rows])
+            total += float(loss) * len(y[rows])
+        return total / len(y)
+
+    def _split_for_evaluation(
+        self, func: str, X: np.ndarray, y: np.ndarray, num_samples: int | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         X, y = np.asarray(X), np.asarray(y)
         if len(X) != len(y):
-            raise ValueError(
-                f"Solver.check_accuracy: X has {len(X)} examples but y has {len(y)} labels"
-            )
-        if num_samples is not None and len(y) > num_samples:
-            subset = self._eval_rng.choice(len(y), size=num_samples, replace=False)
-            X, y = X[subset], y[subset]
+            raise ValueError(f"Solver.{func}: X has {len(X)} examples but y has {len(y)} labels")
+        X, y = self._eval_subset(X, y, num_samples)
         if len(y) == 0:
-            raise ValueError("Solver.check_accuracy: no examples to measure accuracy on")
-        return float(np.mean(self.predict(X, batch_size=batch_size) == y))
+            raise ValueError(f"Solver.{func}: no examples to measure on")
+        return X, y
 
     # ------------------------------------------------------------- checkpoints
 
@@ -524,10 +551,11 @@ class Solver:
         state = {
             "epoch": self.epoch,
             "iteration": self.iteration,
+            "metric": self.metric,
             "loss_history": self.loss_history,
-            "train_acc_history": self.train_acc_history,
-            "val_acc_history": self.val_acc_history,
-            "best_val_acc": self.best_val_acc,
+            "train_metric_history": self.train_metric_history,
+            "val_metric_history": self.val_metric_history,
+            "best_val_metric": self.best_val_metric,
             "best_epoch": self.best_epoch,
             "config": {
                 "update_rule": getattr(self.update_rule, "__name__", repr(self.update_rule)),
@@ -540,6 +568,7 @@ class Solver:
                 "lr_decay": self.lr_decay,
                 "batch_size": self.batch_size,
                 "num_epochs": self.num_epochs,
+                "shuffle": self.shuffle,
                 "num_train_samples": self.num_train_samples,
                 "num_val_samples": self.num_val_samples,
                 "grad_clip": self.grad_clip,
@@ -566,9 +595,10 @@ class Solver:
 
         Returns:
         - dict with 'params' (dict name -> ndarray), 'epoch', 'iteration',
-          'loss_history', 'train_acc_history', 'val_acc_history',
-          'best_val_acc', 'best_epoch' and 'config' (the scalar settings).
-          To continue from it: ``model.params.update(ckpt['params'])``.
+          'metric', 'loss_history', 'train_metric_history',
+          'val_metric_history', 'best_val_metric', 'best_epoch' and 'config'
+          (the scalar settings). To continue from it:
+          ``model.params.update(ckpt['params'])``.
         """
         stem = Path(path)
         if stem.suffix in (".npz", ".json"):

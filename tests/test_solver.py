@@ -276,6 +276,112 @@ def test_early_stop_callback():
     assert len(solver.val_acc_history) == 2 and len(solver.loss_history) == 20
 
 
+class BatchnormClassifier(SoftmaxClassifier):
+    """Keeps a batchnorm-like state: the running mean of the inputs it trained on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn_params = [{"mode": "train", "running_mean": np.zeros(DIM)}]
+
+    def loss(self, X, y=None):
+        if y is not None:
+            state = self.bn_params[0]
+            state["running_mean"] = 0.5 * state["running_mean"] + 0.5 * X.mean(axis=0)
+        return super().loss(X, y)
+
+
+def test_best_epoch_batchnorm_state_is_restored_with_its_params():
+    # Gradient ascent after a good start: the best epoch is not the last, and the
+    # running averages of the last epoch differ from those of the best.
+    model = BatchnormClassifier()
+    make_solver(model).train()
+    snapshots = {}
+
+    def snapshot(solver, epoch):
+        snapshots[epoch] = [dict(p) for p in solver.model.bn_params]
+
+    def ascent(w, dw, config):
+        return w + config["learning_rate"] * dw, config
+
+    solver = make_solver(model, update_rule=ascent, num_epochs=4, on_epoch=snapshot)
+    solver.train()
+    assert solver.best_epoch < 4
+    best = snapshots[solver.best_epoch][0]["running_mean"]
+    last = snapshots[4][0]["running_mean"]
+    assert not np.array_equal(best, last)
+    np.testing.assert_array_equal(model.bn_params[0]["running_mean"], best)
+    np.testing.assert_array_equal(solver.best_bn_params[0]["running_mean"], best)
+    assert model.bn_params[0] is not solver.best_bn_params[0]
+
+
+class StreamModel(SoftmaxClassifier):
+    """Records the rows it is given and when its carried state is reset."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list = []
+
+    def reset_state(self) -> None:
+        self.events.append("reset")
+
+    def loss(self, X, y=None):
+        self.events.append(("train" if y is not None else "score", int(X[0, 3])))
+        return super().loss(X, y)
+
+
+def test_shuffle_false_walks_batches_in_order_and_resets_state_per_pass():
+    data = make_data(num_train=90, num_val=30)
+    data["X_train"][:, 3] = np.arange(90)  # the row number, to read the order back
+    data["X_val"][:, 3] = np.arange(30)
+    model = StreamModel()
+    make_solver(model, data, shuffle=False, num_epochs=2, num_train_samples=60).train()
+    first_epoch = model.events[: model.events.index(("score", 0))]
+    assert first_epoch == ["reset", ("train", 0), ("train", 30), ("train", 60), "reset"]
+    # Evaluation reads the first 60 training rows, then the validation rows, in
+    # training-sized batches, each pass from a reset state.
+    evaluation = model.events[len(first_epoch) - 1 : len(first_epoch) + 4]
+    assert evaluation == ["reset", ("score", 0), ("score", 30), "reset", ("score", 0)]
+    assert model.events.count("reset") == 2 * 3
+
+
+def test_loss_metric_keeps_the_lowest_validation_loss():
+    model = SoftmaxClassifier()
+    solver = make_solver(model, metric="loss", num_epochs=3)
+    summary = solver.train()
+    assert summary["metric"] == "loss" and "best_val_acc" not in summary
+    assert solver.best_val_metric == min(solver.val_metric_history)
+    expected = solver.mean_loss(solver.X_val, solver.y_val)
+    assert expected == pytest.approx(solver.best_val_metric)
+    with pytest.raises(AttributeError, match="metric='loss', not accuracy"):
+        _ = solver.val_acc_history
+    with pytest.raises(ValueError, match="batchnorm and dropout in training mode"):
+        make_solver(BatchnormClassifier(), metric="loss")
+    with pytest.raises(ValueError, match="metric must be 'accuracy'"):
+        make_solver(metric="bits")
+
+
+def test_on_iteration_can_stop_mid_epoch_after_measuring():
+    solver = make_solver(num_epochs=None, on_iteration=lambda s, it, loss: it >= 15)
+    summary = solver.train()
+    assert summary["stopped_early"] and solver.iteration == 15 and solver.epoch == 2
+    assert len(solver.val_acc_history) == 2  # the cut-short epoch is measured too
+
+
+def test_sequence_labels_are_scored_position_by_position():
+    class EchoModel(SoftmaxClassifier):
+        def loss(self, X, y=None):
+            if y is None:
+                return np.eye(NUM_CLASSES)[X.astype(int)]  # (N, T, C): predicts X itself
+            return super().loss(X[:, :DIM].astype(float), y[:, 0])
+
+    X = np.random.default_rng(0).integers(0, NUM_CLASSES, size=(40, DIM))
+    y = X.copy()
+    y[:10, 0] = (y[:10, 0] + 1) % NUM_CLASSES  # 10 of 160 positions wrong
+    data = {"X_train": X, "y_train": y, "X_val": X, "y_val": y}
+    solver = make_solver(EchoModel(), data, num_epochs=1)
+    assert solver.check_accuracy(X, y) == pytest.approx(150 / 160)
+
+
 def test_train_again_continues_counting():
     solver = make_solver(num_epochs=2)
     solver.train()
@@ -319,7 +425,7 @@ def test_checkpoints_are_written_each_epoch_and_loadable(tmp_path):
         assert ckpt["epoch"] == epoch and ckpt["iteration"] == 10 * epoch
         for name, value in snapshots[epoch].items():
             np.testing.assert_array_equal(ckpt["params"][name], value)
-        assert ckpt["val_acc_history"] == solver.val_acc_history[:epoch]
+        assert ckpt["val_metric_history"] == solver.val_acc_history[:epoch]
         assert ckpt["loss_history"] == solver.loss_history[: 10 * epoch]
         assert ckpt["config"]["update_rule"] == "sgd"
         assert ckpt["config"]["optim_config"]["learning_rate"] == pytest.approx(0.5 ** (epoch + 1))

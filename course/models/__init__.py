@@ -1,9 +1,23 @@
-"""Models with the course's contract: ``params`` and ``loss(X, y=None)``."""
+"""Models with the course's contract: ``params`` and ``loss(X, y=None)``.
 
+- ``fc_net``: ``TwoLayerNet``, ``FullyConnectedNet``.
+- ``cnn``: ``ThreeLayerConvNet``, ``TinyVGG``.
+- ``word_lm``: ``WordRNNLanguageModel``; ``char_rnn``: ``CharRNN`` (their
+  shared recurrent pieces are in the private ``_recurrent`` module).
+- ``pretrained``: ``load_pretrained``, ``pretrained_info`` (weights shipped in
+  ``course/weights/``).
+- ``weight_init``: ``init_weight``, the one initialisation rule of every model.
+
+The models' argument checks live in the private ``_validation`` module. The
+VGG-16 layer table is not a model: it is :mod:`course.vgg_table`.
+"""
+
+from course.models.char_rnn import CharRNN
 from course.models.cnn import ThreeLayerConvNet, TinyVGG
 from course.models.fc_net import FullyConnectedNet, TwoLayerNet
 from course.models.pretrained import load_pretrained, pretrained_info
-from course.models.rnn_lm import CharRNN, WordRNNLanguageModel
+from course.models.weight_init import init_weight
+from course.models.word_lm import WordRNNLanguageModel
 
 __all__ = [
     "CharRNN",
@@ -12,6 +26,7 @@ __all__ = [
     "TinyVGG",
     "TwoLayerNet",
     "WordRNNLanguageModel",
+    "init_weight",
     "load_pretrained",
     "pretrained_info",
 ]

@@ -1,15 +1,15 @@
-"""``course train tinyvgg``: train the TinyVGG that the package ships, reproducibly.
+"""The TinyVGG recipe: train the ConvNet that the package ships, reproducibly.
 
 The recipe (data, architecture, optimiser, seed) lives in
 :class:`TinyVGGRecipe`; :func:`train_tinyvgg` follows it and writes
 ``course/weights/tinyvgg-shapes.npz`` and ``.json`` (see
-:mod:`course.models.pretrained`). With the defaults, on two CPU cores, it
-takes about 7 minutes and reaches over 90% test accuracy on Shapes-10.
+:mod:`course.models.pretrained`); ``course train tinyvgg`` calls it. With
+the defaults, on two CPU cores, it takes about 7 minutes and reaches over 90%
+test accuracy on Shapes-10.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import platform
 import time
@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from course.charrnn import model_subcommands
 from course.data import load_shapes
 from course.models.cnn import TinyVGG
 from course.models.pretrained import WEIGHTS_DIR, save_pretrained
@@ -112,21 +111,11 @@ def train_tinyvgg(
     )
     model = recipe.build_model(data)
     model.mean_image = data["mean_image"]
-    best_bn = {}
-
-    def keep_best_batchnorm(solver: Solver, epoch: int) -> None:
-        # The Solver restores the best epoch's params; its running averages go with them.
-        if solver.best_epoch == epoch:
-            best_bn["state"] = [dict(p) for p in model.bn_params]
-
-    solver = recipe.build_solver(
-        model, data, num_val_samples=None, on_epoch=keep_best_batchnorm, verbose=verbose
-    )
+    solver = recipe.build_solver(model, data, num_val_samples=None, verbose=verbose)
     say(f"Training TinyVGG {recipe.stages} + FC {recipe.hidden_dims} with Adam")
     train_start = time.perf_counter()
     with threadpool_limits(limits=threads, user_api="blas"):
-        summary = solver.train()
-        model.bn_params = best_bn["state"]
+        summary = solver.train()  # the best epoch's params and batchnorm averages
         train_seconds = time.perf_counter() - train_start
         test_acc = solver.check_accuracy(data["X_test"], data["y_test"])
     seconds = time.perf_counter() - start
@@ -160,42 +149,3 @@ def train_tinyvgg(
         results["paths"] = save_pretrained(model, name, info, out, overwrite=overwrite)
         say(f"Saved {results['paths'][0]} and {results['paths'][1].name}")
     return results
-
-
-def add_tinyvgg_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``course train tinyvgg [--out DIR] [--epochs E] ...``; return it."""
-    defaults = TinyVGGRecipe()
-    models = model_subcommands(subparsers, "train", "train a model")
-    p = models.add_parser(
-        "tinyvgg",
-        help="train the TinyVGG ConvNet on Shapes-10 (the package's pretrained model)",
-        description="Train TinyVGG on Shapes-10 with a fixed seed and save it as "
-        "tinyvgg-shapes.npz/.json (by default into the package, where "
-        "course.models.load_pretrained('tinyvgg-shapes') finds it). About 7 minutes on two "
-        "cores with the defaults.",
-    )
-    p.add_argument("--out", default=str(WEIGHTS_DIR), metavar="DIR", help="(default: %(default)s)")
-    p.add_argument("--num-train", type=int, default=defaults.num_train)
-    p.add_argument("--epochs", type=int, default=defaults.num_epochs)
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
-    p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument("--threads", type=int, default=1, help="BLAS threads (default: %(default)s)")
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace a model already saved in --out"
-    )
-    p.set_defaults(run=_run_train_tinyvgg, command="train tinyvgg")
-    return p
-
-
-def _run_train_tinyvgg(args: argparse.Namespace) -> int:
-    recipe = dataclasses.replace(
-        TinyVGGRecipe(),
-        num_train=args.num_train,
-        num_epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-    )
-    train_tinyvgg(recipe, out=args.out, threads=args.threads, overwrite=args.overwrite)
-    return 0

@@ -1,4 +1,4 @@
-"""Tests for course/pretrain.py and course/models/pretrained.py: the shipped TinyVGG."""
+"""Tests for course/models/pretrained.py: the shipped TinyVGG, and saving and loading models."""
 
 import json
 
@@ -6,15 +6,14 @@ import numpy as np
 import pytest
 
 from course.cli import main
-from course.data.shapes import generate_shapes, to_nchw_float
-from course.models.cnn import TinyVGG
+from course.data import generate_shapes, to_nchw_float
+from course.models import TinyVGG
 from course.models.pretrained import (
     WEIGHTS_DIR,
     load_pretrained,
     pretrained_info,
     save_pretrained,
 )
-from course.pretrain import TinyVGGRecipe, train_tinyvgg
 
 
 def test_the_shipped_model_classifies_unseen_shapes():
@@ -82,28 +81,3 @@ def test_mismatched_weights_are_refused(tmp_path):
     meta.write_text(json.dumps(record))
     with pytest.raises(ValueError, match="does not match"):
         load_pretrained("toy", folder=tmp_path)
-
-
-def test_training_is_reproducible_and_saves(tmp_path):
-    recipe = TinyVGGRecipe(
-        num_train=100,
-        num_val=20,
-        num_test=20,
-        stages=((4,), (4,)),
-        hidden_dims=(8,),
-        num_epochs=1,
-        batch_size=20,
-    )
-    first = train_tinyvgg(recipe, out=tmp_path / "a", verbose=False)
-    second = train_tinyvgg(recipe, out=tmp_path / "b", verbose=False)
-    for k, value in first["model"].params.items():
-        np.testing.assert_array_equal(value, second["model"].params[k])
-    record = pretrained_info("tinyvgg-shapes", folder=tmp_path / "a")
-    assert record["recipe"]["num_train"] == 100 and record["blas_threads"] == 1
-
-
-def test_train_tinyvgg_command(tmp_path, capsys):
-    argv = ["train", "tinyvgg", "--num-train", "100", "--epochs", "1", "--out", str(tmp_path)]
-    assert main(argv) == 0
-    out = capsys.readouterr().out
-    assert "test accuracy" in out and (tmp_path / "tinyvgg-shapes.npz").exists()
