@@ -84,7 +84,7 @@ def test_importing_the_checks_has_no_side_effects_and_stays_in_the_core():
         "heavy = {'IPython', 'nbformat', 'nbclient'} & loaded\n"
         "assert not heavy, heavy\n"
         "above = sorted(m for m in loaded if m.startswith(('course.classroom', "
-        "'course.progress', 'course.release', 'course.cli', 'course.demo')))\n"
+        "'course.recipes', 'course.cli', 'course.demo')))\n"
         "assert not above, above\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

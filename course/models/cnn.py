@@ -1,7 +1,8 @@
 """Convolutional classifiers: the three-layer ConvNet and TinyVGG.
 
 Both follow the model contract (``params`` and ``loss(X, y=None)``) and run on
-the fast layers of :mod:`course.fast_layers`. Images are NCHW batches.
+the fast layers of :mod:`course.layers` (``fast_conv``, ``fast_pool``). Images
+are NCHW batches.
 
 TinyVGG is VGG's recipe at toy scale (Simonyan and Zisserman, 2015): stages
 of 3x3 convolutions with padding 1 (which keep the size) and ReLUs, each stage
