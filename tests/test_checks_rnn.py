@@ -13,10 +13,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from check_catalogue import (
+    WRONG,
+    assert_check_fails,
+    assert_check_passes_with_one_line,
+    assert_distinct_mistakes,
+    mistake,
+    mistake_params,
+    not_implemented,
+)
 
 from course import layers
 from course.checks import (
-    CheckFailed,
     check_lstm_backward,
     check_lstm_forward,
     check_lstm_step_backward,
@@ -28,17 +36,6 @@ from course.checks import (
 )
 
 sigmoid = layers.sigmoid
-WRONG = r"is wrong: relative error .* > threshold"
-
-
-def mistake(*args, match: str, id: str):
-    """A catalogue entry: the check's arguments, the message it must give, a short name."""
-    return pytest.param(args, match, id=id)
-
-
-def not_implemented(*args):
-    """The released stub, not yet replaced."""
-    raise NotImplementedError
 
 
 # ---------------------------------------------------------------------------
@@ -1192,29 +1189,18 @@ CHECKS = {
     ),
 }
 
-ALL_MISTAKES = [
-    pytest.param(name, *entry.values, id=f"{name}:{entry.id}")
-    for name, (_, _, mistakes) in CHECKS.items()
-    for entry in mistakes
-]
+ALL_MISTAKES = mistake_params(CHECKS)
 
 
 @pytest.mark.parametrize("name, student, expected", ALL_MISTAKES)
 def test_check_fails_on_the_mistake(name, student, expected, capsys):
-    check = CHECKS[name][0]
-    with pytest.raises(CheckFailed, match=expected) as failure:
-        check(*student)
-    assert str(failure.value).startswith(f"{name}: ")
-    assert "OK" not in capsys.readouterr().out
+    assert_check_fails(CHECKS[name][0], name, student, expected, capsys)
 
 
 @pytest.mark.parametrize("name", CHECKS)
 def test_check_passes_the_reference_with_one_line(name, capsys):
     check, reference, _ = CHECKS[name]
-    check(*reference)
-    out = capsys.readouterr().out
-    assert out.startswith(f"OK {name}: relative errors ")
-    assert out.count("\n") == 1
+    assert_check_passes_with_one_line(check, name, reference, capsys)
 
 
 @pytest.mark.parametrize(
@@ -1238,8 +1224,4 @@ def test_the_correct_student_versions_the_catalogue_builds_on_pass(check, studen
 
 @pytest.mark.parametrize("name", CHECKS)
 def test_catalogue_has_six_distinct_mistakes(name):
-    mistakes = CHECKS[name][2]
-    students = [entry.values[0] for entry in mistakes]
-    assert len(mistakes) >= 6
-    assert len(set(students)) == len(students)
-    assert len({entry.id for entry in mistakes}) == len(mistakes)
+    assert_distinct_mistakes(CHECKS[name][2])
