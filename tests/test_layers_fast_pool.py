@@ -6,46 +6,18 @@ to None. Shapes are drawn from the output size, pool size and stride, and the
 input size is derived from them, so that every drawn combination is valid.
 """
 
-import warnings
-from contextlib import contextmanager
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from layer_testing import PATHS, fast_path, input_size, output_size_bounds
 
 from course.gradcheck import gradient_errors, rel_error
-from course.layers import _kernels, max_pool_backward_naive, max_pool_forward_naive
-from course.layers._kernels import using_compiled
+from course.layers import max_pool_backward_naive, max_pool_forward_naive
 from course.layers.fast_pool import max_pool_backward_fast, max_pool_forward_fast
 
-PATHS = ["compiled", "numpy"]
 TOLERANCE = {np.float64: 1e-9, np.float32: 1e-4}
 PROPERTY = settings(max_examples=60, deadline=None, derandomize=True)
-
-
-@contextmanager
-def fast_path(path):
-    """Run the fast layers on the compiled extension or on the numpy fallback."""
-    with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
-        if path == "numpy":
-            mp.setattr(_kernels, "_im2col", None)
-            mp.setattr(_kernels, "_warned", False)
-            warnings.filterwarnings("ignore", "course.layers._im2col", RuntimeWarning)
-        elif not using_compiled():
-            pytest.fail("course.layers._im2col is not built: run pip install -e .")
-        yield
-
-
-def _bounds(kernel, stride, pad, largest=9, most_out=5):
-    """Output sizes whose input size (out - 1)*stride + kernel - 2*pad lies in [1, largest]."""
-    lowest = max(1, 1 - (-(1 + 2 * pad - kernel) // stride))  # input size >= 1
-    highest = 1 + (largest + 2 * pad - kernel) // stride  # input size <= largest
-    return lowest, max(lowest + 1, min(highest, most_out))
-
-
-def _size(out, kernel, stride, pad):
-    return (out - 1) * stride + kernel - 2 * pad
 
 
 @st.composite
@@ -55,11 +27,11 @@ def pool_cases(draw, non_square=False):
     stride = draw(st.integers(1, 3))
     ph = draw(st.integers(1, 4))
     pw = draw(st.integers(1, 4).filter(lambda k: k != ph) if non_square else st.integers(1, 4))
-    H = _size(draw(st.integers(*_bounds(ph, stride, 0))), ph, stride, 0)
-    W_outs = st.integers(*_bounds(pw, stride, 0))
+    H = input_size(draw(st.integers(*output_size_bounds(ph, stride, 0))), ph, stride, 0)
+    W_outs = st.integers(*output_size_bounds(pw, stride, 0))
     if non_square:
-        W_outs = W_outs.filter(lambda w_out: _size(w_out, pw, stride, 0) != H)
-    W = _size(draw(W_outs), pw, stride, 0)
+        W_outs = W_outs.filter(lambda w_out: input_size(w_out, pw, stride, 0) != H)
+    W = input_size(draw(W_outs), pw, stride, 0)
     dtype = draw(st.sampled_from([np.float64, np.float32]))
     return N, C, H, W, ph, pw, stride, dtype
 

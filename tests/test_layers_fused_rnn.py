@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from layer_testing import SHAPE_IDS, SHAPES, recurrent_inputs
 
 from course.gradcheck import gradient_errors, rel_error
 from course.layers.fused_rnn import (
@@ -33,24 +34,6 @@ from course.layers.rnn import (
 QUALITY_BAR = 1e-7
 EQUAL_TOL = {np.float64: 1e-12, np.float32: 1e-5}
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True)
-
-# (N, T, D, Hd): T = 1 and N = 1 edge cases, D < Hd, D > Hd, D == Hd.
-SHAPES = [(3, 4, 5, 6), (1, 5, 4, 3), (4, 1, 3, 5), (1, 1, 2, 2), (2, 6, 7, 4)]
-SHAPE_IDS = ["N3-T4-D5-Hd6", "N1-T5", "T1", "N1-T1", "T6-D7-Hd4"]
-
-
-def recurrent_inputs(shape, gates, seed=0, dtype=np.float64):
-    """(x, h0, Wx, Wh, b) for an RNN (gates=1) or LSTM (gates=4), scaled to avoid saturation."""
-    N, T, D, Hd = shape
-    rng = np.random.default_rng(seed)
-    arrays = (
-        rng.standard_normal((N, T, D)),
-        rng.standard_normal((N, Hd)),
-        rng.standard_normal((D, gates * Hd)) / np.sqrt(D),
-        rng.standard_normal((Hd, gates * Hd)) / np.sqrt(Hd),
-        rng.standard_normal(gates * Hd) * 0.5,
-    )
-    return tuple(a.astype(dtype) for a in arrays)
 
 
 def lstm_fused_h(*inputs):

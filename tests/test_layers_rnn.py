@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
+from layer_testing import SHAPE_IDS, SHAPES, assert_keeps_dtype_and_inputs, recurrent_inputs
 
 from course.gradcheck import gradient_errors, rel_error
 from course.layers.rnn import (
@@ -28,24 +29,6 @@ from course.layers.rnn import (
 
 QUALITY_BAR = 1e-7
 LOOP_TOL = 1e-12
-
-# (N, T, D, Hd): T = 1 and N = 1 edge cases, D < Hd, D > Hd, D == Hd.
-SHAPES = [(3, 4, 5, 6), (1, 5, 4, 3), (4, 1, 3, 5), (1, 1, 2, 2), (2, 6, 7, 4)]
-SHAPE_IDS = ["N3-T4-D5-Hd6", "N1-T5", "T1", "N1-T1", "T6-D7-Hd4"]
-
-
-def recurrent_inputs(shape, gates, seed=0, dtype=np.float64):
-    """(x, h0, Wx, Wh, b) for an RNN (gates=1) or LSTM (gates=4), scaled to avoid saturation."""
-    N, T, D, Hd = shape
-    rng = np.random.default_rng(seed)
-    arrays = (
-        rng.standard_normal((N, T, D)),
-        rng.standard_normal((N, Hd)),
-        rng.standard_normal((D, gates * Hd)) / np.sqrt(D),
-        rng.standard_normal((Hd, gates * Hd)) / np.sqrt(Hd),
-        rng.standard_normal(gates * Hd) * 0.5,
-    )
-    return tuple(a.astype(dtype) for a in arrays)
 
 
 def lstm_step_stacked_forward(x, prev_h, prev_c, Wx, Wh, b):
@@ -346,23 +329,7 @@ def all_layers(dtype, seed=14):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("index", range(5), ids=lambda i: all_layers(np.float64)[i][0])
 def test_layers_keep_dtype_and_do_not_mutate(index, dtype):
-    name, forward, backward, inputs = all_layers(dtype)[index]
-    copies = [a.copy() for a in inputs]
-    out, cache = forward(*inputs)
-    assert out.dtype == dtype, name
-    dout = np.random.default_rng(15).standard_normal(out.shape).astype(dtype)
-    dout_copy = dout.copy()
-    grads = backward(dout, cache)
-    grads = (grads,) if isinstance(grads, np.ndarray) else grads
-    assert all(g.dtype == dtype for g in grads), (name, [g.dtype for g in grads])
-    for original, copy in zip((*inputs, dout), (*copies, dout_copy), strict=True):
-        np.testing.assert_array_equal(original, copy)
-        assert original.dtype == copy.dtype and original.shape == copy.shape
-    # The cache is left as the forward made it: a second backward gives the same gradients.
-    again = backward(dout, cache)
-    again = (again,) if isinstance(again, np.ndarray) else again
-    for first, second in zip(grads, again, strict=True):
-        np.testing.assert_array_equal(first, second)
+    assert_keeps_dtype_and_inputs(*all_layers(dtype)[index], dtype)
 
 
 def test_lstm_step_outputs_keep_float32():

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+from layer_testing import assert_keeps_dtype_and_inputs
 
 from course.gradcheck import gradient_errors, numerical_gradient, rel_error
 from course.layers.temporal import (
@@ -85,23 +86,7 @@ def all_layers(dtype, seed=14):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("index", range(2), ids=lambda i: all_layers(np.float64)[i][0])
 def test_layers_keep_dtype_and_do_not_mutate(index, dtype):
-    name, forward, backward, inputs = all_layers(dtype)[index]
-    copies = [a.copy() for a in inputs]
-    out, cache = forward(*inputs)
-    assert out.dtype == dtype, name
-    dout = np.random.default_rng(15).standard_normal(out.shape).astype(dtype)
-    dout_copy = dout.copy()
-    grads = backward(dout, cache)
-    grads = (grads,) if isinstance(grads, np.ndarray) else grads
-    assert all(g.dtype == dtype for g in grads), (name, [g.dtype for g in grads])
-    for original, copy in zip((*inputs, dout), (*copies, dout_copy), strict=True):
-        np.testing.assert_array_equal(original, copy)
-        assert original.dtype == copy.dtype and original.shape == copy.shape
-    # The cache is left as the forward made it: a second backward gives the same gradients.
-    again = backward(dout, cache)
-    again = (again,) if isinstance(again, np.ndarray) else again
-    for first, second in zip(grads, again, strict=True):
-        np.testing.assert_array_equal(first, second)
+    assert_keeps_dtype_and_inputs(*all_layers(dtype)[index], dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
