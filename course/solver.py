@@ -213,6 +213,11 @@ class Solver:
         self.verbose = require_bool("verbose", verbose)
         self.on_iteration = validate_callbacks("on_iteration", on_iteration)
         self.on_epoch = validate_callbacks("on_epoch", on_epoch)
+        if self.num_epochs is None and not (self.on_iteration or self.on_epoch):
+            raise ValueError(
+                "Solver: num_epochs=None trains until a callback stops it; pass on_iteration "
+                "or on_epoch callbacks that return True when training should end"
+            )
         self.seed = require_positive_int("Solver", "seed", seed, allow_zero=True)
         self._batch_rng, self._eval_rng = np.random.default_rng(self.seed).spawn(2)
 

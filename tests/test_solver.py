@@ -365,6 +365,8 @@ def test_on_iteration_can_stop_mid_epoch_after_measuring():
     summary = solver.train()
     assert summary["stopped_early"] and solver.iteration == 15 and solver.epoch == 2
     assert len(solver.val_acc_history) == 2  # the cut-short epoch is measured too
+    with pytest.raises(ValueError, match="num_epochs=None trains until a callback stops it"):
+        make_solver(num_epochs=None)
 
 
 def test_sequence_labels_are_scored_position_by_position():
