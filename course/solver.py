@@ -48,6 +48,7 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
+from course import allocator
 from course._solver_validation import (
     optional_positive_int,
     require_bool,
@@ -58,6 +59,7 @@ from course._solver_validation import (
     validate_metric,
     validate_model,
     validate_schedule,
+    validate_split,
 )
 from course.optim import UpdateRule, clip_grads_by_global_norm, fill_config, get_update_rule
 from course.validation import format_shape, is_real_number, require_positive_int
@@ -142,7 +144,8 @@ class Solver:
       ``f(solver, epoch)`` at the end of every epoch (``epoch`` counts from
       1), after the metrics, the lr decay and the checkpoint. If any of
       them returns True (any true value), training stops after this epoch:
-      early stopping. All of them are called before stopping.
+      early stopping. All of them are called before stopping. A callback may
+      also give the next epoch new training data (``set_training_data``).
     - seed: int, default 0. Minibatch order and metric subsets come from
       ``np.random.default_rng(seed)`` (two independent streams spawned from it,
       so that changing num_train_samples does not change the minibatches).
@@ -283,9 +286,9 @@ class Solver:
         when the loss becomes NaN or inf; the parameters are left as they were
         before that iteration's update.
         """
-        num_train = len(self.y_train)
-        iterations_per_epoch = max(num_train // self.batch_size, 1)
-        total = None if self.num_epochs is None else self.num_epochs * iterations_per_epoch
+        allocator.keep_freed_memory_once()  # training reuses large temporaries every step
+        first_epoch_iterations = max(len(self.y_train) // self.batch_size, 1)
+        total = None if self.num_epochs is None else self.num_epochs * first_epoch_iterations
         bar = tqdm(total=total, desc="training", unit="it", disable=not self.verbose)
         epochs_run, stopped_early = 0, False
         try:
@@ -293,6 +296,8 @@ class Solver:
                 self.epoch += 1
                 epochs_run += 1
                 self._reset_model_state()
+                num_train = len(self.y_train)  # set_training_data may have changed it
+                iterations_per_epoch = max(num_train // self.batch_size, 1)
                 order = self._batch_rng.permutation(num_train) if self.shuffle else None
                 stop = False
                 for i in range(iterations_per_epoch):
@@ -431,6 +436,16 @@ class Solver:
             f"val {short} {val_value:.3f} "
             f"(best {self.best_val_metric:.3f} at epoch {self.best_epoch})"
         )
+
+    def set_training_data(self, X_train: np.ndarray, y_train: np.ndarray) -> None:
+        """Train on (X_train, y_train) from the next epoch on, e.g. from an on_epoch callback.
+
+        A text cut into streams can be cut at new places every epoch this way,
+        so that a model does not see the same windows again and again. The
+        arrays are checked as the Solver's data is; their number of examples
+        may differ from the old ones.
+        """
+        self.X_train, self.y_train = validate_split("train", X_train, y_train)
 
     # -------------------------------------------------------------- evaluation
 

@@ -150,7 +150,7 @@ def test_the_parser_loads_no_notebook_or_plotting_machinery():
 
 def test_only_training_commands_tune_the_allocator(tmp_path, monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr(cli, "keep_freed_memory", lambda: calls.append(True))
+    monkeypatch.setattr(cli, "keep_freed_memory_once", lambda: calls.append(True))
     assert main(["progress", str(tmp_path / "nowhere.ipynb")]) == 1
     assert main(["sample"]) == 2
     assert calls == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course.data.batches import char_batches, make_lm_batch, pad_sequences
+from course.data.batches import char_batches, make_lm_batch, pad_sequences, stream_windows
 from course.data.corpus import TOY_SENTENCES
 from course.data.vocabulary import NULL_INDEX, START_INDEX, Vocabulary
 
@@ -84,3 +84,17 @@ def test_char_batches_errors() -> None:
         char_batches(np.arange(10), batch_size=3, seq_length=4)
     with pytest.raises(TypeError, match="integer"):
         char_batches(np.zeros(100), batch_size=2, seq_length=4)
+
+
+def test_stream_windows_stack_the_char_batches_in_order():
+    encoded = np.arange(200) % 13
+    X, y = stream_windows(encoded, batch_size=3, seq_length=5)
+    batches = list(char_batches(encoded, batch_size=3, seq_length=5))
+    assert X.shape == (3 * len(batches), 5) and X.dtype == np.int64
+    for b, (x_b, y_b) in enumerate(batches):
+        np.testing.assert_array_equal(X[3 * b : 3 * b + 3], x_b)
+        np.testing.assert_array_equal(y[3 * b : 3 * b + 3], y_b)
+    X_cut, _ = stream_windows(encoded, batch_size=3, seq_length=5, rng=np.random.default_rng(4))
+    X_same, _ = stream_windows(encoded, batch_size=3, seq_length=5, rng=np.random.default_rng(4))
+    np.testing.assert_array_equal(X_cut, X_same)  # a seeded cut is repeatable
+    assert X_cut[0, 0] != X[0, 0]  # and cuts the text elsewhere

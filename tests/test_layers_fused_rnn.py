@@ -229,3 +229,17 @@ def test_fused_functions_name_themselves_in_errors():
     _, cache = rnn_forward_fused(x, h0, Wx, Wh, b)
     with pytest.raises(ValueError, match=r"rnn_backward_fused: dh has shape \(2, 3, 4\)"):
         rnn_backward_fused(np.zeros((2, 3, 4)), cache)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_the_first_fused_layer_tunes_malloc_once(monkeypatch, cell):
+    from course import allocator
+
+    calls = []
+    monkeypatch.setattr(allocator, "keep_freed_memory", lambda: calls.append(True))
+    monkeypatch.setattr(allocator, "_kept", False)
+    forward = rnn_forward_fused if cell == "rnn" else lstm_forward_fused
+    inputs = recurrent_inputs(SHAPES[0], gates=1 if cell == "rnn" else 4)
+    forward(*inputs)
+    forward(*inputs)
+    assert calls == [True]

@@ -156,7 +156,7 @@ def test_importing_the_layers_does_not_tune_malloc_and_the_first_fast_conv_does(
 def test_the_first_fast_layer_tunes_malloc_once(monkeypatch, first):
     calls = []
     monkeypatch.setattr(allocator, "keep_freed_memory", lambda *args: calls.append(args))
-    monkeypatch.setattr(_kernels, "_malloc_tuned", False)
+    monkeypatch.setattr(allocator, "_kept", False)
     x = np.zeros((1, 1, 4, 4))
     pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
     if first == "conv":
@@ -176,7 +176,7 @@ def test_the_first_fast_layer_tunes_malloc_once(monkeypatch, first):
 def test_the_fallback_tunes_malloc_too(monkeypatch):
     calls = []
     monkeypatch.setattr(allocator, "keep_freed_memory", lambda *args: calls.append(args))
-    monkeypatch.setattr(_kernels, "_malloc_tuned", False)
+    monkeypatch.setattr(allocator, "_kept", False)
     monkeypatch.setattr(_kernels, "_im2col", None)
     monkeypatch.setattr(_kernels, "_warned", False)
     with pytest.warns(RuntimeWarning, match=r"course\.layers\._im2col"):

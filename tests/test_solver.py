@@ -344,6 +344,23 @@ def test_shuffle_false_walks_batches_in_order_and_resets_state_per_pass():
     assert model.events.count("reset") == 2 * 3
 
 
+def test_a_callback_can_give_the_next_epoch_new_training_data():
+    data = make_data(num_train=90, num_val=30)
+    data["X_train"][:, 3] = np.arange(90)
+    model = StreamModel()
+
+    def shrink(solver, epoch):
+        rows = slice(0, max(90 - 30 * epoch, 30))  # 60 rows for epoch 2, 30 for epoch 3
+        solver.set_training_data(data["X_train"][rows], data["y_train"][rows])
+
+    make_solver(model, data, shuffle=False, num_epochs=3, on_epoch=shrink).train()
+    trained = [event[1] for event in model.events if event[0] == "train"]
+    assert trained == [0, 30, 60, 0, 30, 0]  # 3 batches, then 2, then 1
+    solver = make_solver(data=data)
+    with pytest.raises(ValueError, match="X_train has 2 examples but y_train has 3 labels"):
+        solver.set_training_data(data["X_train"][:2], data["y_train"][:3])
+
+
 def test_loss_metric_keeps_the_lowest_validation_loss():
     model = SoftmaxClassifier()
     solver = make_solver(model, metric="loss", num_epochs=3)
@@ -542,3 +559,16 @@ def test_verbose_true_shows_progress(capfd):
     out, err = capfd.readouterr()
     assert "epoch 2:" in out and "val acc" in out
     assert "training" in err  # the progress bar
+
+
+def test_training_tunes_malloc_once(monkeypatch):
+    from course import allocator
+
+    calls = []
+    monkeypatch.setattr(allocator, "keep_freed_memory", lambda: calls.append(True))
+    monkeypatch.setattr(allocator, "_kept", False)
+    solver = make_solver(num_epochs=1)
+    assert calls == []  # building a Solver changes nothing
+    solver.train()
+    solver.train()
+    assert calls == [True]

@@ -157,7 +157,10 @@ def _walk_streams(
 
 
 def stream_windows(
-    encoded: np.ndarray, batch_size: int, seq_length: int
+    encoded: np.ndarray,
+    batch_size: int,
+    seq_length: int,
+    rng: np.random.Generator | int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """All the ``char_batches`` windows of a text, stacked in order: training data for the Solver.
 
@@ -171,11 +174,14 @@ def stream_windows(
     encoded : (L,) integer array, e.g. ``vocab.encode(text)``
     batch_size : int, N
     seq_length : int, T
+    rng : np.random.Generator, int seed or None
+        as for ``char_batches``: None cuts the streams from offset 0, a
+        generator at a random offset in [0, T) (a new cut for every epoch)
 
     Returns
     -------
     X, y : (B*N, T) int64 each, B = the number of windows per stream; y[:, t] is
         the token after X[:, t]
     """
-    windows = list(char_batches(encoded, batch_size, seq_length))
+    windows = list(char_batches(encoded, batch_size, seq_length, rng=rng))
     return np.concatenate([x for x, _ in windows]), np.concatenate([y for _, y in windows])

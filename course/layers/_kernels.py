@@ -32,7 +32,6 @@ else:
 
 REBUILD_COMMAND = "pip install -e .   (or: make install)"
 _warned = False  # the fallback warning was given
-_malloc_tuned = False  # keep_freed_memory() was called
 
 # The modules whose frames a warning skips, to point at the caller's line.
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -67,10 +66,8 @@ def compiled_kernels():
     Every fast layer calls this before its work, so it is also where the
     allocator is tuned, once, at the first use of a fast layer.
     """
-    global _warned, _malloc_tuned
-    if not _malloc_tuned:
-        _malloc_tuned = True
-        allocator.keep_freed_memory()
+    global _warned
+    allocator.keep_freed_memory_once()
     if _im2col is None and not _warned:
         _warned = True
         # Point the warning at the first caller outside the fast layers.

@@ -18,6 +18,10 @@ compute (equal to float64 rounding, tested), organised for speed:
 language model trained on truncated-BPTT windows can carry both h and c to
 its next window (and pass them back in as ``h0`` and ``c0``).
 
+Like every fast layer, the first forward call tunes the allocator for the
+rest of the process (:func:`course.allocator.keep_freed_memory_once`): the
+large per-call arrays are then reused instead of page-faulted in anew.
+
 Dimension letters: N batch, T time steps, D input size, Hd hidden size.
 """
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from course import allocator
 from course.layers._sequence_validation import validate_lstm_inputs, validate_rnn_inputs
 from course.validation import require_dout
 
@@ -51,6 +56,7 @@ def rnn_forward_fused(
       copy of h (the caller may change h)
     """
     N, T, D, Hd = validate_rnn_inputs("rnn_forward_fused", x, h0, Wx, Wh, b)
+    allocator.keep_freed_memory_once()
     dtype = np.result_type(x, h0, Wx, Wh, b)
     # 1. The input projections of all T steps at once; h starts as them and is
     #    completed in place, step by step.
@@ -142,6 +148,7 @@ def lstm_forward_fused(
       hs (T+1, N, Hd) with hs[0] = h0 and hs[t+1] = h[:, t], and c0 (or None)
     """
     N, T, D, Hd = validate_lstm_inputs("lstm_forward_fused", x, h0, Wx, Wh, b, c0)
+    allocator.keep_freed_memory_once()
     dtype = np.result_type(x, h0, Wx, Wh, b, *(() if c0 is None else (c0,)))
     Wx, Wh, b = (np.asarray(p, dtype=dtype) for p in (Wx, Wh, b))  # copies only to convert
     x_tm = np.empty((T, N, D), dtype=dtype)

@@ -119,7 +119,8 @@ def train_charrnn(
     - max_minutes: stop after this much training time (None: no limit)
     - max_iterations: stop after this many updates (None: no limit); at
       least one of the two limits must be set
-    - seed: seeds the model: the same seed and iterations give the same model
+    - seed: seeds the model and where the streams are cut: the same seed and
+      iterations give the same model
     - out: folder to save ``weights.npz`` and ``model.json`` to (None: do not save)
 
     The validation bits per character are measured before training and after
@@ -182,7 +183,8 @@ def train_charrnn(
         seed=seed,
         init_bias_from=vocab.log_frequencies(),
     )
-    data = _stream_data(train_ids, val_ids, batch_size, seq_length)
+    rng = np.random.default_rng(seed)  # where the streams are cut, epoch by epoch
+    data = _stream_data(train_ids, val_ids, batch_size, seq_length, rng)
     windows_per_epoch = len(data["X_train"]) // batch_size
     budget = math.inf if max_minutes is None else 60.0 * max_minutes
     limit = max_iterations or math.inf
@@ -192,7 +194,10 @@ def train_charrnn(
     def out_of_budget(solver: Solver, iteration: int, loss: float) -> bool:
         return iteration >= limit or time.perf_counter() - start >= budget
 
-    def record(solver: Solver, epoch: int) -> None:
+    def record_and_recut(solver: Solver, epoch: int) -> None:
+        # The next epoch reads the text cut at a new random offset, so that the
+        # model does not see the same windows again and again.
+        solver.set_training_data(*stream_windows(train_ids, batch_size, seq_length, rng=rng))
         history.append(
             {
                 "epoch": epoch,
@@ -217,7 +222,7 @@ def train_charrnn(
         grad_clip=grad_clip or None,
         verbose=verbose,
         on_iteration=out_of_budget,
-        on_epoch=record,
+        on_epoch=record_and_recut,
         seed=seed,
     )
     untrained_bpc = solver.mean_loss(data["X_val"], data["y_val"]) / _LN2
@@ -244,13 +249,18 @@ def train_charrnn(
 
 
 def _stream_data(
-    train_ids: np.ndarray, val_ids: np.ndarray, batch_size: int, seq_length: int
+    train_ids: np.ndarray,
+    val_ids: np.ndarray,
+    batch_size: int,
+    seq_length: int,
+    rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     """The Solver's data: the training and validation texts as windows of N streams, in order.
 
     Both texts are cut into N = ``batch_size`` streams, because the Solver
-    evaluates in batches of that size; the validation windows are shorter than
-    T when the validation text is short.
+    evaluates in batches of that size; the training text at a random offset
+    drawn from ``rng``, the validation text always at 0 (its windows are shorter
+    than T when it is short).
     """
     val_steps = min(seq_length, (val_ids.size - 1) // batch_size)
     if val_steps < 1:
@@ -259,7 +269,7 @@ def _stream_data(
             f"batch_size={batch_size} streams; use a longer text, a larger val_fraction or a "
             "smaller --batch-size"
         )
-    X_train, y_train = stream_windows(train_ids, batch_size, seq_length)
+    X_train, y_train = stream_windows(train_ids, batch_size, seq_length, rng=rng)
     X_val, y_val = stream_windows(val_ids, batch_size, val_steps)
     return {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val}
 
