@@ -4,22 +4,32 @@ A pretrained model is two files: ``NAME.npz`` (compressed arrays: the
 parameters, the batchnorm running averages and the mean training image) and
 ``NAME.json`` (how it was made: the model's configuration, the command, the
 seed, the dataset sizes, the accuracies and the training time).
-``course train tinyvgg`` writes them; :func:`load_pretrained` reads them
-back. Nothing is ever downloaded.
+``course train tinyvgg`` writes them (atomically, never over an existing
+pair without ``--overwrite``); :func:`load_pretrained` reads them back and
+turns a damaged pair into one :class:`~course.artefacts.ArtefactError` that
+says how to restore it. Nothing is ever downloaded.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from course.artefacts import (
+    ArtefactError,
+    NotSavedError,
+    read_arrays,
+    read_record,
+    require_absent,
+    save_arrays_and_record,
+)
 from course.models.cnn import TinyVGG
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 _FORMAT = "course-pretrained"
+_BN_KEYS = ("running_mean", "running_var")
 PRETRAINED = {
     "tinyvgg-shapes": "TinyVGG trained on Shapes-10 by `course train tinyvgg`",
 }
@@ -35,35 +45,46 @@ def save_pretrained(
     """Write ``NAME.npz`` and ``NAME.json`` for ``model`` into ``folder``; return both paths.
 
     ``info`` (JSON-ready values) is stored beside the model's configuration.
-    Existing files are replaced only with ``overwrite=True``.
+    Each file is written atomically (see :mod:`course.artefacts`); existing
+    files are replaced only with ``overwrite=True``; a model holding NaN or
+    inf, or whose batchnorm layers never ran a training step, is refused
+    (:class:`~course.artefacts.NotSavedError`).
     """
     if not isinstance(model, TinyVGG):
         raise TypeError(f"save_pretrained: expected a TinyVGG, got {type(model).__name__}")
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"save_pretrained: {folder} exists and is not a folder")
+    weights, meta = folder / f"{name}.npz", folder / f"{name}.json"
+    if not overwrite:
+        require_absent(
+            (weights, meta),
+            "save_pretrained",
+            "pass overwrite=True (course train tinyvgg --overwrite) to replace them, or save "
+            "elsewhere (--out DIR)",
+        )
     folder.mkdir(parents=True, exist_ok=True)
     arrays = {f"params/{k}": v for k, v in model.params.items()}
     for i, bn_param in enumerate(model.bn_params, start=1):
-        for key in ("running_mean", "running_var"):
-            if key in bn_param:
-                arrays[f"bn{i}/{key}"] = bn_param[key]
+        for key in _BN_KEYS:
+            if key not in bn_param:
+                raise NotSavedError(
+                    f"save_pretrained: batchnorm layer {i} has no {key}: the model never ran a "
+                    "training step, so there is nothing to save; train it first"
+                )
+            arrays[f"bn{i}/{key}"] = bn_param[key]
     if model.mean_image is not None:
         arrays["mean_image"] = model.mean_image
-    weights, meta = folder / f"{name}.npz", folder / f"{name}.json"
-    existing = [str(path) for path in (weights, meta) if path.exists()]
-    if existing and not overwrite:
-        raise FileExistsError(
-            f"save_pretrained: {' and '.join(existing)} already exist; pass overwrite=True "
-            f"(course train tinyvgg --overwrite) to replace them, or save elsewhere (--out DIR)"
-        )
-    np.savez_compressed(weights, **arrays)
     record = {"format": _FORMAT, "name": name, "model": "TinyVGG", "config": model.config()}
-    meta.write_text(json.dumps({**record, **info}, indent=2) + "\n", encoding="utf-8")
-    return weights, meta
+    return save_arrays_and_record(
+        weights, arrays, meta, {**record, **info}, overwrite=overwrite, compressed=True
+    )
 
 
 def pretrained_info(name: str = "tinyvgg-shapes", folder: str | Path | None = None) -> dict:
     """The JSON record of a pretrained model: configuration, command, seed, data, accuracies."""
-    return json.loads(_files(name, folder)[1].read_text(encoding="utf-8"))
+    meta = _files(name, folder)[1]
+    return read_record(meta, _restore_hint(name, folder), required=("format", "config"))
 
 
 def load_pretrained(name: str = "tinyvgg-shapes", folder: str | Path | None = None) -> TinyVGG:
@@ -78,30 +99,56 @@ def load_pretrained(name: str = "tinyvgg-shapes", folder: str | Path | None = No
     - model: a TinyVGG with the trained parameters, the batchnorm running averages
       and ``model.mean_image``, the (C, H, W) mean training image its inputs need
       subtracted (``load_shapes`` does that for Shapes-10 with its own training mean)
+
+    A damaged pair of files (truncated, corrupt, incomplete, with NaN or inf,
+    arrays that do not match the record) raises :class:`ArtefactError` naming
+    the file, what is wrong and how to restore it.
     """
     weights, meta = _files(name, folder)
-    info = json.loads(meta.read_text(encoding="utf-8"))
+    restore = _restore_hint(name, folder)
+    info = read_record(meta, restore, required=("format", "model", "config"))
     if info.get("format") != _FORMAT or info.get("model") != "TinyVGG":
-        raise ValueError(f"load_pretrained: {meta} was not written by save_pretrained")
-    config = dict(info["config"])
-    model = TinyVGG(**{**config, "dtype": np.dtype(config["dtype"])})
-    with np.load(weights) as data:
-        for k, value in model.params.items():
-            key = f"params/{k}"
-            if key not in data.files or data[key].shape != value.shape:
-                raise ValueError(
-                    f"load_pretrained: {weights} has no array {key!r} of shape {value.shape}; "
-                    f"it does not match {meta}. Retrain with `course train tinyvgg`"
-                )
-            model.params[k] = data[key]
-        for i, bn_param in enumerate(model.bn_params, start=1):
-            for key in ("running_mean", "running_var"):
-                bn_param[key] = data[f"bn{i}/{key}"]
-        if "mean_image" in data.files:
-            model.mean_image = data["mean_image"]
-    for bn_param in model.bn_params:
+        raise ArtefactError(f"{meta}: was not written by save_pretrained; {restore}")
+    try:
+        config = dict(info["config"])
+        model = TinyVGG(**{**config, "dtype": np.dtype(config["dtype"])})
+    except (TypeError, ValueError, KeyError) as error:
+        raise ArtefactError(
+            f"{meta}: its 'config' does not describe a TinyVGG ({type(error).__name__}: "
+            f"{error}); {restore}"
+        ) from None
+    expected: dict[str, tuple[int, ...] | None] = {
+        f"params/{k}": v.shape for k, v in model.params.items()
+    }
+    for i in range(1, len(model.bn_params) + 1):
+        for key in _BN_KEYS:
+            expected[f"bn{i}/{key}"] = model.params[f"gamma{i}"].shape  # bn{i} follows conv{i}
+    arrays = read_arrays(
+        weights,
+        restore,
+        expected,
+        digest=info.get("arrays_sha256"),
+        record_path=meta,
+        optional={"mean_image": tuple(model.input_dim)},
+    )
+    for k in model.params:
+        model.params[k] = arrays[f"params/{k}"]
+    for i, bn_param in enumerate(model.bn_params, start=1):
+        for key in _BN_KEYS:
+            bn_param[key] = arrays[f"bn{i}/{key}"]
         bn_param["mode"] = "test"
+    if "mean_image" in arrays:
+        model.mean_image = arrays["mean_image"]
     return model
+
+
+def _restore_hint(name: str, folder: str | Path | None) -> str:
+    if folder is None:
+        return (
+            "restore the package's copy (reinstall it, or `git checkout course/weights`), or "
+            "retrain it with `course train tinyvgg --overwrite` (about 7 minutes on two cores)"
+        )
+    return f"retrain it with `course train tinyvgg --out {folder} --overwrite`"
 
 
 def _files(name: str, folder: str | Path | None) -> tuple[Path, Path]:
