@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from course.validation import format_shape, is_positive_finite, require_positive_int
+from course.validation import (
+    format_shape,
+    is_positive_finite,
+    is_real_number,
+    require_positive_int,
+)
 
 DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
 METRICS = ("accuracy", "loss")
@@ -116,7 +122,46 @@ def validate_split(split: str, X: object, y: object) -> tuple[np.ndarray, np.nda
         )
     if len(X) == 0:
         raise ValueError(f"Solver: X_{split} is empty; it needs at least one example")
+    if y.min() < 0:
+        raise ValueError(
+            f"Solver: y_{split} holds the negative label {y.min()} "
+            f"({np.count_nonzero(y < 0)} of {y.size} labels are negative); class labels "
+            f"are integers in [0, C). Check how the labels were made"
+        )
+    _require_finite(split, X)
     return X, y
+
+
+def _require_finite(split: str, X: np.ndarray) -> None:
+    """A floating-point X_split holds no NaN or inf (min and max find them without a copy)."""
+    if not np.issubdtype(X.dtype, np.inexact) or np.isfinite([X.min(), X.max()]).all():
+        return
+    bad = np.count_nonzero(~np.isfinite(X))
+    raise ValueError(
+        f"Solver: X_{split} holds {bad} NaN or inf entries (of {X.size}); every input must "
+        f"be a finite number. Find them with np.argwhere(~np.isfinite(X_{split})) and fix "
+        f"or drop those examples"
+    )
+
+
+def validate_labels_fit_scores(scores: object, y_train: np.ndarray, y_val: np.ndarray) -> None:
+    """Every label is a class the model scores: below ``scores.shape[-1]``, the class count.
+
+    ``scores`` is what ``model.loss`` returned for one example. Scores that are
+    not an array of at least 2 dims are left for ``Solver.predict`` to report.
+    """
+    scores = np.asarray(scores)
+    if scores.ndim < 2:
+        return
+    num_classes = scores.shape[-1]
+    for split, y in (("train", y_train), ("val", y_val)):
+        if y.max() >= num_classes:
+            raise ValueError(
+                f"Solver: y_{split} holds the label {y.max()}, but the model scores "
+                f"{num_classes} classes (labels 0 to {num_classes - 1}; model.loss returned "
+                f"scores of shape {format_shape(scores.shape)} for one example). Build the "
+                f"model with num_classes={y.max() + 1} or more, or check the labels"
+            )
 
 
 def validate_schedule(
@@ -135,6 +180,14 @@ def validate_schedule(
         raise ValueError(
             f"Solver: grad_clip must be None or a positive number (5 is a good start), "
             f"got {grad_clip!r}"
+        )
+    rates = [config.get("learning_rate") for config in optim_configs.values()]
+    if any(is_real_number(lr) and lr == 0 for lr in rates):
+        warnings.warn(
+            "Solver: learning_rate=0: the parameters will never change; pass a positive "
+            "learning_rate in optim_config (e.g. {'learning_rate': 1e-3})",
+            UserWarning,
+            stacklevel=3,  # the line that builds the Solver
         )
     return float(lr_decay), None if grad_clip is None else float(grad_clip)
 

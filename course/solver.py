@@ -38,7 +38,6 @@ options and their documentation, the loop, the evaluation and checkpoints.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -56,17 +55,39 @@ from course._solver_validation import (
     validate_callbacks,
     validate_checkpoint_dir,
     validate_data,
+    validate_labels_fit_scores,
     validate_metric,
     validate_model,
     validate_schedule,
     validate_split,
 )
+from course.artefacts import read_arrays, read_record, save_arrays_and_record
 from course.optim import UpdateRule, clip_grads_by_global_norm, fill_config, get_update_rule
 from course.validation import format_shape, is_real_number, require_positive_int
 
-__all__ = ["Model", "Solver"]
+__all__ = ["Model", "Solver", "TrainingInterrupted"]
 
 _SHORT = {"accuracy": "acc", "loss": "loss"}  # how the progress lines name the metric
+_CHECKPOINT_KEYS = ("epoch", "iteration", "metric", "best_val_metric", "best_epoch", "config")
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or the notebook's stop button) ended ``Solver.train()``.
+
+    By then the parameters reached were measured on the validation set (unless
+    a second Ctrl-C skipped that) and the model holds the best parameters so
+    far. ``summary`` is what ``train()`` would have returned, with
+    'interrupted': True. It is a KeyboardInterrupt, so a notebook's "Run All"
+    stops here as it would for any interrupt.
+    """
+
+    def __init__(self, message: str, summary: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.summary = {**summary, "interrupted": True}
 
 
 class Model(Protocol):
@@ -127,10 +148,12 @@ class Solver:
     - checkpoint_dir: None (default) or a folder. After each epoch the Solver
       writes ``epoch_{e:03d}.npz`` (the parameters) and ``epoch_{e:03d}.json``
       (epoch, iteration, histories, best validation metric and the scalar
-      settings) there; the folder is created if needed. The Solver never
-      overwrites a file: a folder that already holds epoch checkpoints is
+      settings) there; the folder is created if needed. Each file is written
+      atomically (a crash never leaves half a checkpoint) and never over an
+      existing file: a folder that already holds epoch checkpoints is
       refused when the Solver is built. Read one back with
-      ``Solver.load_checkpoint(path)``.
+      ``Solver.load_checkpoint(path)``, which refuses a damaged or
+      mismatched pair with one message.
     - print_every: iterations between updates of the loss shown on the
       progress bar. Default 10.
     - verbose: True (default) shows a tqdm progress bar (a widget in Jupyter)
@@ -282,34 +305,43 @@ class Solver:
         Calling ``train()`` again runs ``num_epochs`` more epochs, starting from
         the best parameters; histories and counters continue.
 
+        Ctrl-C (or a notebook's stop button) during an epoch ends it there:
+        the parameters reached are measured like an epoch's, the best so far
+        are loaded into the model, and :class:`TrainingInterrupted` (a
+        KeyboardInterrupt carrying the summary) is raised. An epoch whose
+        validation metric is NaN or inf is never the best.
+
         Raises FloatingPointError, naming the iteration and the learning rate,
         when the loss becomes NaN or inf; the parameters are left as they were
-        before that iteration's update.
+        before that iteration's update. With metric='accuracy', a label the
+        model has no class for raises ValueError before the first step (one
+        forward pass of one validation example counts the classes).
         """
+        if self.metric == "accuracy":
+            self._reset_model_state()
+            validate_labels_fit_scores(self.model.loss(self.X_val[:1]), self.y_train, self.y_val)
         allocator.keep_freed_memory_once()  # training reuses large temporaries every step
         first_epoch_iterations = max(len(self.y_train) // self.batch_size, 1)
         total = None if self.num_epochs is None else self.num_epochs * first_epoch_iterations
         bar = tqdm(total=total, desc="training", unit="it", disable=not self.verbose)
-        epochs_run, stopped_early = 0, False
+        epochs_run, stopped_early, interrupted = 0, False, False
         try:
             while not stopped_early and (self.num_epochs is None or epochs_run < self.num_epochs):
                 self.epoch += 1
                 epochs_run += 1
-                self._reset_model_state()
-                num_train = len(self.y_train)  # set_training_data may have changed it
-                iterations_per_epoch = max(num_train // self.batch_size, 1)
-                order = self._batch_rng.permutation(num_train) if self.shuffle else None
                 stop = False
-                for i in range(iterations_per_epoch):
-                    rows = slice(i * self.batch_size, (i + 1) * self.batch_size)
-                    loss, stop = self._step(rows if order is None else order[rows])
-                    if self.iteration % self.print_every == 0:
-                        self._postfix["loss"] = f"{loss:.4f}"
-                        bar.set_postfix(self._postfix, refresh=False)
-                    bar.update(1)
-                    if stop:
-                        break
-                stopped_early = self._end_epoch(bar) or stop
+                try:
+                    stop = self._run_epoch(bar)
+                except KeyboardInterrupt:
+                    interrupted = True
+                    if self.verbose:
+                        bar.write(
+                            f"interrupted at iteration {self.iteration}: measuring the "
+                            "parameters reached so far (Ctrl-C again to skip)"
+                        )
+                stopped_early = self._end_epoch(bar) or stop or interrupted
+        except KeyboardInterrupt:
+            interrupted = True  # during a measurement: the best parameters so far stand
         finally:
             bar.close()
 
@@ -317,7 +349,38 @@ class Solver:
             self.model.params[name] = value.copy()
         if self.best_bn_params is not None:
             self.model.bn_params = copy.deepcopy(self.best_bn_params)
-        return self._summary(stopped_early)
+        summary = self._summary(stopped_early or interrupted)
+        if interrupted:
+            raise TrainingInterrupted(self._interrupted_message(), summary)
+        return summary
+
+    def _run_epoch(self, bar: tqdm) -> bool:
+        """Walk the training set once, minibatch by minibatch; True when a callback said stop."""
+        self._reset_model_state()
+        num_train = len(self.y_train)  # set_training_data may have changed it
+        iterations_per_epoch = max(num_train // self.batch_size, 1)
+        order = self._batch_rng.permutation(num_train) if self.shuffle else None
+        for i in range(iterations_per_epoch):
+            rows = slice(i * self.batch_size, (i + 1) * self.batch_size)
+            loss, stop = self._step(rows if order is None else order[rows])
+            if self.iteration % self.print_every == 0:
+                self._postfix["loss"] = f"{loss:.4f}"
+                bar.set_postfix(self._postfix, refresh=False)
+            bar.update(1)
+            if stop:
+                return True
+        return False
+
+    def _interrupted_message(self) -> str:
+        """What an interrupted train() says: where it stopped and what the model now holds."""
+        where = f"training interrupted at iteration {self.iteration} (epoch {self.epoch})"
+        if not self.best_params:
+            return f"{where}, before any parameters were measured; the model is as it was left"
+        name = "validation accuracy" if self.metric == "accuracy" else "validation loss"
+        return (
+            f"{where}; model.params hold the best parameters so far: epoch {self.best_epoch}, "
+            f"{name} {self.best_val_metric:.4f} (the summary is in error.summary)"
+        )
 
     def _summary(self, stopped_early: bool) -> dict[str, Any]:
         summary = {
@@ -396,7 +459,7 @@ class Solver:
         better = val_value > self.best_val_metric
         if self.metric == "loss":
             better = val_value < self.best_val_metric
-        if not self.best_params or better:
+        if math.isfinite(val_value) and (not self.best_params or better):
             self.best_val_metric = val_value
             self.best_epoch = self.epoch
             self.best_params = {name: p.copy() for name, p in self.model.params.items()}
@@ -573,9 +636,10 @@ class Solver:
             "iteration": self.iteration,
             "metric": self.metric,
             "loss_history": self.loss_history,
-            "train_metric_history": self.train_metric_history,
-            "val_metric_history": self.val_metric_history,
-            "best_val_metric": self.best_val_metric,
+            # JSON has no NaN or inf: a diverged measurement is written as null.
+            "train_metric_history": [_finite_or_none(v) for v in self.train_metric_history],
+            "val_metric_history": [_finite_or_none(v) for v in self.val_metric_history],
+            "best_val_metric": _finite_or_none(self.best_val_metric),
             "best_epoch": self.best_epoch,
             "config": {
                 "update_rule": getattr(self.update_rule, "__name__", repr(self.update_rule)),
@@ -595,16 +659,9 @@ class Solver:
                 "seed": self.seed,
             },
         }
-        for path in (stem.with_suffix(".npz"), stem.with_suffix(".json")):
-            if path.exists():
-                raise FileExistsError(
-                    f"Solver: checkpoint {path} already exists; the Solver never overwrites "
-                    f"files. Pass a new checkpoint_dir"
-                )
-        with open(stem.with_suffix(".npz"), "xb") as f:
-            np.savez(f, **self.model.params)
-        with open(stem.with_suffix(".json"), "x", encoding="utf-8") as f:
-            json.dump(state, f, indent=2)
+        save_arrays_and_record(
+            stem.with_suffix(".npz"), self.model.params, stem.with_suffix(".json"), state
+        )
 
     @staticmethod
     def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -630,8 +687,12 @@ class Solver:
                 f"Solver.load_checkpoint: missing {', '.join(missing)}; a checkpoint is a "
                 f"pair epoch_XXX.npz + epoch_XXX.json written by Solver(checkpoint_dir=...)"
             )
-        with open(json_path, encoding="utf-8") as f:
-            state = json.load(f)
-        with np.load(npz_path, allow_pickle=False) as arrays:
-            params = {name: arrays[name] for name in arrays.files}
+        restore = (
+            "this checkpoint cannot be used; load an earlier epoch's checkpoint from "
+            f"{stem.parent}, or train again"
+        )
+        state = read_record(json_path, restore, required=_CHECKPOINT_KEYS)
+        params = read_arrays(
+            npz_path, restore, digest=state.pop("arrays_sha256", None), record_path=json_path
+        )
         return {"params": params, **state}

@@ -7,8 +7,9 @@ import copy
 import numpy as np
 import pytest
 
+from course.artefacts import ArtefactError
 from course.optim import sgd
-from course.solver import Solver
+from course.solver import Solver, TrainingInterrupted
 
 NUM_CLASSES = 3
 DIM = 4
@@ -335,6 +336,8 @@ def test_shuffle_false_walks_batches_in_order_and_resets_state_per_pass():
     data["X_val"][:, 3] = np.arange(30)
     model = StreamModel()
     make_solver(model, data, shuffle=False, num_epochs=2, num_train_samples=60).train()
+    assert model.events[:2] == ["reset", ("score", 0)]  # counting the classes before training
+    del model.events[:2]
     first_epoch = model.events[: model.events.index(("score", 0))]
     assert first_epoch == ["reset", ("train", 0), ("train", 30), ("train", 60), "reset"]
     # Evaluation reads the first 60 training rows, then the validation rows, in
@@ -572,3 +575,170 @@ def test_training_tunes_malloc_once(monkeypatch):
     solver.train()
     solver.train()
     assert calls == [True]
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_negative_labels_are_refused_at_construction(split):
+    data = make_data()
+    data[f"y_{split}"][[3, 7]] = -1
+    with pytest.raises(ValueError, match=rf"y_{split} holds the negative label -1 \(2 of"):
+        make_solver(data=data)
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_labels_the_model_cannot_score_are_refused_before_training(split):
+    data = make_data()
+    data[f"y_{split}"][5] = NUM_CLASSES + 2  # the model scores 3 classes
+    solver = make_solver(data=data)
+    message = rf"y_{split} holds the label 5, but the model scores 3 classes \(labels 0 to 2"
+    with pytest.raises(ValueError, match=message):
+        solver.train()
+    assert solver.iteration == 0 and solver.loss_history == []
+
+
+@pytest.mark.parametrize(("split", "bad"), [("train", np.nan), ("val", np.inf), ("val", -np.inf)])
+def test_non_finite_inputs_are_refused_with_their_count(split, bad):
+    data = make_data()
+    data[f"X_{split}"][[0, 4, 9], 1] = bad
+    with pytest.raises(ValueError, match=rf"X_{split} holds 3 NaN or inf entries"):
+        make_solver(data=data)
+    solver = make_solver()
+    with pytest.raises(ValueError, match=r"X_train holds 3 NaN or inf entries"):
+        solver.set_training_data(data[f"X_{split}"], data[f"y_{split}"])
+
+
+def test_integer_inputs_need_no_finiteness_check():
+    data = make_data()
+    data["X_val"] = np.zeros((90, DIM), dtype=np.int64)
+    make_solver(data=data)  # token ids: nothing to check
+
+
+def test_learning_rate_zero_warns_and_negative_is_refused():
+    def custom_rule(w, dw, config):
+        return sgd(w, dw, config)
+
+    with pytest.warns(UserWarning, match="learning_rate=0: the parameters will never change"):
+        make_solver(optim_config={"learning_rate": 0})
+    with pytest.warns(UserWarning, match="learning_rate=0"):
+        make_solver(update_rule=custom_rule, optim_config={"learning_rate": 0.0})
+    with pytest.raises(ValueError, match=r"config\['learning_rate'\] must be a non-negative"):
+        make_solver(optim_config={"learning_rate": -0.1})
+
+
+# ---------------------------------------------------------------- Ctrl-C and damaged checkpoints
+
+
+class InterruptedAt(SoftmaxClassifier):
+    """Raises KeyboardInterrupt (Ctrl-C) in its ``at``-th training call; ``also_measuring``
+    raises it again in the first evaluation after that (a second Ctrl-C)."""
+
+    def __init__(self, at: int, also_measuring: bool = False) -> None:
+        super().__init__()
+        self.calls, self.at, self.also_measuring, self.fired = 0, at, also_measuring, False
+
+    def loss(self, X, y=None):
+        if y is None and self.fired and self.also_measuring:
+            self.also_measuring = False
+            raise KeyboardInterrupt
+        if y is not None:
+            self.calls += 1
+            if self.calls == self.at:
+                self.fired = True
+                raise KeyboardInterrupt
+        return super().loss(X, y)
+
+
+def test_ctrl_c_measures_the_parameters_reached_and_keeps_the_best():
+    model = InterruptedAt(at=5)  # mid-way through the first epoch (10 iterations)
+    solver = make_solver(model)
+    with pytest.raises(TrainingInterrupted, match="iteration 4 .*best parameters so far") as err:
+        solver.train()
+    summary = err.value.summary
+    assert summary["interrupted"] and summary["iterations"] == 4 and summary["best_epoch"] == 1
+    assert solver.val_acc_history == [summary["best_val_acc"]] and summary["best_val_acc"] > 0.9
+    np.testing.assert_array_equal(model.params["W"], solver.best_params["W"])
+    assert isinstance(err.value, KeyboardInterrupt)  # a notebook's Run All stops here
+
+
+def test_a_second_ctrl_c_skips_the_measurement_and_keeps_the_earlier_best():
+    model = InterruptedAt(at=15, also_measuring=True)  # in epoch 2, then while measuring
+    solver = make_solver(model)
+    with pytest.raises(TrainingInterrupted, match="epoch 1") as err:
+        solver.train()
+    assert err.value.summary["best_epoch"] == 1 and len(solver.val_acc_history) == 1
+    np.testing.assert_array_equal(model.params["W"], solver.best_params["W"])
+
+
+def test_ctrl_c_before_any_measurement_says_the_model_is_as_left():
+    solver = make_solver(InterruptedAt(at=1, also_measuring=True))
+    with pytest.raises(TrainingInterrupted, match="before any parameters were measured"):
+        solver.train()
+
+
+class NanOnValidationWhenBroken(SoftmaxClassifier):
+    """Its loss on validation rows is NaN while ``broken`` is set."""
+
+    def __init__(self, X_val: np.ndarray) -> None:
+        super().__init__()
+        self.val_rows = {row.tobytes() for row in X_val}
+        self.broken = False
+
+    def loss(self, X, y=None):
+        out = super().loss(X, y)
+        if not self.broken or X[0].tobytes() not in self.val_rows:
+            return out
+        return out * np.nan if y is None else (np.nan, out[1])
+
+
+def test_an_epoch_whose_validation_metric_is_nan_is_never_the_best(tmp_path):
+    data = make_data()
+    model = NanOnValidationWhenBroken(data["X_val"])
+    solver = make_solver(
+        model,
+        data,
+        metric="loss",
+        checkpoint_dir=tmp_path,
+        on_epoch=lambda solver, epoch: setattr(model, "broken", True),  # NaN from epoch 2
+    )
+    solver.train()
+    assert solver.best_epoch == 1 and np.isnan(solver.val_metric_history[1:]).all()
+    np.testing.assert_array_equal(model.params["W"], solver.best_params["W"])
+    later = Solver.load_checkpoint(tmp_path / "epoch_003")  # JSON has no NaN: null
+    assert later["val_metric_history"][1:] == [None, None] and later["best_epoch"] == 1
+
+
+def _checkpoint(tmp_path):
+    make_solver(checkpoint_dir=tmp_path, num_epochs=1).train()
+    return tmp_path / "epoch_001.npz", tmp_path / "epoch_001.json"
+
+
+DAMAGED_CHECKPOINTS = {
+    "empty npz": ("npz", lambda p: p.write_bytes(b""), "is empty"),
+    "truncated npz": ("npz", lambda p: p.write_bytes(p.read_bytes()[:100]), "damaged"),
+    "other arrays": ("npz", lambda p: np.savez(p, W=np.zeros((DIM, 3))), "do not belong"),
+    "nan arrays": ("npz", lambda p: np.savez(p, W=np.full(2, np.nan)), "NaN or inf"),
+    "bad json": ("json", lambda p: p.write_text("{"), "not valid JSON"),
+    "incomplete json": ("json", lambda p: p.write_text('{"epoch": 1}'), "has no 'iteration'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGED_CHECKPOINTS))
+def test_a_damaged_checkpoint_is_one_message(tmp_path, case):
+    which, damage, expected = DAMAGED_CHECKPOINTS[case]
+    npz, meta = _checkpoint(tmp_path)
+    damage(npz if which == "npz" else meta)
+    with pytest.raises(ArtefactError, match=expected) as err:
+        Solver.load_checkpoint(npz)
+    assert str(npz if which == "npz" else meta) in str(err.value)
+    assert "earlier epoch" in str(err.value)
+
+
+def test_a_failed_checkpoint_write_leaves_no_file_behind(tmp_path, monkeypatch):
+    def disk_full(file, **arrays):
+        file.write(b"PK\x03\x04 half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        make_solver(checkpoint_dir=tmp_path, num_epochs=1).train()
+    assert list(tmp_path.iterdir()) == []
