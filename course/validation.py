@@ -8,6 +8,7 @@ and (where there is one) what to do, instead of an obscure numpy traceback.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -57,6 +58,15 @@ def require_labels(func: str, y: object, num_samples: int, num_classes: int) -> 
     return y
 
 
+def require_examples(func: str, name: str, value: np.ndarray) -> None:
+    """Raise ValueError when the batch ``value`` (N, ...) holds no examples (N == 0)."""
+    if value.ndim and value.shape[0] == 0:
+        raise ValueError(
+            f"{func}: {name} has 0 examples (shape {format_shape(value.shape)}); a batch "
+            f"needs at least one. Check the slice that made it (a start past the end?)"
+        )
+
+
 def is_real_number(value: object) -> bool:
     """Whether ``value`` is a real Python or numpy number (a bool is not one)."""
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
@@ -103,3 +113,19 @@ def require_dout(
             f"{format_shape(expected)}, {output}"
         )
     return dout
+
+
+def check_learning_rate(func: str, learning_rate: object) -> float:
+    """A learning rate is a finite number >= 0; 0 is legal but surely a mistake, so it warns."""
+    if not is_real_number(learning_rate) or not math.isfinite(learning_rate) or learning_rate < 0:
+        raise ValueError(
+            f"{func}: learning_rate must be a positive number (e.g. 1e-3), got {learning_rate!r}"
+        )
+    if learning_rate == 0:
+        warnings.warn(
+            f"{func}: learning_rate=0: the parameters will never change; pass a positive "
+            "learning rate (e.g. 1e-3)",
+            UserWarning,
+            stacklevel=3,
+        )
+    return float(learning_rate)

@@ -21,14 +21,23 @@ charrnn`` is then the faster choice.
 
 from __future__ import annotations
 
-import json
 import math
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from course.artefacts import (
+    ArtefactError,
+    NotSavedError,
+    read_arrays,
+    read_record,
+    require_entries,
+    require_new_model_folder,
+    save_arrays_and_record,
+)
 from course.data import (
     Vocabulary,
     char_ngram_bits_per_char,
@@ -38,8 +47,8 @@ from course.data import (
 )
 from course.models import CharRNN
 from course.models._validation import require_temperature
-from course.solver import Solver
-from course.validation import require_positive_int
+from course.solver import Solver, TrainingInterrupted
+from course.validation import check_learning_rate, require_positive_int
 
 __all__ = [
     "DEFAULT_MODEL_DIR",
@@ -54,6 +63,7 @@ DEFAULT_MODEL_DIR = Path("output/charrnn")
 WEIGHTS_FILE = "weights.npz"
 INFO_FILE = "model.json"
 _FORMAT = "course.charrnn"
+_SPEC_KEYS = ("vocab_size", "hidden_dim", "num_layers", "cell", "embed_dim", "dtype")
 _LN2 = math.log(2.0)
 
 
@@ -105,6 +115,7 @@ def train_charrnn(
     seed: int = 0,
     out: str | Path | None = None,
     verbose: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Train a CharRNN on ``text`` (default: the pydoc corpus); return a summary dict.
 
@@ -122,10 +133,18 @@ def train_charrnn(
     - seed: seeds the model and where the streams are cut: the same seed and
       iterations give the same model
     - out: folder to save ``weights.npz`` and ``model.json`` to (None: do not save)
+    - overwrite: replace a model already saved in ``out``; without it an
+      existing model is refused before training starts
 
     The validation bits per character are measured before training and after
     every epoch (one pass over the training streams) and when a limit stops
-    training; the parameters of the best measurement are kept.
+    training; the parameters of the best measurement are kept. They are saved
+    only when they beat the untrained model (a diverged run saves nothing and
+    raises :class:`~course.artefacts.NotSavedError`). Ctrl-C ends training
+    early: the best model so far is saved (when it beats the untrained one)
+    and :class:`~course.solver.TrainingInterrupted` says where. A loss that
+    becomes NaN raises FloatingPointError, after saving the best model
+    measured before it, if any beat the untrained one.
 
     Returns a dict with 'model' (the CharRNN with the best validation
     parameters), 'vocab', 'history' (list of {'epoch', 'iteration', 'seconds',
@@ -144,6 +163,11 @@ def train_charrnn(
         raise ValueError(f"{func}: update_rule must be 'adam' or 'rmsprop', got {update_rule!r}")
     if not 0 < lr_decay <= 1:
         raise ValueError(f"{func}: lr_decay must lie in (0, 1], got {lr_decay!r}")
+    check_learning_rate(func, learning_rate)
+    if out is not None:
+        require_new_model_folder(
+            func, Path(out).expanduser(), (WEIGHTS_FILE, INFO_FILE), overwrite
+        )
     if text is None:
         text = load_pydoc_corpus()
     if not isinstance(text, str):
@@ -208,43 +232,69 @@ def train_charrnn(
             }
         )
 
-    solver = Solver(
-        model,
-        data,
-        update_rule=update_rule,
-        optim_config={"learning_rate": learning_rate},
-        lr_decay=lr_decay,
-        batch_size=batch_size,
-        num_epochs=None if max_iterations is None else math.ceil(limit / windows_per_epoch),
-        metric="loss",
-        shuffle=False,
-        num_train_samples=_TRAIN_WINDOWS_MEASURED * batch_size,
-        grad_clip=grad_clip or None,
-        verbose=verbose,
-        on_iteration=out_of_budget,
-        on_epoch=record_and_recut,
-        seed=seed,
-    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Solver: learning_rate=0")  # warned about above
+        solver = Solver(
+            model,
+            data,
+            update_rule=update_rule,
+            optim_config={"learning_rate": learning_rate},
+            lr_decay=lr_decay,
+            batch_size=batch_size,
+            num_epochs=None if max_iterations is None else math.ceil(limit / windows_per_epoch),
+            metric="loss",
+            shuffle=False,
+            num_train_samples=_TRAIN_WINDOWS_MEASURED * batch_size,
+            grad_clip=grad_clip or None,
+            verbose=verbose,
+            on_iteration=out_of_budget,
+            on_epoch=record_and_recut,
+            seed=seed,
+        )
     untrained_bpc = solver.mean_loss(data["X_val"], data["y_val"]) / _LN2
     history.append(
         {"epoch": 0, "iteration": 0, "seconds": 0.0, "train_bpc": None, "val_bpc": untrained_bpc}
     )
-    summary = solver.train()
-    seconds = time.perf_counter() - start
+    stopped: BaseException | None = None
+    try:
+        solver.train()
+    except TrainingInterrupted as interrupt:
+        stopped = interrupt
+    except FloatingPointError as error:
+        stopped = error
+        for name, value in solver.best_params.items():  # the best measured before it
+            model.params[name] = value.copy()
+    best_bpc = solver.best_val_metric / _LN2 if solver.best_params else math.nan
     results = {
         "model": model,
         "vocab": vocab,
         "history": history,
-        "best_val_bpc": summary["best_val_metric"] / _LN2,
+        "best_val_bpc": best_bpc,
+        "untrained_bpc": untrained_bpc,
         "baseline_bpc": baseline,
-        "iterations": summary["iterations"],
-        "epochs": summary["epochs"],
-        "seconds": seconds,
+        "iterations": solver.iteration,
+        "epochs": solver.epoch,
+        "seconds": time.perf_counter() - start,
         "settings": settings,
         "out": None,
     }
-    if out is not None:
-        results["out"] = save_charrnn(out, model, vocab, results)
+    learnt = math.isfinite(best_bpc) and best_bpc < untrained_bpc
+    if out is not None and learnt:
+        results["out"] = save_charrnn(out, model, vocab, results, overwrite=overwrite)
+    saved = f"; the best model so far ({best_bpc:.3f} bits/char) was saved to {results['out']}"
+    if results["out"] is None:
+        saved = "; nothing was saved" if out is not None else ""
+    if isinstance(stopped, TrainingInterrupted):
+        raise TrainingInterrupted(f"{stopped}{saved}", stopped.summary) from None
+    if stopped is not None:
+        raise FloatingPointError(f"{func}: training diverged: {stopped}{saved}") from None
+    if out is not None and not learnt:
+        raise NotSavedError(
+            f"{func}: the best validation loss, {best_bpc:.3f} bits/char, is no better than "
+            f"the untrained model's {untrained_bpc:.3f}: training diverged or did not learn "
+            f"(learning_rate={learning_rate:g}); nothing was saved to {out}. Try a smaller "
+            "learning rate"
+        )
     return results
 
 
@@ -275,12 +325,20 @@ def _stream_data(
 
 
 def save_charrnn(
-    out: str | Path, model: CharRNN, vocab: Vocabulary, summary: dict[str, Any] | None = None
+    out: str | Path,
+    model: CharRNN,
+    vocab: Vocabulary,
+    summary: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> Path:
-    """Write ``weights.npz`` and ``model.json`` into the folder ``out`` (made if missing)."""
+    """Write ``weights.npz`` and ``model.json`` into the folder ``out`` (made if missing).
+
+    Each file is written atomically; a model already saved there is replaced
+    only with ``overwrite=True``, and parameters holding NaN or inf are refused
+    (:class:`~course.artefacts.NotSavedError`).
+    """
     folder = Path(out).expanduser()
-    if folder.exists() and not folder.is_dir():
-        raise FileExistsError(f"save_charrnn: {folder} exists and is not a folder")
+    require_new_model_folder("save_charrnn", folder, (WEIGHTS_FILE, INFO_FILE), overwrite)
     folder.mkdir(parents=True, exist_ok=True)
     summary = summary or {}
     info = {
@@ -296,19 +354,35 @@ def save_charrnn(
         },
         "vocab": vocab.to_dict(),
         "settings": summary.get("settings", {}),
-        "history": summary.get("history", []),
-        "best_val_bpc": summary.get("best_val_bpc"),
-        "baseline_bpc": summary.get("baseline_bpc"),
+        "history": [
+            {key: _json_number(value) for key, value in row.items()}
+            for row in summary.get("history", [])
+        ],
+        "best_val_bpc": _json_number(summary.get("best_val_bpc")),
+        "untrained_bpc": _json_number(summary.get("untrained_bpc")),
+        "baseline_bpc": _json_number(summary.get("baseline_bpc")),
         "iterations": summary.get("iterations"),
         "seconds": summary.get("seconds"),
     }
-    np.savez(folder / WEIGHTS_FILE, **model.params)
-    (folder / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    save_arrays_and_record(
+        folder / WEIGHTS_FILE, model.params, folder / INFO_FILE, info, overwrite=overwrite
+    )
     return folder
 
 
+def _json_number(value: Any) -> Any:
+    """JSON has no NaN or inf: a non-finite float is written as null."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
 def load_charrnn(path: str | Path = DEFAULT_MODEL_DIR) -> tuple[CharRNN, Vocabulary, dict]:
-    """Load a model saved by ``train_charrnn(out=path)``; returns (model, vocab, info)."""
+    """Load a model saved by ``train_charrnn(out=path)``; returns (model, vocab, info).
+
+    A missing model raises FileNotFoundError saying how to train one; a
+    damaged one (truncated, corrupt, incomplete, NaN or inf, files that do
+    not belong together) raises :class:`~course.artefacts.ArtefactError`
+    naming the file, what is wrong and the command that retrains it.
+    """
     folder = Path(path).expanduser()
     weights, info_file = folder / WEIGHTS_FILE, folder / INFO_FILE
     if not weights.is_file() or not info_file.is_file():
@@ -316,30 +390,42 @@ def load_charrnn(path: str | Path = DEFAULT_MODEL_DIR) -> tuple[CharRNN, Vocabul
             f"load_charrnn: no trained model in {folder} (expected {WEIGHTS_FILE} and "
             f"{INFO_FILE}); run `course train charrnn --out {folder}` first"
         )
-    info = json.loads(info_file.read_text(encoding="utf-8"))
+    restore = f"retrain it with `course train charrnn --out {folder} --overwrite`"
+    info = read_record(info_file, restore, required=("format", "model", "vocab"))
     if info.get("format") != _FORMAT:
-        raise ValueError(f"load_charrnn: {info_file} was not written by train_charrnn")
+        raise ArtefactError(f"{info_file}: was not written by train_charrnn; {restore}")
     spec = info["model"]
-    vocab = Vocabulary.from_dict(info["vocab"])
-    model = CharRNN(
-        spec["vocab_size"],
-        hidden_dim=spec["hidden_dim"],
-        num_layers=spec["num_layers"],
-        cell=spec["cell"],
-        dtype=np.dtype(spec["dtype"]),
-        embed_dim=spec["embed_dim"],
+    if not isinstance(spec, dict):
+        raise ArtefactError(f"{info_file}: 'model' is not an object; {restore}")
+    require_entries(spec, _SPEC_KEYS, info_file, restore)
+    try:
+        vocab = Vocabulary.from_dict(info["vocab"])
+        model = CharRNN(
+            spec["vocab_size"],
+            hidden_dim=spec["hidden_dim"],
+            num_layers=spec["num_layers"],
+            cell=spec["cell"],
+            dtype=np.dtype(spec["dtype"]),
+            embed_dim=spec["embed_dim"],
+        )
+    except (TypeError, ValueError) as error:
+        raise ArtefactError(
+            f"{info_file}: does not describe a model ({error}); {restore}"
+        ) from None
+    if len(vocab) != model.vocab_size:
+        raise ArtefactError(
+            f"{info_file}: its vocabulary has {len(vocab)} characters but its model "
+            f"{model.vocab_size}; {restore}"
+        )
+    arrays = read_arrays(
+        weights,
+        restore,
+        {name: value.shape for name, value in model.params.items()},
+        digest=info.get("arrays_sha256"),
+        record_path=info_file,
     )
-    with np.load(weights) as data:
-        missing = set(model.params) - set(data.files)
-        if missing:
-            raise ValueError(f"load_charrnn: {weights} lacks the arrays {sorted(missing)}")
-        for k in model.params:
-            if data[k].shape != model.params[k].shape:
-                raise ValueError(
-                    f"load_charrnn: {weights}[{k!r}] has shape {data[k].shape}; the settings "
-                    f"in {info_file} need {model.params[k].shape}"
-                )
-            model.params[k] = data[k].astype(model.dtype)
+    for name in model.params:
+        model.params[name] = arrays[name].astype(model.dtype)
     return model, vocab, info
 
 

@@ -10,19 +10,23 @@ test accuracy on Shapes-10.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import platform
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from course.artefacts import NotSavedError, require_new_model_folder
 from course.data import load_shapes
 from course.models.cnn import TinyVGG
 from course.models.pretrained import WEIGHTS_DIR, save_pretrained
-from course.solver import Solver
+from course.solver import Solver, TrainingInterrupted
+from course.validation import check_learning_rate, require_positive_int
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,13 @@ def train_tinyvgg(
     """Train TinyVGG on Shapes-10 following ``recipe``; save it into ``out`` (None: don't).
 
     Existing weights in ``out`` are replaced only with ``overwrite=True``; this
-    is checked before training starts.
+    is checked before training starts. The model is saved only when its best
+    validation accuracy beats always answering the commonest training class
+    (else :class:`~course.artefacts.NotSavedError`). Ctrl-C ends training
+    early, saves the best model so far and raises
+    :class:`~course.solver.TrainingInterrupted` saying where; a loss that
+    becomes NaN saves the best model measured before it and raises
+    FloatingPointError.
 
     ``threads`` is the number of BLAS threads. One is the default so that a
     rerun reproduces the shipped weights (a multiply's rounding can depend on
@@ -95,14 +105,12 @@ def train_tinyvgg(
     Returns a dict with the model, the solver's summary, the accuracies, the
     time and the paths written.
     """
+    require_positive_int("train_tinyvgg", "threads", threads)
     say = print if verbose else (lambda *args, **kwargs: None)
-    if out is not None and not overwrite:
-        taken = [p for p in (Path(out) / f"{name}.npz", Path(out) / f"{name}.json") if p.exists()]
-        if taken:
-            raise FileExistsError(
-                f"train_tinyvgg: {taken[0]} already exists; pass --overwrite to replace the "
-                f"saved model, or --out DIR to save elsewhere"
-            )
+    check_learning_rate("train_tinyvgg", recipe.learning_rate)
+    if out is not None:
+        files = (f"{name}.npz", f"{name}.json")
+        require_new_model_folder("train_tinyvgg", Path(out), files, overwrite)
     start = time.perf_counter()
     data = load_shapes(recipe.num_train, recipe.num_val, recipe.num_test, seed=recipe.seed)
     say(
@@ -111,19 +119,37 @@ def train_tinyvgg(
     )
     model = recipe.build_model(data)
     model.mean_image = data["mean_image"]
-    solver = recipe.build_solver(model, data, num_val_samples=None, verbose=verbose)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Solver: learning_rate=0")  # warned about above
+        solver = recipe.build_solver(model, data, num_val_samples=None, verbose=verbose)
     say(f"Training TinyVGG {recipe.stages} + FC {recipe.hidden_dims} with Adam")
     train_start = time.perf_counter()
+    stopped: BaseException | None = None
     with threadpool_limits(limits=threads, user_api="blas"):
-        summary = solver.train()  # the best epoch's params and batchnorm averages
+        try:
+            summary = solver.train()  # the best epoch's params and batchnorm averages
+        except TrainingInterrupted as interrupt:
+            stopped, summary = interrupt, interrupt.summary
+        except FloatingPointError as error:
+            stopped, summary = error, None
+            _load_best(solver)
         train_seconds = time.perf_counter() - train_start
+        if not solver.best_params:  # stopped before any epoch was measured
+            raise NotSavedError(
+                f"train_tinyvgg: training stopped before any epoch was measured ({stopped}); "
+                "nothing was saved"
+            ) from None
         test_acc = solver.check_accuracy(data["X_test"], data["y_test"])
     seconds = time.perf_counter() - start
+    # A net that never beats "always the commonest training class" learnt nothing.
+    baseline = float(np.mean(data["y_val"] == np.bincount(data["y_train"]).argmax()))
+    learnt = solver.best_epoch > 0 and solver.best_val_acc > baseline
     results = {
         "model": model,
         "summary": summary,
         "val_acc": solver.best_val_acc,
         "test_acc": test_acc,
+        "baseline_val_acc": baseline,
         "train_seconds": train_seconds,
         "seconds": seconds,
         "paths": None,
@@ -132,7 +158,7 @@ def train_tinyvgg(
         f"TinyVGG: validation accuracy {solver.best_val_acc:.1%} (epoch {solver.best_epoch}), "
         f"test accuracy {test_acc:.1%}; {seconds / 60:.1f} min in all"
     )
-    if out is not None:
+    if out is not None and learnt:
         info = {
             "command": "course train tinyvgg",
             "recipe": dataclasses.asdict(recipe),
@@ -140,7 +166,7 @@ def train_tinyvgg(
             "val_acc": solver.best_val_acc,
             "test_acc": test_acc,
             "best_epoch": solver.best_epoch,
-            "val_acc_history": summary["val_acc_history"],
+            "val_acc_history": list(solver.val_metric_history),
             "train_seconds": round(train_seconds, 1),
             "blas_threads": threads,
             "machine": f"{platform.machine()}, {platform.python_implementation()} "
@@ -148,4 +174,26 @@ def train_tinyvgg(
         }
         results["paths"] = save_pretrained(model, name, info, out, overwrite=overwrite)
         say(f"Saved {results['paths'][0]} and {results['paths'][1].name}")
+    saved = "; nothing was saved" if out is not None else ""
+    if results["paths"] is not None:
+        saved = f"; the best model so far was saved to {results['paths'][0]}"
+    if isinstance(stopped, TrainingInterrupted):
+        raise TrainingInterrupted(f"{stopped}{saved}", stopped.summary) from None
+    if stopped is not None:
+        raise FloatingPointError(f"train_tinyvgg: training diverged: {stopped}{saved}") from None
+    if out is not None and not learnt:
+        raise NotSavedError(
+            f"train_tinyvgg: the best validation accuracy, {solver.best_val_acc:.1%}, is no "
+            f"better than always answering the commonest class ({baseline:.1%}): training "
+            f"diverged or was too short to learn (learning_rate={recipe.learning_rate:g}); "
+            f"nothing was saved to {out}. Try a smaller learning rate, or more data and epochs"
+        )
     return results
+
+
+def _load_best(solver: Solver) -> None:
+    """After a divergence, give the model the best parameters measured before it (if any)."""
+    for key, value in solver.best_params.items():
+        solver.model.params[key] = value.copy()
+    if solver.best_bn_params is not None:
+        solver.model.bn_params = copy.deepcopy(solver.best_bn_params)
