@@ -1,6 +1,7 @@
 """Tests for course/classroom/release.py: stubs, hidden tests, metadata, errors, the folder.
 
-The ``course release`` command is tested in tests/test_cli.py.
+The ``course release`` command's basics are tested in tests/test_cli.py; its
+refusals, --force and backups are tested here, at the end.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ def test_hidden_tests_are_removed_with_their_markers():
         "### END HIDDEN TESTS\n"
         "print('done')"
     )
-    source = release_notebook(master(check_cell(code))).cells[0].source
+    source = release_notebook(master(new_code_cell(FORWARD), check_cell(code))).cells[1].source
     assert source == "check_affine_forward(affine_forward)\nprint('done')"
 
 
@@ -422,14 +423,14 @@ def test_release_refuses_to_overwrite_a_released_notebook_edited_since(course_di
     assert "out = x @ w + b" in nbformat.read(out / "01_fc.ipynb", as_version=4).cells[0].source
 
 
-def test_a_released_notebook_that_was_only_run_is_refreshed(course_dir):
+def test_a_released_notebook_that_is_only_stale_is_replaced(course_dir):
     src, out = course_dir / "solutions", course_dir / "assignments"
     release(src, out)
-    ran = nbformat.read(out / "01_fc.ipynb", as_version=4)
-    with_output(ran.cells[0])
-    write(ran, out / "01_fc.ipynb")
+    nb = nbformat.read(src / "01_fc.ipynb", as_version=4)
+    nb.cells.append(new_markdown_cell("One more note."))
+    write(nb, src / "01_fc.ipynb")
     assert release(src, out) == [out / "01_fc.ipynb"]
-    assert nbformat.read(out / "01_fc.ipynb", as_version=4).cells[0].outputs == []
+    assert sorted(p.name for p in out.iterdir()) == ["01_fc.ipynb", "02_relu.ipynb"]  # no backup
 
 
 def test_nothing_is_written_when_one_master_of_several_is_malformed(course_dir):
@@ -476,3 +477,348 @@ def test_released_check_cell_metadata_survives_json(course_dir):
     data = json.loads((course_dir / "assignments" / "01_fc.ipynb").read_text(encoding="utf-8"))
     assert data["cells"][1]["metadata"] == CHECK
     assert data["nbformat"] == 4 and data["nbformat_minor"] == 5
+
+
+# ----- near-miss markers and markers that break the code (issue 10) ------------------
+
+NEAR_MISSES = [
+    "### BEGIN SOLUTIONS",
+    "###BEGIN_SOLUTION",
+    "# begin solution",
+    "## BEGIN SOLUTION",
+    "#### BEGIN SOLUTION",
+    "### Begin Solution",
+    "### BEGIN_SOLUTION",
+    "### BEGINSOLUTION",
+    "###  BEGIN  SOLUTION",
+    "### BEGIN SOLUTION please",
+    "### BEGIN HIDDEN TEST",
+    "### BEGIN\u200b SOLUTION",
+    "### BEGIN\u200cSOLUTION",
+    "### BEGIN SOLUTION\u200d",
+    "\ufeff### BEGIN SOLUTION",
+    "###\u2060 BEGIN SOLUTION",
+    "###\u00a0BEGIN SOLUTION",
+    "### BEGIN\u202fSOLUTION",
+    "\u00a0### BEGIN SOLUTION",
+    "\uff03\uff03\uff03 BEGIN SOLUTION",
+    "x = 1  ### BEGIN SOLUTION",
+    "x = '### BEGIN SOLUTION'",
+]
+
+
+@pytest.mark.parametrize("line", NEAR_MISSES, ids=ascii)
+def test_a_near_miss_begin_is_refused_and_nothing_is_released(course_dir, line):
+    src, out = course_dir / "solutions", course_dir / "assignments"
+    code = f"def g(x):\n    {line}\n    return 42 * x\n    ### END SOLUTION\n"
+    write(master(new_markdown_cell("intro"), new_code_cell(code)), src / "03_g.ipynb")
+    with pytest.raises(MarkerError) as info:
+        release(src, out)
+    message = str(info.value)
+    assert "03_g.ipynb: cell 2 line 2 looks like a marker but is not exactly one" in message
+    assert repr(line.strip(" ")) in message
+    assert "nothing was written" in message
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "line", ["### END SOLUTIONS", "# end solution", "### END_SOLUTION", "### END SOLUTION ok"]
+)
+def test_a_near_miss_end_is_refused(line):
+    code = f"def g(x):\n    ### BEGIN SOLUTION\n    return 42 * x\n    {line}\n"
+    assert "cell 1 line 4 looks like a marker" in error_of(new_code_cell(code))
+
+
+def test_a_near_miss_names_its_invisible_characters():
+    message = error_of(new_code_cell("def g():\n    ### BEGIN\u200b SOLUTION\n    return 1\n"))
+    assert "U+200B ZERO WIDTH SPACE" in message
+    message = error_of(new_code_cell("###\u00a0END SOLUTION"))
+    assert "U+00A0 NO-BREAK SPACE" in message
+
+
+def test_a_marker_after_code_says_a_marker_stands_alone():
+    message = error_of(new_code_cell("x = 1  ### BEGIN SOLUTION\ny = 2\n### END SOLUTION"))
+    assert "cell 1 line 1" in message and "alone on its line" in message
+
+
+def test_a_near_miss_in_markdown_is_refused_but_a_mention_is_not():
+    message = error_of(new_code_cell("x = 1"), new_markdown_cell("text\n###BEGIN_SOLUTION\n"))
+    assert "cell 2 line 2 is a markdown cell holding a line that looks like a marker" in message
+    text = "`### BEGIN SOLUTION` opens the answer.\n## End-to-end training\n## Hidden tests"
+    assert release_notebook(master(new_markdown_cell(text))).cells[0].source == text
+
+
+def test_markers_indented_less_than_their_code_are_refused():
+    code = "def g(x):\n### BEGIN SOLUTION\n    y = 2 * x\n### END SOLUTION\n    return y\n"
+    message = error_of(new_code_cell("x = 1"), new_code_cell(code))
+    assert "cell 2 is valid Python in the master but not once released" in message
+    assert "line 3 of the released cell" in message and "IndentationError" in message
+    assert "indent the markers like the code they surround" in message
+
+
+def test_markers_inside_brackets_are_refused():
+    code = "out = np.maximum(\n    ### BEGIN SOLUTION\n    0, x\n    ### END SOLUTION\n)\n"
+    message = error_of(new_code_cell(code))
+    assert "cell 1 is valid Python in the master but not once released" in message
+    assert "SyntaxError" in message and "do not put markers inside brackets" in message
+
+
+def test_magics_are_read_as_pass_in_master_and_release_alike():
+    good = "%timeit -n1 g(1)\n!echo hi\n" + FORWARD
+    source = release_notebook(master(new_code_cell(good))).cells[0].source
+    assert source.startswith("%timeit -n1 g(1)\n!echo hi\n")
+    bad = "%timeit g(1)\ndef g(x):\n### BEGIN SOLUTION\n    return x\n### END SOLUTION\n"
+    assert "line 4 of the released cell" in error_of(new_code_cell(bad))
+
+
+def test_a_cell_that_is_not_python_in_the_master_is_not_parsed():
+    code = "%%bash\nfor f in *; do\n### BEGIN SOLUTION\necho $f\n### END SOLUTION\ndone\n"
+    source = release_notebook(master(new_code_cell(code))).cells[0].source
+    assert "echo $f" not in source and "NotImplementedError" in source
+
+
+# ----- check cells need an exercise (issue 10) ---------------------------------------
+
+
+def test_a_check_cell_for_a_function_without_a_stub_is_refused(course_dir):
+    src, out = course_dir / "solutions", course_dir / "assignments"
+    answer = "def relu_forward(x):\n    return np.maximum(0, x), x\n"
+    check = check_cell("check_relu_forward(relu_forward)", checks=["relu_forward"])
+    write(master(new_code_cell(answer), check), src / "03_relu.ipynb")
+    with pytest.raises(MarkerError) as info:
+        release(src, out)
+    message = str(info.value)
+    assert "03_relu.ipynb: cell 2 is a check cell for relu_forward" in message
+    assert "no released cell has a stub for relu_forward" in message
+    assert "released with no exercise" in message
+    assert not out.exists()
+
+
+def test_a_check_cell_names_only_its_functions_without_a_stub():
+    check = check_cell(checks=["affine_forward", "affine_backward"])
+    message = error_of(new_code_cell(FORWARD), new_markdown_cell("x"), check)
+    assert "cell 3 is a check cell for affine_backward," in message
+
+
+def test_a_stub_outside_the_checked_function_does_not_count():
+    code = "def helper(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
+    message = error_of(new_code_cell(code), check_cell(checks=["affine_forward"]))
+    assert "cell 2 is a check cell for affine_forward" in message
+
+
+def test_a_check_cell_may_come_before_its_exercise_and_check_a_nested_stub():
+    nested = "def outer(x):\n    def inner(y):\n        ### BEGIN SOLUTION\n        return y\n"
+    nested += "        ### END SOLUTION\n    return inner(x)\n"
+    nb = master(check_cell(checks=["affine_forward", "outer", "inner"]), new_code_cell(FORWARD))
+    nb.cells.append(new_code_cell(nested))
+    assert "NotImplementedError" in release_notebook(nb).cells[1].source
+
+
+# ----- malformed masters and folders (issue 10) --------------------------------------
+
+
+def test_a_folder_without_masters_is_an_error_not_up_to_date(tmp_path):
+    (tmp_path / "solutions" / ".ipynb_checkpoints").mkdir(parents=True)
+    (tmp_path / "solutions" / "notes.txt").write_text("no notebooks", encoding="utf-8")
+    for check in (False, True):
+        with pytest.raises(ValueError, match="solutions: holds no master notebooks"):
+            release(tmp_path / "solutions", tmp_path / "out", check=check)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda data: data.update(cells={}), '"cells" is an object, not a list'),
+        (lambda data: data["cells"][1].update(source=3), "cell 2 has a source that is a number"),
+        (lambda data: data["cells"][1].update(source=["a", None]), "cell 2 has a source that"),
+        (lambda data: data["cells"][0].pop("cell_type"), "cell 1 has cell_type missing"),
+        (lambda data: data["cells"][1].update(metadata=[]), "cell 2 has metadata that is a list"),
+    ],
+    ids=["cells-object", "source-number", "source-list-null", "no-cell-type", "metadata-list"],
+)
+def test_a_malformed_master_is_refused_naming_the_cell(course_dir, change, expected):
+    src, out = course_dir / "solutions", course_dir / "assignments"
+    data = json.loads(nbformat.writes(master(new_markdown_cell("intro"), new_code_cell(FORWARD))))
+    change(data)
+    (src / "03_bad.ipynb").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError) as info:
+        release(src, out)
+    message = str(info.value)
+    assert "03_bad.ipynb: is not a valid Jupyter notebook" in message and expected in message
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("where", [".", "sub"])
+def test_out_that_is_a_file_is_an_error(course_dir, where):
+    src, afile = course_dir / "solutions", course_dir / "assignments.txt"
+    afile.write_text("mine", encoding="utf-8")
+    with pytest.raises(ValueError, match="assignments.txt: is a file"):
+        release(src, afile / where)
+    assert afile.read_text(encoding="utf-8") == "mine"
+
+
+# ----- never lose a student's work; --force backs up first (issue 10) ----------------
+
+
+def released_then(course_dir, change):
+    """Release the course, change the released 01_fc.ipynb, make the master newer; return paths."""
+    src, out = course_dir / "solutions", course_dir / "assignments"
+    release(src, out)
+    student = nbformat.read(out / "01_fc.ipynb", as_version=4)
+    change(student)
+    write(student, out / "01_fc.ipynb")
+    nb = nbformat.read(src / "01_fc.ipynb", as_version=4)
+    nb.cells.append(new_markdown_cell("A new note."))
+    write(nb, src / "01_fc.ipynb")
+    return src, out
+
+
+def run_cell(nb):
+    with_output(nb.cells[0])
+
+
+def only_count(nb):
+    nb.cells[1].execution_count = 3
+
+
+def drop_digest(nb):
+    del nb.metadata["course"]["sources_sha256"]
+    nb.cells[0].source += "\nmy_work = 1"
+
+
+def edit_cell(nb):
+    nb.cells[0].source += "\nmy_work = 1"
+
+
+def not_released(nb):
+    del nb.metadata["course"]
+
+
+CHANGES = {
+    "run": (run_cell, "it was run (it holds outputs or execution counts)"),
+    "counted": (only_count, "it was run"),
+    "no-digest": (drop_digest, "is a released notebook without the digest of its cells"),
+    "edited": (edit_cell, "its cells were edited after it was released"),
+    "not-released": (not_released, "exists and is not a released notebook"),
+}
+
+
+@pytest.mark.parametrize("name", CHANGES)
+def test_a_notebook_holding_work_is_not_replaced(course_dir, name):
+    change, reason = CHANGES[name]
+    src, out = released_then(course_dir, change)
+    (out / "02_relu.ipynb").unlink()
+    before = (out / "01_fc.ipynb").read_bytes()
+    with pytest.raises(ValueError) as info:
+        release(src, out)
+    message = str(info.value)
+    assert f"{out / '01_fc.ipynb'}: {reason}" in message
+    assert "release to another folder (--out)" in message and "--force" in message
+    assert "nothing was written" in message
+    assert (out / "01_fc.ipynb").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["01_fc.ipynb"]  # 02 not written either
+    assert release(src, out, check=True) == [out / "01_fc.ipynb", out / "02_relu.ipynb"]
+
+
+@pytest.mark.parametrize("name", CHANGES)
+def test_force_backs_up_then_replaces(course_dir, name):
+    src, out = released_then(course_dir, CHANGES[name][0])
+    before = (out / "01_fc.ipynb").read_bytes()
+    backups = []
+    written = release(src, out, force=True, on_backup=lambda *pair: backups.append(pair))
+    assert written == [out / "01_fc.ipynb"]
+    [(target, backup)] = backups
+    assert target == out / "01_fc.ipynb" and backup.parent == out
+    assert backup.name.startswith("01_fc.backup-") and backup.suffix == ".ipynb"
+    assert backup.read_bytes() == before
+    assert nbformat.read(target, as_version=4).cells[-1].source == "A new note."
+    assert release(src, out) == []  # the backup is left alone
+
+
+def test_force_backs_up_a_file_that_is_no_notebook(course_dir):
+    src, out = course_dir / "solutions", course_dir / "assignments"
+    out.mkdir()
+    (out / "01_fc.ipynb").write_bytes(b"\xffnot a notebook")
+    backups = []
+    release(src, out, force=True, on_backup=lambda *pair: backups.append(pair))
+    assert backups[0][1].read_bytes() == b"\xffnot a notebook"
+    assert "cells" in json.loads((out / "01_fc.ipynb").read_text(encoding="utf-8"))
+
+
+def test_a_folder_in_the_way_is_refused_even_with_force(course_dir):
+    src, out = course_dir / "solutions", course_dir / "assignments"
+    (out / "01_fc.ipynb").mkdir(parents=True)
+    with pytest.raises(ValueError, match="01_fc.ipynb: is a folder where the release would"):
+        release(src, out, force=True)
+    assert sorted(p.name for p in out.iterdir()) == ["01_fc.ipynb"]
+
+
+def test_force_leaves_an_unchanged_notebook_alone(course_dir):
+    src, out = course_dir / "solutions", course_dir / "assignments"
+    release(src, out)
+    old = time.time() - 1000
+    os.utime(out / "01_fc.ipynb", (old, old))
+    assert release(src, out, force=True, on_backup=pytest.fail) == []
+    assert (out / "01_fc.ipynb").stat().st_mtime == old
+
+
+# ----- the command line (issue 10) ----------------------------------------------------
+
+
+def cli(*argv: str) -> int:
+    from course.cli import main
+
+    return main(list(argv))
+
+
+def test_cli_force_prints_the_backup(course_dir, capsys):
+    src, out = released_then(course_dir, run_cell)
+    assert cli("release", str(src), "--out", str(out)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"course release: error: {out / '01_fc.ipynb'}: it was run")
+    assert cli("release", str(src), "--out", str(out), "--force") == 0
+    printed = capsys.readouterr().out.splitlines()
+    backup = next(out.glob("01_fc.backup-*.ipynb"))
+    assert printed == [
+        f"backed up {out / '01_fc.ipynb'} to {backup}",
+        f"wrote {out / '01_fc.ipynb'}",
+    ]
+
+
+def test_cli_check_says_which_stale_notebooks_need_force(course_dir, capsys):
+    src, out = released_then(course_dir, edit_cell)
+    assert cli("release", str(src), "--out", str(out), "--check") == 1
+    printed = capsys.readouterr().out
+    assert (
+        f"  {out / '01_fc.ipynb'} (out of date; its cells were edited after it was released: "
+        "the release replaces it only with --force)\n"
+    ) in printed
+
+
+def test_cli_check_and_force_exclude_each_other(course_dir, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli("release", "solutions", "--out", "assignments", "--check", "--force")
+    assert info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", ["out-is-a-file", "empty-src", "near-miss"])
+def test_cli_refusals_are_one_line_errors(course_dir, capsys, case):
+    src, out = course_dir / "solutions", course_dir / "assignments"
+    if case == "out-is-a-file":
+        out.write_text("mine", encoding="utf-8")
+        expected = f"{out}: is a file"
+    elif case == "empty-src":
+        src = course_dir / "empty"
+        src.mkdir()
+        expected = f"{src}: holds no master notebooks"
+    else:
+        write(master(new_code_cell("###BEGIN_SOLUTION\nx = 1\n")), src / "03_bad.ipynb")
+        expected = "03_bad.ipynb: cell 1 line 1 looks like a marker"
+    assert cli("release", str(src), "--out", str(out)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("course release: error: ") and expected in err
+    assert "Traceback" not in err
+    if case != "near-miss":
+        assert err.count("\n") == 1

@@ -2,29 +2,47 @@
 
 The master notebooks in ``solutions/`` mark each answer between ``### BEGIN
 SOLUTION`` and ``### END SOLUTION``; the student version gets a stub that
-raises ``NotImplementedError`` instead (see :mod:`course.classroom.markers`),
-and hidden-test regions are removed. Check cells carry ``course`` metadata
+raises ``NotImplementedError`` instead (see :mod:`course.classroom.markers`,
+which also refuses near-miss markers and markers that break the code), and
+hidden-test regions are removed. Check cells carry ``course`` metadata
 (``{"check": true, "points": 3, "checks": ["affine_forward"]}``, see
 :mod:`course.classroom.cell_metadata`), which the release keeps, as it keeps
 every cell id, so a released cell can always be matched with its master.
-Outputs and execution counts are cleared.
+Every function a check cell names must get a stub somewhere in the notebook,
+or the answer would be released with no exercise. Outputs and execution
+counts are cleared.
 
 :func:`release_notebook` does this to one notebook in memory;
 :func:`release` does it to a folder (``course release solutions --out
-assignments``), checks every master before it writes anything, writes only
-files whose bytes change, and never overwrites a notebook a person wrote.
+assignments``). It refuses a folder without masters and an ``--out`` that is
+a file, checks every master before it writes anything (so any refusal
+writes nothing), and writes only files whose bytes change. It never replaces
+a file that may hold a person's work: a file that is not a released
+notebook, a released notebook without the digest of its sources, one whose
+cells were edited since, or one that was run (it holds outputs or execution
+counts). With ``force=True`` (``--force``) such a file, whatever it is, is
+first copied beside itself as ``NAME.backup-YYYYmmdd-HHMMSS.ipynb`` (see
+:func:`~course.classroom.notebook_io.back_up`) and then replaced; a folder
+where a notebook should go is refused even then.
 """
 
 from __future__ import annotations
 
 import copy
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from course.classroom.cell_metadata import read_cell_settings, validate_cell_ids
-from course.classroom.markers import MarkerError, release_code, require_no_markers
+from course.classroom.markers import (
+    BEGIN_SOLUTION,
+    END_SOLUTION,
+    MarkerError,
+    release_code_cell,
+    require_no_markers,
+)
 from course.classroom.notebook_io import (
+    back_up,
     read_notebook,
     read_text_or_none,
     serialize_notebook,
@@ -51,21 +69,29 @@ def release_notebook(nb: NotebookNode, source: str = "<notebook>") -> NotebookNo
     hidden-test region is removed, outputs and execution counts are cleared,
     and cell ids and metadata are kept (minus the ``execution`` timings that
     running the master leaves). Raises :class:`MarkerError` for a malformed
-    region, a marker outside a code cell, a bad check cell, or a missing or
-    duplicate cell id.
+    region or near-miss marker, a marker outside a code cell, a cell that
+    parses in the master but not once released, a bad check cell, a check
+    cell naming a function that gets no stub, or a missing or duplicate cell id.
     """
     validate_cell_ids(nb.cells, source)
     released = copy.deepcopy(nb)
+    stubbed: set[str] = set()
+    checked: list[tuple[int, list[str]]] = []  # (check cell number, function names)
     for number, cell in enumerate(released.cells, start=1):
-        read_cell_settings(cell, number, source)
+        settings = read_cell_settings(cell, number, source)
+        if settings is not None:
+            checked.append((number, settings["checks"]))
         text = source_text(cell)
         if cell.get("cell_type") != "code":
             require_no_markers(text, cell.get("cell_type"), number, source)
             continue
-        cell.source = release_code(text, number, source)
+        code = release_code_cell(text, number, source)
+        stubbed |= code.stubbed
+        cell.source = code.text
         cell.outputs = []
         cell.execution_count = None
         cell.metadata.pop("execution", None)
+    _require_exercises(checked, stubbed, source)
     course_meta = dict(released.metadata.get("course", {}))
     course_meta["released_from"] = Path(source).name
     course_meta["sources_sha256"] = sources_digest(released)
@@ -73,33 +99,47 @@ def release_notebook(nb: NotebookNode, source: str = "<notebook>") -> NotebookNo
     return released
 
 
-def release(src: Path, out: Path, check: bool = False) -> list[Path]:
+def release(
+    src: Path,
+    out: Path,
+    check: bool = False,
+    force: bool = False,
+    on_backup: Callable[[Path, Path], None] | None = None,
+) -> list[Path]:
     """Release every master notebook in ``src`` into ``out`` under the same file names.
 
     Inputs:
     - src: the folder of master notebooks (``solutions/``); ``*.ipynb`` files
-      directly inside it are released, in sorted order
+      directly inside it are released, in sorted order; it must hold one
     - out: the folder of student notebooks (``assignments/``); created when
-      missing; it must not be ``src`` or lie inside it
+      missing; it must not be a file, nor ``src`` or a folder inside it
     - check: when True, write nothing and only report what is out of date
+    - force: back up and replace the files the release would otherwise refuse
+      to replace (see :func:`replacement_refusal`)
+    - on_backup: called with ``(target, backup)`` for each file backed up
 
     Returns the paths (``out / name``) written, or with ``check=True`` the
     paths that are missing or differ from a fresh release. Every master is
-    released and every target inspected before any file is written, so one
-    malformed master leaves ``out`` untouched; a file whose bytes would not
-    change is not rewritten (its mtime stays). A file in ``out`` that is not
-    a released notebook, or a released notebook whose cells were edited
-    after its release, is never overwritten: the error names it.
+    released and every target inspected before any file is written, so any
+    refusal leaves ``out`` untouched; a file whose bytes would not change is
+    not rewritten (its mtime stays). A file in ``out`` that may hold a
+    person's work is never replaced without ``force``: the error names it,
+    why, and what to do.
     """
     src, out = Path(src), Path(out)
     _require_release_folders(src, out)
     masters = sorted(p for p in src.glob("*.ipynb") if p.is_file() and not p.name.startswith("."))
+    if not masters:
+        raise ValueError(
+            f"{src}: holds no master notebooks (no *.ipynb file directly inside it); "
+            "give the folder of master notebooks, e.g. solutions"
+        )
 
     texts: dict[Path, str] = {}
     problems: list[ValueError] = []
     for master in masters:
         try:
-            nb = _read_master(master)
+            nb = read_notebook(master, lambda cells, m=master: validate_cell_ids(cells, str(m)))
             texts[out / master.name] = serialize_notebook(
                 release_notebook(nb, str(master)), master
             )
@@ -110,73 +150,109 @@ def release(src: Path, out: Path, check: bool = False) -> list[Path]:
     stale = [target for target, text in texts.items() if read_text_or_none(target) != text]
     if check:
         return stale
+    to_back_up = []
     for target in stale:
-        try:
-            _require_overwritable(target)
-        except ValueError as error:
-            problems.append(error)
+        refusal = replacement_refusal(target)
+        if refusal is None:
+            continue
+        if target.is_dir():
+            problems.append(
+                ValueError(
+                    f"{target}: {refusal}; move it away (the release never replaces a folder, "
+                    "not even with --force)"
+                )
+            )
+        elif force:
+            to_back_up.append(target)
+        else:
+            problems.append(
+                ValueError(
+                    f"{target}: {refusal}; the release never replaces it: release to another "
+                    "folder (--out), move it away, or pass --force to back it up beside itself "
+                    "and replace it"
+                )
+            )
     _raise_all(problems, len(masters))
 
     if stale:
         out.mkdir(parents=True, exist_ok=True)
+    for target in to_back_up:  # every backup is made before any file is replaced
+        backup = back_up(target)
+        if on_backup is not None:
+            on_backup(target, backup)
     for target in stale:
         write_atomically(target, texts[target])
     return stale
 
 
+def replacement_refusal(target: Path) -> str | None:
+    """Say why the release will not replace ``target`` without --force, None when it may.
+
+    It may replace a missing file, or a released notebook whose cells are as
+    released (its ``course.sources_sha256`` digest matches) and that was never
+    run (no outputs, no execution counts): nothing of a person's is in it.
+    """
+    target = Path(target)
+    if not target.exists():
+        return None
+    if target.is_dir():
+        return "is a folder where the release would write a notebook"
+    try:
+        nb = read_notebook(target)
+    except ValueError:
+        return "exists and is not a released notebook (it is not a readable notebook)"
+    settings = nb.metadata.get("course")
+    if not isinstance(settings, dict) or "released_from" not in settings:
+        return (
+            "exists and is not a released notebook (no course.released_from metadata), "
+            "so someone wrote it"
+        )
+    recorded = settings.get("sources_sha256")
+    if recorded is None:
+        return (
+            "is a released notebook without the digest of its cells (course.sources_sha256), "
+            "so whether someone edited it cannot be told"
+        )
+    if recorded != sources_digest(nb):
+        return "its cells were edited after it was released"
+    if any(cell.get("outputs") or cell.get("execution_count") is not None for cell in nb.cells):
+        return "it was run (it holds outputs or execution counts), which replacing it would lose"
+    return None
+
+
+def _require_exercises(checked: list[tuple[int, list[str]]], stubbed: set[str], source: str):
+    """Raise MarkerError when a check cell names a function that got no stub in the notebook."""
+    for number, names in checked:
+        missing = [name for name in names if name not in stubbed]
+        if not missing:
+            continue
+        listed = ", ".join(missing)
+        raise MarkerError(
+            f"{source}: cell {number} is a check cell for {listed}, but no released cell has a "
+            f"stub for {listed} (a def {missing[0]} whose answer is between {BEGIN_SOLUTION} and "
+            f"{END_SOLUTION}), so the answer would be released with no exercise: mark the "
+            f"answer, or remove {listed} from the cell's course.checks metadata"
+        )
+
+
 def _require_release_folders(src: Path, out: Path) -> None:
-    """Raise unless ``src`` is an existing folder and ``out`` is neither it nor inside it."""
+    """Raise unless ``src`` is an existing folder and ``out`` a folder (or none yet) outside it."""
     if not src.exists():
         raise FileNotFoundError(f"{src}: no such folder of master notebooks")
     if not src.is_dir():
         raise ValueError(f"{src}: is not a folder; give the folder of master notebooks")
+    existing = next(path for path in (out, *out.absolute().parents) if path.exists())
+    if not existing.is_dir():
+        raise ValueError(
+            f"{existing}: is a file, so the released notebooks cannot go into {out}; "
+            "give --out a folder (it is created when missing), e.g. assignments"
+        )
     src_real, out_real = src.resolve(), out.resolve()
     if out_real == src_real or src_real in out_real.parents:
         raise ValueError(
             f"refusing to write released notebooks into {out}: it is {src} or a folder inside "
             "it, and the release never writes into the masters' folder (solutions/); "
             "give another --out, e.g. assignments"
-        )
-
-
-def _read_master(path: Path) -> NotebookNode:
-    """Read a master notebook, failing on duplicate cell ids before nbformat "repairs" them.
-
-    nbformat replaces a duplicate id with a random one when it reads a file,
-    which would give the released cell a different id on every release.
-    """
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError):
-        data = None  # read_notebook names the problem
-    if isinstance(data, dict) and isinstance(data.get("cells"), list):
-        validate_cell_ids(data["cells"], str(path))
-    return read_notebook(path)
-
-
-def _require_overwritable(target: Path) -> None:
-    """Raise ValueError unless ``target`` is missing or an unedited released notebook."""
-    if not target.exists():
-        return
-    keep = "move or rename it to keep it, then release again"
-    try:
-        nb = read_notebook(target)
-    except ValueError:
-        raise ValueError(
-            f"{target}: exists and is not a released notebook (it is not a readable notebook); "
-            f"the release never overwrites it: {keep}"
-        ) from None
-    settings = nb.metadata.get("course")
-    if not isinstance(settings, dict) or "released_from" not in settings:
-        raise ValueError(
-            f"{target}: exists and is not a released notebook (no course.released_from "
-            f"metadata), so someone wrote it; the release never overwrites it: {keep}"
-        )
-    recorded = settings.get("sources_sha256")
-    if recorded is not None and recorded != sources_digest(nb):
-        raise ValueError(
-            f"{target}: its cells were edited after it was released, and the release never "
-            f"overwrites a person's work: {keep}"
         )
 
 
