@@ -6,18 +6,25 @@ shape, dtype, finiteness, value, in that order), ``require``, ``report``, the
 tolerance table, and the harness: ``call_forward``, ``compare_diagnosed``,
 ``compare_forward``, ``compare_backward`` (one output or several),
 ``compare_float32_backward``, ``compare_backward_both_dtypes``,
-``compare_loss`` and ``student_gradients``.
+``compare_loss`` and ``student_gradients``; and the time limit of every call
+of a student's function (``set_time_limit``, ``COURSE_CHECK_TIME_LIMIT``).
 """
 
 from __future__ import annotations
 
+import re
+import signal
+import threading
+import time
 import warnings
 
 import numpy as np
 import pytest
 
 from course import layers
+from course.checks import check_relu_forward, core
 from course.checks.core import (
+    DEFAULT_TIME_LIMIT,
     FLOAT32_TOL,
     GRAD_TOL,
     VALUE_TOL,
@@ -35,7 +42,9 @@ from course.checks.core import (
     expect_tuple,
     report,
     require,
+    set_time_limit,
     student_gradients,
+    time_limit,
     value_tol,
 )
 
@@ -180,6 +189,164 @@ def test_call_student_silences_floating_point_warnings_of_the_student_code():
         warnings.simplefilter("error")
         out = call_student("ex", overflows, np.array([1000.0, 0.0]))
     assert np.isnan(out[0])
+
+
+# ---------------------------------------------------------------------------
+# The time limit of a call
+# ---------------------------------------------------------------------------
+
+needs_sigalrm = pytest.mark.skipif(
+    not hasattr(signal, "setitimer"), reason="the time limit needs SIGALRM (not on Windows)"
+)
+
+
+@pytest.fixture
+def limit(monkeypatch):
+    """Start every test from no setting and no COURSE_CHECK_TIME_LIMIT; undo what it sets."""
+    monkeypatch.setattr(core, "_time_limit_setting", core._UNSET)
+    monkeypatch.delenv(core.TIME_LIMIT_ENV, raising=False)
+    return monkeypatch
+
+
+def loops_forever(x):
+    total = 0
+    while True:
+        total += 1
+
+
+def test_time_limit_is_60_s_unless_set(limit):
+    assert DEFAULT_TIME_LIMIT == 60 and time_limit() == 60
+    limit.setenv("COURSE_CHECK_TIME_LIMIT", "2.5")
+    assert time_limit() == 2.5
+    limit.setenv("COURSE_CHECK_TIME_LIMIT", "0")
+    assert time_limit() is None
+    limit.setenv("COURSE_CHECK_TIME_LIMIT", "inf")
+    assert time_limit() is None
+    assert set_time_limit(7) is None  # returns the limit it replaces; the setting wins
+    assert time_limit() == 7
+    assert set_time_limit(None) == 7 and time_limit() is None
+    assert set_time_limit(0) is None and time_limit() is None
+
+
+@pytest.mark.parametrize("bad", [-1, "10", True, float("nan")])
+def test_set_time_limit_refuses_what_is_not_seconds(limit, bad):
+    with pytest.raises(ValueError, match=r"set_time_limit: seconds must be a number >= 0"):
+        set_time_limit(bad)
+
+
+def test_a_bad_environment_variable_is_named(limit):
+    limit.setenv("COURSE_CHECK_TIME_LIMIT", "ten")
+    with pytest.raises(ValueError, match=r"COURSE_CHECK_TIME_LIMIT='ten': expected a number"):
+        call_student("relu_forward", lambda x: x, np.ones(2))
+
+
+@needs_sigalrm
+def test_call_student_stops_a_function_that_never_returns(limit):
+    set_time_limit(0.5)
+    started = time.monotonic()
+    with pytest.raises(CheckFailed) as failure:
+        call_student("relu_forward", loops_forever, np.ones(3))
+    assert time.monotonic() - started < 5
+    message = str(failure.value)
+    assert message.startswith(
+        "relu_forward: loops_forever did not return within 0.5 s; look for a loop that never ends"
+    )
+    where = r"\(it was at line \d+ of loops_forever: (while True:|total \+= 1)\)"
+    assert re.search(where, message)  # the line the loop was running
+    assert "raised" not in message and "_OutOfTime" not in message
+    assert failure.value.__cause__ is None and failure.value.__suppress_context__
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+@needs_sigalrm
+def test_except_exception_in_the_student_code_does_not_swallow_the_limit(limit):
+    def retries_forever(x):
+        while True:
+            try:
+                time.sleep(0.01)
+            except Exception:
+                pass
+
+    set_time_limit(0.3)
+    with pytest.raises(CheckFailed, match=r"did not return within 0\.3 s"):
+        call_student("ex", retries_forever, np.ones(2))
+
+
+@needs_sigalrm
+def test_a_check_with_an_endless_student_function_fails_with_the_message(limit):
+    set_time_limit(0.5)
+    with pytest.raises(CheckFailed, match=r"^relu_forward: loops_forever did not return within"):
+        check_relu_forward(loops_forever)
+    check_relu_forward(layers.relu_forward)  # a right answer still passes under the limit
+
+
+@needs_sigalrm
+@pytest.mark.parametrize("ends", ["returns", "raises", "times out"])
+def test_the_previous_handler_and_timer_are_restored(limit, ends):
+    class OuterAlarm(BaseException):
+        pass
+
+    def outer_handler(signum, frame):
+        raise OuterAlarm
+
+    students = {
+        "returns": lambda x: x,
+        "raises": lambda x: 1 / 0,
+        "times out": loops_forever,
+    }
+    set_time_limit(0.3)
+    previous = signal.signal(signal.SIGALRM, outer_handler)
+    signal.setitimer(signal.ITIMER_REAL, 30)
+    try:
+        try:
+            call_student("ex", students[ends], np.ones(2))
+        except CheckFailed:
+            assert ends != "returns"
+        assert signal.getsignal(signal.SIGALRM) is outer_handler
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 25 < left < 30  # the outer timer runs on with the time it had left
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@needs_sigalrm
+def test_an_outer_timer_that_fires_first_is_left_to_fire(limit):
+    class OuterAlarm(BaseException):
+        pass
+
+    def outer_handler(signum, frame):
+        raise OuterAlarm
+
+    set_time_limit(30)
+    previous = signal.signal(signal.SIGALRM, outer_handler)
+    signal.setitimer(signal.ITIMER_REAL, 0.2)
+    try:
+        with pytest.raises(OuterAlarm):
+            call_student("ex", loops_forever, np.ones(2))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_no_timer_when_the_limit_is_off(limit):
+    set_time_limit(None)
+    seen = call_student("ex", lambda x: signal.getitimer(signal.ITIMER_REAL), np.ones(2))
+    assert seen == (0.0, 0.0)
+
+
+def test_outside_the_main_thread_a_call_runs_without_a_limit(limit):
+    set_time_limit(0.05)
+    results = []
+
+    def slow(x):
+        time.sleep(0.2)
+        return x * 2
+
+    worker = threading.Thread(target=lambda: results.append(call_student("ex", slow, 3)))
+    worker.start()
+    worker.join()
+    assert results == [6]
 
 
 # ---------------------------------------------------------------------------

@@ -19,10 +19,14 @@ calling :func:`install_check_display` (``checks/display.py``) explicitly::
 
     from course.checks import install_check_display
     install_check_display()
+
+Each call of a student's function may run 60 s (a loop that never ends fails
+the check instead of hanging it); :func:`set_time_limit` changes that, 0 or
+None turns it off (see ``checks/core.py``).
 """
 
 from course.checks.conv import check_conv_backward_naive, check_conv_forward_naive
-from course.checks.core import CheckFailed
+from course.checks.core import CheckFailed, set_time_limit
 from course.checks.display import install_check_display
 from course.checks.dropout import check_dropout_backward, check_dropout_forward
 from course.checks.fc import (
@@ -97,4 +101,5 @@ __all__ = [
     "check_word_embedding_backward",
     "check_word_embedding_forward",
     "install_check_display",
+    "set_time_limit",
 ]

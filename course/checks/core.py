@@ -18,6 +18,16 @@ and :func:`compare_diagnosed` (a hint that names a known mistake); with
 mirroring ``course/layers/``) hold only their inputs, worked examples, hints
 and the checks.
 
+Every call of a student's function has a time limit, so a check cannot hang
+on a loop that never ends: 60 s by default, set by :func:`set_time_limit`
+or the environment variable ``COURSE_CHECK_TIME_LIMIT`` (seconds; 0 turns
+the limit off). A call that runs longer is stopped and the check fails with
+``<name> did not return within 60 s; look for a loop that never ends ...``.
+The limit uses ``SIGALRM``, so it holds in the main thread on Linux and
+macOS (where a Jupyter kernel runs its cells); elsewhere (Windows, another
+thread) a call has no limit. A single long numpy call is stopped only when it
+returns to Python.
+
 This module is longer than the ~400 lines a module aims for: it is the one
 place that says how every check measures, and splitting it would make two.
 """
@@ -25,7 +35,13 @@ place that says how every check measures, and splitting it would make two.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+import os
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -41,9 +57,64 @@ FORM_ONLY = np.inf  # no bound on the value: compare type, shape, dtype and fini
 RATE_TOL = 0.01  # the fraction of units kept, against p (absolute difference)
 MEAN_TOL = 0.02  # the mean activation, against the input's (relative difference)
 
+# How long one call of a student's function may run (see set_time_limit).
+DEFAULT_TIME_LIMIT = 60.0  # seconds
+TIME_LIMIT_ENV = "COURSE_CHECK_TIME_LIMIT"  # seconds; 0 turns the limit off
+_UNSET = object()
+_time_limit_setting: object = _UNSET  # what set_time_limit chose; _UNSET: the env var or default
+
 
 class CheckFailed(AssertionError):
     """An autograded check failed; the message names the exercise, the output and a hint."""
+
+
+class _OutOfTime(BaseException):
+    """Raised inside a student's function when its time limit passes (never seen by students).
+
+    A BaseException, so that ``except Exception:`` in the student's loop does not swallow it.
+    """
+
+
+def set_time_limit(seconds: float | None) -> float | None:
+    """Set how long one call of a student's function may run; return the previous limit.
+
+    ``seconds`` > 0 is the limit; None or 0 turns it off. Until this is
+    called the limit is ``COURSE_CHECK_TIME_LIMIT`` from the environment
+    when set, else DEFAULT_TIME_LIMIT (60 s). In a notebook, before a check
+    that legitimately runs long::
+
+        from course.checks import set_time_limit
+        set_time_limit(300)
+    """
+    global _time_limit_setting
+    previous = time_limit()
+    if seconds is not None and (
+        isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0
+    ):
+        raise ValueError(
+            f"set_time_limit: seconds must be a number >= 0 (0 or None: no limit), got {seconds!r}"
+        )
+    _time_limit_setting = float(seconds) if seconds and seconds != float("inf") else None
+    return previous
+
+
+def time_limit() -> float | None:
+    """The time limit in seconds of one call of a student's function; None when there is none."""
+    if _time_limit_setting is not _UNSET:
+        return _time_limit_setting  # type: ignore[return-value]
+    text = os.environ.get(TIME_LIMIT_ENV, "").strip()
+    if not text:
+        return DEFAULT_TIME_LIMIT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds >= 0:
+        raise ValueError(
+            f"{TIME_LIMIT_ENV}={text!r}: expected a number of seconds >= 0 "
+            "(0 turns the time limit of checks off)"
+        )
+    return seconds if 0 < seconds < float("inf") else None
 
 
 def call_student(
@@ -64,6 +135,9 @@ def call_student(
     - what: how to name the call in messages (default: ``func``'s name)
     - state_args: positions of arguments that are documented state dicts the
       function may update (``bn_param``); they are passed as they are
+
+    The call may run for :func:`time_limit` seconds (60 by default); one
+    that runs longer is stopped and fails the check (see the module docstring).
     """
     name = what or getattr(func, "__name__", exercise)
     if not callable(func):
@@ -72,9 +146,17 @@ def call_student(
             f"Pass the function itself: check_{exercise}({exercise})"
         )
     passed = [arg if i in state_args else _private_copy(arg) for i, arg in enumerate(args)]
+    limit = time_limit()
     try:
-        with np.errstate(all="ignore"):
+        with _stopped_after(limit), np.errstate(all="ignore"):
             result = func(*passed)
+    except _OutOfTime as stopped:
+        raise CheckFailed(
+            f"{exercise}: {name} did not return within {limit:g} s; look for a loop that never "
+            "ends (a while loop whose condition never changes, an index never incremented)"
+            f"{_where_stopped(stopped)}. If it is only slow, allow more time with "
+            "course.checks.set_time_limit(seconds)"
+        ) from None
     except NotImplementedError:
         raise CheckFailed(
             f"{exercise}: {name} is not implemented yet; write it between "
@@ -493,6 +575,59 @@ def compare_loss(
             errors[output] = compare(exercise, output, dx, numeric, GRAD_TOL, hints["dx"])
             tols[output] = GRAD_TOL
     return errors, tols
+
+
+@contextmanager
+def _stopped_after(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`_OutOfTime` in the code of the ``with`` body after ``seconds``.
+
+    Uses a one-shot ``ITIMER_REAL`` timer and a SIGALRM handler; afterwards
+    (also on error) the previous handler is back and a timer that was
+    already running is re-armed with the time it has left, firing at once if
+    that passed meanwhile. When that outer timer fires first anyway, it is
+    left alone. Without SIGALRM (Windows) or outside the main thread the
+    body runs without a limit.
+    """
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not seconds or not usable:
+        yield
+        return
+    outer_delay, outer_interval = signal.getitimer(signal.ITIMER_REAL)
+    if outer_delay and outer_delay <= seconds:
+        yield  # an outer timer fires first: it limits the body already
+        return
+    previous = signal.getsignal(signal.SIGALRM)
+    started = time.monotonic()
+
+    def on_alarm(signum, frame):
+        raise _OutOfTime
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        yield
+    finally:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)  # the alarm is one-shot: it can fire only once
+        finally:
+            signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
+            if outer_delay:
+                left = outer_delay - (time.monotonic() - started)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), outer_interval)
+
+
+def _where_stopped(stopped: _OutOfTime) -> str:
+    """`` (it was at line <n> of <function>: <code>)`` for the deepest frame run, or ''."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(stopped.__traceback__)
+        if frame.filename != __file__
+    ]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    code = f": {frame.line.strip()}" if frame.line and frame.line.strip() else ""
+    return f" (it was at line {frame.lineno} of {frame.name}{code})"
 
 
 def _random_like(arrays: Sequence[np.ndarray], seed: int, dtype: type) -> list[np.ndarray]:
