@@ -1,20 +1,29 @@
-"""Tests for course/classroom/progress.py: statuses from a real headless run, and the table.
+"""Tests for course/classroom/progress.py and notebook_run.py: statuses from a real headless
+run (timeouts, cells that will not stop, Ctrl-C), and the table.
 
 One small notebook is executed once (module fixture) and covers every status: a kernel
-start dominates the time, so the tests share it. The ``course progress`` command is
-tested in tests/test_cli.py, the IPython display of failed checks in
-tests/test_checks_display.py.
+start dominates the time, so the tests share it. Then the cells that do not stop when
+interrupted (the kernel is restarted), a run started from a running event loop (as in a
+notebook), and Ctrl-C during ``course progress`` (one line, exit status 130, no kernel
+left). The rest of the ``course progress`` command is tested in tests/test_cli.py, the
+IPython display of failed checks in tests/test_checks_display.py.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from course.classroom.notebook_run import INTERRUPT_GRACE
 from course.classroom.progress import (
     DETAIL_WIDTH,
     ExerciseResult,
@@ -183,3 +192,134 @@ def test_progress_module_imports_without_jupyter_machinery():
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------------------
+# A cell that does not stop when interrupted
+# ---------------------------------------------------------------------------
+
+SWALLOWS_INTERRUPTS = (
+    "import time\n"
+    "while True:\n"
+    "    try:\n"
+    "        time.sleep(1)\n"
+    "    except KeyboardInterrupt:\n"
+    "        pass"
+)
+
+
+def write_notebook(folder: Path, cells: list) -> Path:
+    path = folder / "student.ipynb"
+    nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC}), str(path))
+    return path
+
+
+def test_a_cell_that_swallows_the_interrupt_is_the_only_timeout(tmp_path):
+    path = write_notebook(
+        tmp_path,
+        [
+            new_code_cell("value = 21\nprint('setup')"),
+            check_cell('assert value == 21\nprint("OK before: x 0 <= 1")', "before", 1),
+            check_cell(SWALLOWS_INTERRUPTS, "stuck", 2),
+            # each later cell uses what the cells above the stuck one defined
+            check_cell('assert value == 21\nprint("OK after: x 0 <= 1")', "after", 3),
+            new_code_cell("value = value * 2"),
+            check_cell('assert value == 42\nprint("OK later: x 0 <= 1")', "later", 1),
+            check_cell('print("OK last: x 0 <= 1")', "last", 1),
+        ],
+    )
+    timeout = 2
+    started = time.monotonic()
+    results = by_name(notebook_progress(path, timeout=timeout))
+    elapsed = time.monotonic() - started
+    statuses = {name: result.status for name, result in results.items()}
+    assert statuses == {
+        "before": "pass",
+        "stuck": "timeout",
+        "after": "pass",
+        "later": "pass",
+        "last": "pass",
+    }
+    assert results["stuck"].detail == (
+        "ran longer than 2 s, ignored the interrupt: kernel restarted"
+    )
+    # One timeout, one grace period and one restart; not a timeout for every later cell.
+    assert elapsed < timeout + INTERRUPT_GRACE + 10, elapsed
+
+
+def test_when_a_cell_fails_on_the_rerun_the_rest_is_not_run(tmp_path):
+    once = (
+        "import pathlib\n"
+        "marker = pathlib.Path('ran-once')\n"
+        "assert not marker.exists(), 'this cell runs only once'\n"
+        "marker.touch()"
+    )
+    path = write_notebook(
+        tmp_path,
+        [
+            new_code_cell(once),
+            new_code_cell(SWALLOWS_INTERRUPTS),
+            check_cell('print("OK after: x 0 <= 1")', "after", 1),
+        ],
+    )
+    (result,) = notebook_progress(path, timeout=2)
+    assert result.status == "not run"
+    assert result.detail == (
+        "cell 2 did not stop when interrupted, and in the restarted kernel cell 1 failed "
+        "when run again, so this cell did not run"
+    )
+
+
+def test_progress_runs_from_a_running_event_loop(tmp_path):
+    # In a notebook (an instructor's), an event loop already runs in the thread.
+    path = write_notebook(tmp_path, [check_cell('print("OK f: x 0 <= 1")', "f", 1)])
+
+    async def from_a_notebook():
+        return notebook_progress(path, timeout=30)
+
+    (result,) = asyncio.run(from_a_notebook())
+    assert result.status == "pass"
+
+
+# ---------------------------------------------------------------------------
+# Ctrl-C during `course progress`
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
+def test_ctrl_c_prints_one_line_exits_130_and_leaves_no_kernel(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    path = write_notebook(
+        tmp_path,
+        [
+            new_code_cell("import pathlib, time\npathlib.Path('started').touch()\ntime.sleep(60)"),
+            check_cell('print("OK f: x 0 <= 1")', "f", 1),
+        ],
+    )
+    command = subprocess.Popen(
+        [sys.executable, "-m", "course", "progress", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "started").exists():
+            assert command.poll() is None, command.communicate()
+            assert time.monotonic() < deadline, "the sleeping cell never started"
+            time.sleep(0.1)
+        kernels = psutil.Process(command.pid).children(recursive=True)
+        assert kernels, "the kernel should be a child of course progress"
+        command.send_signal(signal.SIGINT)
+        stdout, stderr = command.communicate(timeout=15)
+    finally:
+        if command.poll() is None:
+            command.kill()
+            command.communicate()
+    assert command.returncode == 130, stderr
+    assert "Traceback" not in stderr, stderr
+    assert stderr.rstrip().endswith("course progress: interrupted; no results")
+    assert stdout == ""  # no table
+    _, alive = psutil.wait_procs(kernels, timeout=5)
+    assert not alive, f"kernel processes left running: {alive}"

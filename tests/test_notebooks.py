@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course.classroom.progress import execute_notebook
+from course.classroom.notebook_run import execute_notebook
 from course.classroom.release import release
 
 ROOT = Path(__file__).resolve().parent.parent

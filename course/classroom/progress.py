@@ -14,11 +14,16 @@ A check passes when it printed a line ``OK <name>: <measured errors>``; it
 fails with the message of the :class:`~course.checks.core.CheckFailed` it
 raised; a cell that runs longer than the timeout is interrupted (so an
 infinite loop is reported, not waited for) and the rest of the notebook
-still runs.
+still runs. A cell that does not stop when interrupted (it catches
+KeyboardInterrupt) is the only timeout too: the kernel is restarted, the
+cells above it run again, and the run goes on (see
+:func:`~course.classroom.notebook_run.execute_notebook`).
+Ctrl-C ends the run and shuts its kernel down (KeyboardInterrupt).
 
-:func:`notebook_progress` runs the notebook and judges its check cells,
-:func:`format_progress` makes the table; the command is in :mod:`course.cli`.
-nbclient is imported only when a notebook is run.
+:func:`notebook_progress` runs the notebook (through
+:func:`course.classroom.notebook_run.execute_notebook`, which owns the
+kernel's life) and judges its check cells, :func:`format_progress` makes the
+table; the command is in :mod:`course.cli`.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from course.classroom.cell_metadata import read_cell_settings
 from course.classroom.notebook_io import read_notebook
+from course.classroom.notebook_run import TIMEOUT_ENAME, execute_notebook
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -42,7 +48,6 @@ NOT_RUN = "not run"
 TIMEOUT = "timeout"
 STATUSES = (PASS, FAIL, NOT_IMPLEMENTED, NOT_RUN, TIMEOUT)
 
-_TIMEOUT_ENAME = "CellTimeoutError"  # the error name nbclient's reply carries for a timeout
 _NOT_IMPLEMENTED_TEXT = "is not implemented yet"
 DETAIL_WIDTH = 64
 EXERCISE_WIDTH = 40
@@ -78,7 +83,8 @@ def notebook_progress(path: Path, timeout: int = 600) -> list[ExerciseResult]:
     - path: the notebook; it is run in a fresh 'python3' kernel whose working
       folder is the notebook's folder, and the file itself is never written
     - timeout: seconds one cell may run before it is interrupted and
-      reported as 'timeout'; the cells after it still run
+      reported as 'timeout'; the cells after it still run (after a kernel
+      restart when the interrupt does not stop it: see :func:`execute_notebook`)
 
     Returns one :class:`ExerciseResult` per check cell, in notebook order.
     Raises FileNotFoundError when ``path`` is missing and ValueError when it
@@ -144,52 +150,6 @@ def format_progress(results: Sequence[ExerciseResult]) -> str:
     return "\n".join(lines)
 
 
-def execute_notebook(
-    nb: NotebookNode, folder: Path, timeout: int
-) -> tuple[dict[int, dict], str | None]:
-    """Run ``nb`` in a fresh kernel; return every cell's execute reply and why it stopped early.
-
-    ``nb`` is the caller's private copy read from disk: its cells receive
-    their outputs, and nothing is written back. The replies map cell index
-    -> reply content (status, ename, evalue). The second value is None when
-    every cell ran, else a sentence saying why the rest did not (the kernel
-    died).
-    """
-    from nbclient import NotebookClient
-    from nbclient.exceptions import DeadKernelError
-
-    replies: dict[int, dict] = {}
-    started: list[int] = []
-
-    def on_cell_execute(cell: NotebookNode, cell_index: int) -> None:
-        started.append(cell_index)
-
-    def on_cell_executed(cell: NotebookNode, cell_index: int, execute_reply: dict) -> None:
-        replies[cell_index] = dict(execute_reply.get("content", {}))
-
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        allow_errors=True,
-        interrupt_on_timeout=True,
-        error_on_timeout={
-            "ename": _TIMEOUT_ENAME,
-            "evalue": f"the cell ran longer than {timeout} s and was interrupted",
-            "traceback": [],
-        },
-        resources={"metadata": {"path": str(folder.resolve())}},
-        on_cell_execute=on_cell_execute,
-        on_cell_executed=on_cell_executed,
-    )
-    try:
-        client.execute()
-    except DeadKernelError:
-        last = started[-1] + 1 if started else 0
-        return replies, f"the kernel died while cell {last} ran, so this cell did not run"
-    return replies, None
-
-
 def _judge(
     cell: NotebookNode, reply: dict | None, stopped: str | None, timeout: int
 ) -> tuple[str, str]:
@@ -198,7 +158,9 @@ def _judge(
         if not cell.get("source", "").strip():
             return NOT_RUN, "the cell is empty; restore the check call from the released notebook"
         return NOT_RUN, stopped or "the cell did not run"
-    if reply.get("ename") == _TIMEOUT_ENAME:
+    if reply.get("ename") == TIMEOUT_ENAME:
+        if reply.get("restarted"):
+            return TIMEOUT, f"ran longer than {timeout} s, ignored the interrupt: kernel restarted"
         return TIMEOUT, (f"ran longer than {timeout} s and was interrupted (an endless loop?)")
     error = _error_of(cell, reply)
     if error is not None:
