@@ -9,6 +9,8 @@ figures a student would look at into an output folder.
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +57,11 @@ def run_demo(
     """Train a FullyConnectedNet on Shapes-10 and write figures into ``out_dir``.
 
     Returns a dict of the measured figures (accuracies, times) and the paths written.
+    ``out_dir`` is created (or checked) first, so that a path that cannot hold
+    the figures fails before minutes of training.
     """
     out_dir = Path(out_dir)
+    _prepare_output_folder(out_dir)
     say = print if verbose else (lambda *args, **kwargs: None)
     start = time.perf_counter()
     say(
@@ -151,6 +156,18 @@ def run_demo(
     for path in paths.values():
         say(f"  {path.name}")
     return results
+
+
+def _prepare_output_folder(out_dir: Path) -> None:
+    """Create ``out_dir`` if needed; refuse a file, or a folder this process cannot write in."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(
+            f"run_demo: {out_dir} is a file; the demo writes its figures into a folder. "
+            f"Pass a folder (course demo --out DIR); nothing was trained"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)  # an OSError here names the path
+    if not os.access(out_dir, os.W_OK):
+        raise PermissionError(errno.EACCES, "the demo cannot write its figures here", str(out_dir))
 
 
 def _train_convnet(data: dict, settings: DemoSettings, say) -> dict:

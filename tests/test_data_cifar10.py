@@ -7,7 +7,9 @@ batches.meta, so nothing here needs the real 163 MB download.
 
 from __future__ import annotations
 
+import os
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -199,3 +201,71 @@ def test_read_batch_returns_uint8_nchw(cifar_root: Path) -> None:
     assert images.dtype == np.uint8
     np.testing.assert_array_equal(images.reshape(PER_BATCH, -1), _batch(1)[b"data"])
     np.testing.assert_array_equal(labels, _batch(1)[b"labels"])
+
+
+def test_course_data_with_an_unknown_user_home_names_the_variable(monkeypatch) -> None:
+    monkeypatch.setenv("COURSE_DATA", "~no_such_user_xyz/data")
+    message = r"COURSE_DATA='~no_such_user_xyz/data': cannot expand '~no_such_user_xyz'"
+    with pytest.raises(ValueError, match=message):
+        data_root()
+    with pytest.raises(ValueError, match=message):
+        load_cifar10(num_train=10, num_val=0, num_test=0)
+
+
+@pytest.mark.parametrize("below", ["", "sub/folder"])
+def test_course_data_naming_a_file_says_it_must_be_a_folder(tmp_path, monkeypatch, below):
+    file = tmp_path / "notes.txt"
+    file.write_text("not a folder")
+    monkeypatch.setenv("COURSE_DATA", str(file / below) if below else str(file))
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_cifar10(num_train=10, num_val=0, num_test=0)
+    message = str(info.value)
+    assert message.startswith(f"load_cifar10: COURSE_DATA='{os.environ['COURSE_DATA']}': ")
+    assert f": {file} is a file, not a folder" in message
+    assert "Set COURSE_DATA to a folder, then extract cifar-10-python.tar.gz" in message
+    assert "mkdir" not in message
+    with pytest.raises(DatasetNotFoundError, match=re.escape(f"root='{file}': {file} is a file")):
+        load_cifar10(file, num_train=10, num_val=0, num_test=0)
+
+
+def _truncated_batch() -> bytes:
+    return pickle.dumps(_batch(0), protocol=2)[:5000]
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", r"not a readable CIFAR-10 pickle \(the file is empty\)"),
+        (_truncated_batch(), "not a readable CIFAR-10 pickle"),
+        (b"\x80\x02cno_such_module\nThing\nq\x00.", "not a readable CIFAR-10 pickle"),
+        (b"\x80\x02}q\x00(U\x04dataq\x01", "not a readable CIFAR-10 pickle"),
+        ({b"images": np.zeros((20, 3072), np.uint8)}, "it lacks b'data', b'labels'"),
+        ({b"data": np.zeros(3072 * 20, np.uint8), b"labels": [0] * 20}, r"shape \(61440,\)"),
+        ({b"data": np.zeros((0, 3072), np.uint8), b"labels": []}, r"shape \(0, 3072\)"),
+        ({b"data": np.zeros((20, 3072)), b"labels": [0] * 20}, "dtype float64; expected uint8"),
+    ],
+    ids=["empty", "truncated", "unknown-class", "cut-dict", "keys", "flat", "no-rows", "dtype"],
+)
+def test_a_damaged_batch_is_one_message_with_the_file_and_how_to_restore_it(
+    cifar_root: Path, content: object, problem: str
+) -> None:
+    path = cifar_root / CIFAR10_FOLDER / "data_batch_2"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        _write(path, content)
+    with pytest.raises(ValueError, match=problem) as info:
+        load_cifar10(cifar_root, num_train=30, num_val=0, num_test=0)
+    message = str(info.value)
+    assert message.startswith(f"load_cifar10: {path} is damaged: ")
+    assert "https://www.cs.toronto.edu/~kriz/cifar.html" in message
+    assert message.endswith(f"tar -xzf cifar-10-python.tar.gz -C {cifar_root}")
+
+
+def test_a_damaged_meta_file_is_named_too(cifar_root: Path) -> None:
+    path = cifar_root / CIFAR10_FOLDER / "batches.meta"
+    _write(path, {b"num_vis": 3072})
+    with pytest.raises(ValueError, match="lacks b'label_names'") as info:
+        load_cifar10(cifar_root, num_train=10, num_val=0, num_test=0)
+    assert f"{path} is damaged" in str(info.value)
+    assert f"-C {cifar_root}" in str(info.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,9 @@ def test_train_val_split_is_contiguous() -> None:
             train_val_split(text, fraction)
     with pytest.raises(ValueError, match="too short"):
         train_val_split("abc", 0.1)
+
+
+def test_load_text_file_on_a_folder_says_to_pass_one_file(tmp_path: Path) -> None:
+    message = f"load_text_file: {tmp_path} is a folder; expected one UTF-8 text file"
+    with pytest.raises(IsADirectoryError, match=re.escape(message)):
+        load_text_file(tmp_path)

@@ -402,3 +402,36 @@ def test_a_naive_cache_given_to_a_fast_backward_is_refused_clearly():
         r"\(the naive layer's cache goes to max_pool_backward_naive\)",
     ):
         max_pool_backward_fast(np.ones_like(pooled), naive_pool_cache)
+
+
+def _huge(shape, dtype=np.float32):
+    """A read-only array of zeros of any shape that takes no memory (every stride 0)."""
+    return np.broadcast_to(np.zeros((), dtype=dtype), shape)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_an_im2col_too_big_for_memory_is_refused_before_allocating(path, monkeypatch):
+    from course.layers import _kernels
+
+    monkeypatch.setattr(_kernels, "available_memory", lambda: 16 * 2**30)
+    x, w = _huge((3200, 64, 64, 64)), np.zeros((64, 64, 3, 3), dtype=np.float32)
+    message = (
+        r"conv_forward_fast: im2col needs 28\.1 GiB for x of shape \(3200, 64, 64, 64\) and w "
+        r"of shape \(64, 64, 3, 3\) \(a \(13107200, 576\) float32 matrix, 9\.0 MiB per "
+        r"example\), but only 16\.0 GiB of memory is available\. Use a smaller batch: split x "
+        r"into chunks of at most 910 examples \(np\.array_split\(x, 4\)\) and convolve each"
+    )
+    with fast_path(path), pytest.raises(MemoryError, match=message):
+        conv_forward_fast(x, w, np.zeros(64, dtype=np.float32), {"stride": 1, "pad": 1})
+
+
+def test_an_im2col_beyond_any_machine_is_refused_with_the_real_memory_reading():
+    w = np.zeros((8, 512, 3, 3))
+    with pytest.raises(MemoryError, match=r"split x into chunks of at most \d+ examples"):
+        conv_forward_fast(
+            _huge((2**20, 512, 64, 64), np.float64), w, np.zeros(8), {"stride": 1, "pad": 1}
+        )
+    with pytest.raises(MemoryError, match="Even one example does not fit"):
+        conv_forward_fast(
+            _huge((1, 512, 2**16, 2**16), np.float64), w, np.zeros(8), {"stride": 1, "pad": 1}
+        )

@@ -129,3 +129,11 @@ def test_backward_refuses_dout_of_the_wrong_shape():
     _, cache = affine_forward(np.zeros((2, 3)), np.zeros((3, 4)), np.zeros(4))
     with pytest.raises(ValueError, match=r"dout has shape \(4, 2\); expected \(2, 4\)"):
         affine_backward(np.zeros((4, 2)), cache)
+
+
+@pytest.mark.parametrize("x_shape", [(0, 3), (0, 3, 1), (0, 1, 3, 1)])
+@pytest.mark.parametrize("forward", [affine_forward, affine_relu_forward])
+def test_an_empty_batch_is_refused_by_name(forward, x_shape):
+    message = r"affine_forward: x has 0 examples \(shape \(0,.*\)\); a batch needs at least one"
+    with pytest.raises(ValueError, match=message):
+        forward(np.zeros(x_shape), np.zeros((3, 4)), np.zeros(4))

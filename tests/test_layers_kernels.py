@@ -184,3 +184,20 @@ def test_the_fallback_tunes_malloc_too(monkeypatch):
             np.zeros((1, 1, 2, 2)), {"pool_height": 2, "pool_width": 2, "stride": 2}
         )
     assert calls == [()]
+
+
+def test_available_memory_reads_meminfo_then_sysconf_then_assumes_8_gib(tmp_path, monkeypatch):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       32000000 kB\nMemAvailable:   2097152 kB\n")
+    assert _kernels.available_memory(str(meminfo)) == 2 * 2**30
+    missing = str(tmp_path / "absent")
+    monkeypatch.setattr(
+        _kernels.os, "sysconf", lambda name: {"SC_AVPHYS_PAGES": 3, "SC_PAGE_SIZE": 4096}[name]
+    )
+    assert _kernels.available_memory(missing) == 3 * 4096
+
+    def no_sysconf(name):
+        raise ValueError(name)
+
+    monkeypatch.setattr(_kernels.os, "sysconf", no_sysconf)
+    assert _kernels.available_memory(missing) == 8 * 2**30

@@ -304,3 +304,45 @@ def test_spatial_backward_rejects_dout_of_the_wrong_shape():
         spatial_batchnorm_backward(np.zeros((4, 3, 6, 5)), cache)
     with pytest.raises(TypeError, match=r"spatial_batchnorm_backward: dout has dtype int64"):
         spatial_batchnorm_backward(np.zeros(out.shape, dtype=np.int64), cache)
+
+
+@pytest.mark.parametrize(
+    "forward, x, size",
+    [(batchnorm_forward, _x(), 4), (spatial_batchnorm_forward, _images(), 3)],
+    ids=["batchnorm", "spatial"],
+)
+@pytest.mark.parametrize(
+    "setting, match",
+    [
+        ({"eps": 0}, r"bn_param\['eps'\] must be a small positive number \(default 1e-5\); got 0"),
+        ({"eps": -1e-5}, r"bn_param\['eps'\] must be a small positive number"),
+        ({"eps": np.nan}, r"bn_param\['eps'\] must be a small positive number"),
+        ({"eps": np.inf}, r"bn_param\['eps'\] must be a small positive number"),
+        ({"momentum": 1.5}, r"bn_param\['momentum'\] must be a number in \[0, 1\].*got 1.5"),
+        ({"momentum": -0.1}, r"bn_param\['momentum'\] must be a number in \[0, 1\]"),
+        ({"momentum": np.nan}, r"bn_param\['momentum'\] must be a number in \[0, 1\]"),
+        ({"momentum": "0.9"}, r"bn_param\['momentum'\] must be a number in \[0, 1\]"),
+    ],
+)
+@pytest.mark.parametrize("mode", ["train", "test"])
+def test_eps_and_momentum_out_of_range_are_refused(forward, x, size, setting, match, mode):
+    name = forward.__name__
+    with pytest.raises(ValueError, match=rf"{name}: {match}"):
+        forward(x, np.ones(size), np.zeros(size), {"mode": mode, **setting})
+
+
+@pytest.mark.parametrize("momentum", [0, 1, 0.0, 1.0])
+def test_momentum_at_the_ends_of_its_range_is_accepted(momentum):
+    batchnorm_forward(_x(), np.ones(4), np.zeros(4), {"mode": "train", "momentum": momentum})
+    spatial_batchnorm_forward(
+        _images(), np.ones(3), np.zeros(3), {"mode": "train", "momentum": momentum}
+    )
+
+
+@pytest.mark.parametrize("key", ["running_mean", "running_var"])
+def test_running_averages_of_another_layer_are_refused(key):
+    bn_param = {"mode": "test", key: np.zeros(3)}  # made for 3 features, x has 4
+    with pytest.raises(
+        ValueError, match=rf"bn_param\['{key}'\] has shape \(3,\); expected \(4,\)"
+    ):
+        batchnorm_forward(_x(), np.ones(4), np.zeros(4), bn_param)

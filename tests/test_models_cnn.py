@@ -170,3 +170,27 @@ def test_three_layer_convnet_overfits_a_small_batch():
     )
     solver.train()
     assert solver.train_acc_history[-1] == 1.0
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda model, X: model.loss(X), "loss"),
+        (lambda model, X: model.loss(X, np.zeros(0, dtype=np.int64)), "loss"),
+        (lambda model, X: model.activations(X), "activations"),
+        (lambda model, X: model.extract_features(X), "activations"),
+    ],
+    ids=["scores", "loss", "activations", "extract_features"],
+)
+def test_tinyvgg_refuses_an_empty_batch(call, name):
+    model = TinyVGG(input_dim=(3, 8, 12), stages=((2,),), hidden_dims=(4,), num_classes=3)
+    X = np.zeros((0, 3, 8, 12), dtype=np.float32)
+    message = rf"TinyVGG.{name}: X has 0 examples \(shape \(0, 3, 8, 12\)\); a batch needs"
+    with pytest.raises(ValueError, match=message):
+        call(model, X)
+
+
+def test_three_layer_convnet_refuses_an_empty_batch():
+    model = ThreeLayerConvNet(input_dim=(3, 8, 8), num_filters=2, hidden_dim=3)
+    with pytest.raises(ValueError, match=r"ThreeLayerConvNet.loss: X has 0 examples"):
+        model.loss(np.zeros((0, 3, 8, 8), dtype=np.float32), np.zeros(0, dtype=np.int64))

@@ -160,3 +160,16 @@ def test_wrong_input_size_names_both_shapes():
     model = TwoLayerNet(input_dim=12, hidden_dim=4, num_classes=3)
     with pytest.raises(ValueError, match=r"\(2, 5\).*D=5.*\(12, 4\)"):
         model.loss(np.zeros((2, 5), dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    "model",
+    [TwoLayerNet(input_dim=5, hidden_dim=4, num_classes=3), FullyConnectedNet([4], input_dim=5)],
+    ids=["TwoLayerNet", "FullyConnectedNet"],
+)
+def test_an_empty_batch_is_refused_by_the_model(model):
+    name = type(model).__name__
+    X = np.zeros((0, 5), dtype=np.float32)
+    for y in (None, np.zeros(0, dtype=np.int64)):
+        with pytest.raises(ValueError, match=rf"{name}.loss: X has 0 examples \(shape \(0, 5\)\)"):
+            model.loss(X, y)

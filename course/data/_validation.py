@@ -196,7 +196,10 @@ def validate_text_path(func: str, path: object, max_chars: object) -> tuple[Path
         max_chars = require_positive_int(func, "max_chars", max_chars)
     file = Path(path).expanduser()
     if file.is_dir():
-        raise IsADirectoryError(f"{func}: {file} is a folder; expected a text file")
+        raise IsADirectoryError(
+            f"{func}: {file} is a folder; expected one UTF-8 text file (a book, an article), "
+            f"e.g. a .txt file inside {file}"
+        )
     if not file.is_file():
         raise DatasetNotFoundError(
             f"{func}: there is no file {file} (resolved: {file.resolve()}); "

@@ -18,6 +18,7 @@ two datasets are interchangeable in every notebook.
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
@@ -61,7 +62,11 @@ def cifar10_folder(root: str | Path | None = None) -> Path:
     folder : Path
         The folder holding the batch files; every file the loader needs is there.
     """
+    given = root
     root = data_root() if root is None else Path(root).expanduser()
+    blocker = _file_in_the_way(root)
+    if blocker is not None:
+        raise DatasetNotFoundError(_not_a_folder(given, root, blocker))
     folder = root / CIFAR10_FOLDER
     if not folder.is_dir() and (root / META_FILE).is_file():
         folder, root = root, root.parent  # root names the batch folder itself
@@ -80,21 +85,56 @@ def cifar10_folder(root: str | Path | None = None) -> Path:
     return folder
 
 
-def _read_pickle(path: Path) -> dict:
+def _not_a_folder(given: object, root: Path, blocker: Path) -> str:
+    """The message for a data root that is (or lies below) a file."""
+    if given is not None:
+        where, fix = f"root={str(given)!r}", "Pass root=... naming a folder"
+    elif os.environ.get(DATA_ENV_VAR, "").strip():
+        where, fix = (
+            f"{DATA_ENV_VAR}={os.environ[DATA_ENV_VAR]!r}",
+            f"Set {DATA_ENV_VAR} to a folder",
+        )
+    else:
+        where, fix = f"the default data root {root}", f"Move it away or set {DATA_ENV_VAR}"
+    return (
+        f"load_cifar10: {where}: {blocker} is a file, not a folder; the data root must be a "
+        f"folder that holds {CIFAR10_FOLDER}/. {fix}, then extract {CIFAR10_ARCHIVE} "
+        f"(from {CIFAR10_URL}) into that folder"
+    )
+
+
+def _file_in_the_way(root: Path) -> Path | None:
+    """The file, if any, at ``root`` or at the nearest of its ancestors that exists."""
+    for path in (root, *root.parents):
+        if path.exists():
+            return None if path.is_dir() else path
+    return None
+
+
+def _damaged(path: Path, problem: str) -> ValueError:
+    """The one error for a CIFAR-10 file that is there but broken: which, what, how to restore."""
+    folder = path.parent
+    into = folder.parent if folder.name == CIFAR10_FOLDER else folder
+    return ValueError(
+        f"load_cifar10: {path} is damaged: {problem}. Restore it: download {CIFAR10_ARCHIVE} "
+        f"from {CIFAR10_URL} and extract it again with: tar -xzf {CIFAR10_ARCHIVE} -C {into}"
+    )
+
+
+def _read_pickle(path: Path, expected: str) -> dict:
     """Unpickle one CIFAR-10 file (pickled by Python 2, so keys are bytes)."""
     try:
         with open(path, "rb") as f:
             content = pickle.load(f, encoding="bytes")
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
-        raise ValueError(
-            f"load_cifar10: {path} is not a readable CIFAR-10 pickle ({error}); "
-            f"extract {CIFAR10_ARCHIVE} again"
-        ) from error
+    except OSError:
+        raise  # unreadable (permissions, a folder): the OS's message says why
+    except Exception as error:  # any unpickling failure: truncated, empty, not a pickle
+        reason = str(error) or type(error).__name__
+        if path.stat().st_size == 0:
+            reason = "the file is empty"
+        raise _damaged(path, f"it is not a readable CIFAR-10 pickle ({reason})") from error
     if not isinstance(content, dict):
-        raise ValueError(
-            f"load_cifar10: {path} holds a {type(content).__name__}; expected the dict of a "
-            f"CIFAR-10 batch"
-        )
+        raise _damaged(path, f"it holds a {type(content).__name__}; expected the dict {expected}")
     return content
 
 
@@ -115,43 +155,52 @@ def read_batch(path: str | Path, num_classes: int = 10) -> tuple[np.ndarray, np.
     labels : np.ndarray of int64, shape (N,)
     """
     path = Path(path)
-    batch = _read_pickle(path)
+    data, labels = _batch_arrays(path, _read_pickle(path, "of a CIFAR-10 batch"), num_classes)
+    images = data.reshape(len(data), 3, 32, 32)  # (N, C, H, W): rows are R, G, B planes
+    return images, labels.astype(np.int64)
+
+
+def _batch_arrays(path: Path, batch: dict, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """b'data' (N, 3072) uint8 and b'labels' (N,) in [0, num_classes) of a batch, checked."""
     missing = [key for key in (b"data", b"labels") if key not in batch]
     if missing:
         found = ", ".join(repr(key) for key in batch) or "no keys"
-        raise ValueError(
-            f"load_cifar10: {path} lacks {', '.join(repr(key) for key in missing)}; a CIFAR-10 "
-            f"batch has b'data' and b'labels' (found {found})"
+        raise _damaged(
+            path,
+            f"it lacks {', '.join(repr(key) for key in missing)}; a CIFAR-10 batch has "
+            f"b'data' and b'labels' (found {found})",
         )
     data = np.asarray(batch[b"data"])
-    if data.ndim != 2 or data.shape[1] != _PIXELS:
-        raise ValueError(
-            f"load_cifar10: {path} has b'data' of shape {data.shape}; expected (N, {_PIXELS}), "
-            f"one 3x32x32 image per row"
+    if data.ndim != 2 or data.shape[1] != _PIXELS or len(data) == 0:
+        raise _damaged(
+            path,
+            f"b'data' has shape {data.shape}; expected (N, {_PIXELS}) with N >= 1, one "
+            f"3x32x32 image per row",
         )
     if data.dtype != np.uint8:
-        raise ValueError(f"load_cifar10: {path} has b'data' of dtype {data.dtype}; expected uint8")
+        raise _damaged(path, f"b'data' has dtype {data.dtype}; expected uint8")
     labels = np.asarray(batch[b"labels"])
     if labels.shape != (len(data),) or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(
-            f"load_cifar10: {path} has {labels.size} labels of dtype {labels.dtype} for "
-            f"{len(data)} images; expected one integer label per image"
+        raise _damaged(
+            path,
+            f"it has {labels.size} labels of dtype {labels.dtype} for {len(data)} images; "
+            f"expected one integer label per image",
         )
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(
-            f"load_cifar10: {path} has labels from {labels.min()} to {labels.max()}; expected "
-            f"values in [0, {num_classes})"
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise _damaged(
+            path,
+            f"it has labels from {labels.min()} to {labels.max()}; expected values in "
+            f"[0, {num_classes})",
         )
-    images = data.reshape(len(data), 3, 32, 32)  # (N, C, H, W): rows are R, G, B planes
-    return images, labels.astype(np.int64)
+    return data, labels
 
 
 def read_label_names(path: str | Path) -> tuple[str, ...]:
     """Read the class names from ``batches.meta``."""
     path = Path(path)
-    meta = _read_pickle(path)
+    meta = _read_pickle(path, "of batches.meta")
     if b"label_names" not in meta:
-        raise ValueError(f"load_cifar10: {path} lacks b'label_names'; is it batches.meta?")
+        raise _damaged(path, "it lacks b'label_names', the class names of batches.meta")
     return tuple(
         name.decode("utf-8") if isinstance(name, bytes) else str(name)
         for name in meta[b"label_names"]

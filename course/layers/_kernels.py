@@ -10,6 +10,10 @@ keep freed memory for reuse (:func:`course.allocator.keep_freed_memory`):
 a training step allocates the same large temporaries again and again, and
 without it every step page-faults them in anew. Importing this module changes
 nothing in the process; only running a fast layer does.
+
+:func:`require_im2col_memory` refuses, with a MemoryError that says how to
+split the batch, a convolution whose im2col matrix would not fit in the
+memory available (:func:`available_memory`), before anything is allocated.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ else:
     _IMPORT_ERROR = ""
 
 REBUILD_COMMAND = "pip install -e .   (or: make install)"
+_FALLBACK_MEMORY = 8 * 2**30  # assumed available when the system does not say
+_ALWAYS_FITS = 2**30  # im2col matrices below this are not checked against the memory
 _warned = False  # the fallback warning was given
 
 # The modules whose frames a warning skips, to point at the caller's line.
@@ -82,6 +88,61 @@ def compiled_kernels():
             stacklevel=level,
         )
     return _im2col
+
+
+def available_memory(meminfo: str = "/proc/meminfo") -> int:
+    """Bytes of memory the process can still use: MemAvailable, else free pages, else 8 GiB."""
+    try:
+        with open(meminfo, encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # the file counts kB
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return _FALLBACK_MEMORY
+
+
+def require_im2col_memory(
+    func: str, x_shape: tuple, w_shape: tuple, H_out: int, W_out: int, dtype: np.dtype
+) -> None:
+    """Raise MemoryError, before allocating, when the im2col matrix would not fit in memory.
+
+    ``cols`` is (N*H_out*W_out, K) with K = HH*WW*C, and the backward pass needs
+    one more of that size. Matrices below 1 GiB are not checked (reading the
+    available memory costs a system call per layer).
+    """
+    N, C = x_shape[:2]
+    HH, WW = w_shape[2:]
+    rows, K = N * H_out * W_out, HH * WW * C
+    needed = rows * K * np.dtype(dtype).itemsize
+    if needed < _ALWAYS_FITS:
+        return
+    available = available_memory()
+    if needed <= available:
+        return
+    per_example = needed // N
+    chunk = available // (2 * per_example)  # leave room for the backward pass's dcols
+    fix = (
+        f"Use a smaller batch: split x into chunks of at most {chunk} examples "
+        f"(np.array_split(x, {-(-N // chunk)})) and convolve each"
+        if chunk
+        else "Even one example does not fit: use smaller images, fewer channels or a stride"
+    )
+    raise MemoryError(
+        f"{func}: im2col needs {_size(needed)} for x of shape {x_shape} and w of shape "
+        f"{w_shape} (a ({rows}, {K}) {np.dtype(dtype).name} matrix, {_size(per_example)} "
+        f"per example), but only {_size(available)} of memory is available. {fix}"
+    )
+
+
+def _size(num_bytes: int) -> str:
+    """``num_bytes`` in GiB, or in MiB below one GiB: '28.1 GiB', '9.0 MiB'."""
+    if num_bytes >= 2**30:
+        return f"{num_bytes / 2**30:.1f} GiB"
+    return f"{num_bytes / 2**20:.1f} MiB"
 
 
 def compute_dtype(*arrays: np.ndarray | np.dtype) -> np.dtype:

@@ -20,7 +20,10 @@ import numpy as np
 from course.validation import (
     as_float_array,
     format_shape,
+    is_positive_finite,
+    is_real_number,
     require_dout,
+    require_examples,
     require_labels,
     require_ndim,
     require_positive_int,
@@ -40,6 +43,7 @@ def validate_affine_inputs(func: str, x: object, w: object, b: object) -> None:
             f"{func}: x has shape {format_shape(x.shape)}; expected a batch (N, d_1, ..., d_k) "
             "with at least 2 dims. For a single example use x[None]"
         )
+    require_examples(func, "x", x)
     D = int(np.prod(x.shape[1:]))
     if D != w.shape[0]:
         raise ValueError(
@@ -110,6 +114,7 @@ def validate_batchnorm_inputs(
     func = "batchnorm_forward"
     mode, eps, momentum = read_bn_param(func, bn_param)
     _require_bn_arrays(func, x, gamma, beta, "(N, D)", " for")
+    _require_running_averages(func, bn_param, x.shape[1])
     if mode == "train" and x.shape[0] < 2:
         raise ValueError(
             f"{func}: training needs a batch of at least 2 rows to estimate a variance; "
@@ -125,6 +130,7 @@ def validate_spatial_batchnorm_inputs(
     func = "spatial_batchnorm_forward"
     mode, eps, momentum = read_bn_param(func, bn_param)
     _require_bn_arrays(func, x, gamma, beta, "(N, C, H, W)", ", one per channel of")
+    _require_running_averages(func, bn_param, x.shape[1])
     N, _, H, W = x.shape
     if mode == "train" and N * H * W < 2:
         raise ValueError(
@@ -149,7 +155,18 @@ def read_bn_param(func: str, bn_param: object) -> tuple[str, float, float]:
     mode = bn_param.get("mode")
     if mode not in ("train", "test"):
         raise ValueError(f"{func}: bn_param['mode'] must be 'train' or 'test', got {mode!r}")
-    return mode, float(bn_param.get("eps", 1e-5)), float(bn_param.get("momentum", 0.9))
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    if not is_positive_finite(eps):
+        raise ValueError(
+            f"{func}: bn_param['eps'] must be a small positive number (default 1e-5); "
+            f"got {eps!r}. It keeps sqrt(var + eps) away from zero"
+        )
+    if not (is_real_number(momentum) and 0 <= momentum <= 1):
+        raise ValueError(
+            f"{func}: bn_param['momentum'] must be a number in [0, 1] (default 0.9), the "
+            f"weight of the old running average; got {momentum!r}"
+        )
+    return mode, float(eps), float(momentum)
 
 
 def _require_bn_arrays(func: str, x, gamma, beta, dims: str, per: str) -> None:
@@ -163,6 +180,18 @@ def _require_bn_arrays(func: str, x, gamma, beta, dims: str, per: str) -> None:
             raise ValueError(
                 f"{func}: {name} has shape {format_shape(value.shape)}; expected ({size},)"
                 f"{per} x of shape {format_shape(x.shape)}"
+            )
+
+
+def _require_running_averages(func: str, bn_param: dict, size: int) -> None:
+    """The running averages in bn_param, where present, hold one number per feature."""
+    for key in ("running_mean", "running_var"):
+        value = bn_param.get(key)
+        if value is not None and np.shape(value) != (size,):
+            raise ValueError(
+                f"{func}: bn_param['{key}'] has shape {format_shape(np.shape(value))}; "
+                f"expected ({size},), one per feature of x. Was this bn_param made for "
+                f"another layer? Give each batchnorm layer its own dict"
             )
 
 

@@ -29,7 +29,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from course.layers._kernels import compiled_kernels, compute_dtype, num_threads
+from course.layers._kernels import (
+    compiled_kernels,
+    compute_dtype,
+    num_threads,
+    require_im2col_memory,
+)
 from course.layers._validation import validate_conv_fast_dout, validate_conv_inputs
 from course.layers.fast_pool import max_pool_backward_fast, max_pool_forward_fast
 from course.layers.fc import relu_backward, relu_forward
@@ -108,11 +113,16 @@ def conv_forward_fast(
     - out: (N, F, H_out, W_out), H_out = 1 + (H + 2*pad - HH) // stride, and the same for W
     - cache: (x_shape, w_shape, w_rows, cols, stride, pad, dtypes) for
       :func:`conv_backward_fast`; cols is kept so the backward pass needs no im2col
+
+    Raises MemoryError, before allocating anything, when cols
+    (N*H_out*W_out, HH*WW*C) would not fit in the available memory; the
+    message says into how many chunks to split the batch.
     """
     stride, pad, H_out, W_out = validate_conv_inputs("conv_forward_fast", x, w, b, conv_param)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     dtype = compute_dtype(x, w, b)
+    require_im2col_memory("conv_forward_fast", x.shape, w.shape, H_out, W_out, dtype)
     x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1), dtype=dtype)  # (N, H, W, C)
     cols = im2col(x_nhwc, HH, WW, pad, stride)  # (N*H_out*W_out, K), K = HH*WW*C
     w_rows = np.ascontiguousarray(w.transpose(0, 2, 3, 1), dtype=dtype).reshape(F, -1)  # (F, K)

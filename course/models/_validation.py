@@ -18,6 +18,7 @@ from course.validation import (
     as_float_array,
     format_shape,
     is_positive_finite,
+    require_examples,
     require_positive_int,
 )
 
@@ -71,6 +72,14 @@ def validate_images(func: str, X: object, input_dim: tuple, dtype: np.dtype) -> 
             f"{func}: X has shape {format_shape(X.shape)}; expected (N, C, H, W) with "
             f"(C, H, W) = {input_dim}"
         )
+    require_examples(func, "X", X)
+    return X.astype(dtype, copy=False)
+
+
+def validate_batch(func: str, X: object, dtype: np.dtype) -> np.ndarray:
+    """Return a float batch X (N, ...) with N >= 1, cast to ``dtype``."""
+    as_float_array(func, "X", X)
+    require_examples(func, "X", X)
     return X.astype(dtype, copy=False)
 
 

@@ -15,9 +15,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from course import layers
-from course.models._validation import validate_fully_connected_net, validate_two_layer_net
+from course.models._validation import (
+    validate_batch,
+    validate_fully_connected_net,
+    validate_two_layer_net,
+)
 from course.models.weight_init import init_weight
-from course.validation import as_float_array
 
 
 class TwoLayerNet:
@@ -55,7 +58,7 @@ class TwoLayerNet:
         - X: (N, d_1, ..., d_k) with d_1 * ... * d_k = input_dim
         - y: (N,) integer labels, or None
         """
-        X = as_float_array("TwoLayerNet.loss", "X", X).astype(self.dtype, copy=False)
+        X = validate_batch("TwoLayerNet.loss", X, self.dtype)
         p = self.params
         hidden, hidden_cache = layers.affine_relu_forward(X, p["W1"], p["b1"])  # (N, Hd)
         scores, scores_cache = layers.affine_forward(hidden, p["W2"], p["b2"])  # (N, C)
@@ -130,7 +133,7 @@ class FullyConnectedNet:
         - X: (N, d_1, ..., d_k) with d_1 * ... * d_k = input_dim
         - y: (N,) integer labels, or None
         """
-        X = as_float_array("FullyConnectedNet.loss", "X", X).astype(self.dtype, copy=False)
+        X = validate_batch("FullyConnectedNet.loss", X, self.dtype)
         mode = "test" if y is None else "train"
         p = self.params
         caches = []
