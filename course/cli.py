@@ -2,7 +2,7 @@
 
     course demo [--out DIR] [--num-train N] [--epochs E] [--seed S]
     course data info
-    course release SRC --out OUT [--check]
+    course release SRC --out OUT [--check | --force]
     course progress NOTEBOOK [--timeout S]
     course train charrnn [...] | course train tinyvgg [...]
     course sample charrnn [...]
@@ -15,12 +15,14 @@ export plain functions. Each command is one section below: an ``_add_<command>``
 function that declares its arguments (registered in :func:`build_parser`) and a
 ``_run_<command>`` runner beside it that turns them into calls of feature
 functions and returns the exit status. An error a person can fix (ValueError,
-TypeError, FileNotFoundError, FileExistsError) is printed as ``course COMMAND:
-error: ...`` with exit status 1. Runners import what they call when they run,
-so the notebook machinery (nbformat, nbclient), plotting and the demo load only
-for the commands that use them; building the parser imports the training
-recipes, which hold the ``train`` commands' defaults. The module passes ~400
-lines because every command's arguments are kept here by design.
+TypeError, MemoryError, and every OSError: a missing file, a folder where a
+file was expected, a permission refused, ...) is printed as ``course COMMAND:
+error: ...`` with exit status 1, the file first for an OS error. Runners import
+what they call when they run, so the notebook machinery (nbformat, nbclient),
+plotting and the demo load only for the commands that use them; building the
+parser imports the training recipes, which hold the ``train`` commands'
+defaults. The module passes ~400 lines because every command's arguments are
+kept here by design.
 """
 
 from __future__ import annotations
@@ -51,12 +53,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         keep_freed_memory_once()
     try:
         return args.run(args) or 0
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as error:
-        print(f"course {args.command}: error: {error}", file=sys.stderr)
+    except (ValueError, TypeError, OSError, MemoryError, FloatingPointError) as error:
+        print(f"course {args.command}: error: {_error_message(error)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:  # a trainer's TrainingInterrupted says what it saved
+        print(f"\ncourse {args.command}: {str(interrupt) or 'interrupted'}", file=sys.stderr)
         return 130
+
+
+def _error_message(error: Exception) -> str:
+    """One line for an error a person can fix; an OS error names its file first.
+
+    ``PermissionError: [Errno 13] Permission denied: 'out/a.png'`` becomes
+    ``out/a.png: permission denied``; the course's own messages are kept as
+    they are.
+    """
+    if isinstance(error, OSError) and error.strerror and error.filename is not None:
+        files = [str(name) for name in (error.filename, error.filename2) if name is not None]
+        return f"{' -> '.join(files)}: {error.strerror[0].lower()}{error.strerror[1:]}"
+    return str(error) or type(error).__name__
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,8 +176,13 @@ def _add_release(commands: argparse._SubParsersAction) -> None:
         description="Release every master notebook in SRC (solutions/) into OUT (assignments/): "
         "solution regions become stubs that raise NotImplementedError, hidden tests are "
         "removed, outputs are cleared, cell ids and check-cell metadata are kept. Every master "
-        "is checked before anything is written; unchanged files are not rewritten; a file in "
-        "OUT that was not made by a release is never overwritten.",
+        "is checked before anything is written, and any problem writes nothing: a line that "
+        "looks like a marker but is not exactly one (### BEGIN SOLUTION, ### END SOLUTION, "
+        "### BEGIN HIDDEN TESTS, ### END HIDDEN TESTS, alone on its line), a cell that no "
+        "longer parses once released, a check cell whose function gets no stub, a malformed "
+        "notebook, or a SRC without notebooks. Unchanged files are not rewritten. A file in "
+        "OUT that may hold a person's work (not made by a release, edited or run since) is "
+        "never replaced, unless --force backs it up first.",
     )
     release.add_argument("src", metavar="SRC", help="folder of master notebooks, e.g. solutions")
     release.add_argument(
@@ -171,18 +191,26 @@ def _add_release(commands: argparse._SubParsersAction) -> None:
         metavar="OUT",
         help="folder for the student notebooks, e.g. assignments (created when missing)",
     )
-    release.add_argument(
+    mode = release.add_mutually_exclusive_group()
+    mode.add_argument(
         "--check",
         action="store_true",
         help="write nothing; exit 1 and list the student notebooks that are missing or out of "
         "date (for tests and CI)",
     )
+    mode.add_argument(
+        "--force",
+        action="store_true",
+        help="also replace student notebooks that were edited or run, or were not made by a "
+        "release: each is first copied beside itself as NAME.backup-YYYYmmdd-HHMMSS.ipynb "
+        "(never over an existing file) and the backup is printed",
+    )
     release.set_defaults(run=_run_release, command="release")
 
 
 def _run_release(args: argparse.Namespace) -> int:
-    """Print what was written, or with --check what is stale (then exit 1)."""
-    from course.classroom.release import release
+    """Print what was backed up and written, or with --check what is stale (then exit 1)."""
+    from course.classroom.release import release, replacement_refusal
 
     src, out = Path(args.src), Path(args.out)
     if args.check:
@@ -192,10 +220,19 @@ def _run_release(args: argparse.Namespace) -> int:
             return 0
         print(f"{len(stale)} released notebook(s) in {out} out of date with {src}:")
         for path in stale:
-            print(f"  {path} ({'out of date' if path.exists() else 'missing'})")
+            refusal = replacement_refusal(path)
+            state = "out of date" if path.exists() else "missing"
+            if refusal:
+                state += f"; {refusal}: the release replaces it only with --force"
+            print(f"  {path} ({state})")
         print(f"fix with: course release {shlex.quote(str(src))} --out {shlex.quote(str(out))}")
         return 1
-    written = release(src, out)
+    written = release(
+        src,
+        out,
+        force=args.force,
+        on_backup=lambda target, backup: print(f"backed up {target} to {backup}"),
+    )
     for path in written:
         print(f"wrote {path}")
     if not written:
@@ -213,7 +250,9 @@ def _add_progress(commands: argparse._SubParsersAction) -> None:
         description="Run NOTEBOOK top to bottom in a fresh kernel (the file is not changed) and "
         "print a table of its check cells: pass, fail (with the check's message), not "
         "implemented, not run, or timeout, and the score. Failing checks are progress, not "
-        "an error: the exit status is 0 whenever the notebook could be run.",
+        "an error: the exit status is 0 whenever the notebook could be run. A cell that "
+        "does not stop when interrupted gets the kernel restarted (the cells above it run "
+        "again) and the run goes on. Ctrl-C stops the run and its kernel (exit status 130).",
     )
     progress.add_argument("notebook", metavar="NOTEBOOK", help="the student notebook (.ipynb)")
     progress.add_argument(
@@ -228,7 +267,7 @@ def _add_progress(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_progress(args: argparse.Namespace) -> int:
-    """Run the notebook and print the table of its check cells."""
+    """Run the notebook and print the table of its check cells; Ctrl-C: one line, 130."""
     from course.classroom.progress import format_progress, notebook_progress
 
     path = Path(args.notebook)
@@ -240,7 +279,12 @@ def _run_progress(args: argparse.Namespace) -> int:
         f"running {path} in a fresh kernel (a cell may take up to {args.timeout} s)...",
         file=sys.stderr,
     )
-    print(format_progress(notebook_progress(path, timeout=args.timeout)))
+    try:
+        results = notebook_progress(path, timeout=args.timeout)
+    except KeyboardInterrupt:  # the kernel is already shut down
+        print("\ncourse progress: interrupted; no results", file=sys.stderr)
+        return 130
+    print(format_progress(results))
     return 0
 
 
@@ -279,7 +323,8 @@ def _add_train_charrnn(models: argparse._SubParsersAction) -> None:
         help="train a character-level LSTM on English text",
         description="Train a stacked character-level RNN (default: 2-layer LSTM) on the pydoc "
         "corpus or a text file, show the validation bits per character against the 3-gram "
-        "baseline, and save the best model to --out. Tip: when other programs share the "
+        "baseline, and save the best model to --out (never over a saved one without "
+        "--overwrite; Ctrl-C saves the best model so far). Tip: when other programs share the "
         "CPU, OMP_NUM_THREADS=1 keeps BLAS threads from fighting them.",
     )
     p.add_argument("--text", metavar="FILE", default=None, help="UTF-8 text (default: pydoc)")
@@ -298,6 +343,9 @@ def _add_train_charrnn(models: argparse._SubParsersAction) -> None:
     p.add_argument("--lr-decay", type=float, default=0.95)
     p.add_argument("--grad-clip", type=float, default=5.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace a model already saved in --out"
+    )
     p.set_defaults(run=_run_train_charrnn, command="train charrnn")
 
 
@@ -324,6 +372,7 @@ def _run_train_charrnn(args: argparse.Namespace) -> int:
         max_iterations=args.iterations,
         seed=args.seed,
         out=args.out,
+        overwrite=args.overwrite,
     )
     baseline = summary["baseline_bpc"]
     baseline_text = "n/a" if baseline is None else f"{baseline:.3f}"
@@ -334,6 +383,17 @@ def _run_train_charrnn(args: argparse.Namespace) -> int:
     )
     print(summary["model"].sample(summary["vocab"], length=300, temperature=0.8, seed=args.seed))
     return 0
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (a count of threads, say)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (1, 2, ...), got {text!r}")
+    return value
 
 
 def _add_train_tinyvgg(models: argparse._SubParsersAction) -> None:
@@ -356,7 +416,9 @@ def _add_train_tinyvgg(models: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
     p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument("--threads", type=int, default=1, help="BLAS threads (default: %(default)s)")
+    p.add_argument(
+        "--threads", type=_positive_int, default=1, help="BLAS threads (default: %(default)s)"
+    )
     p.add_argument(
         "--overwrite", action="store_true", help="replace a model already saved in --out"
     )

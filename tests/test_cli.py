@@ -241,3 +241,98 @@ def test_progress_help_names_the_timeout(capsys):
         run_command(["progress", "--help"])
     help_text = capsys.readouterr().out
     assert "NOTEBOOK" in help_text and "--timeout S" in help_text
+
+
+# ----- errors a person can fix: one line, exit status 1 ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (PermissionError(13, "Permission denied", "/out/a.png"), "/out/a.png: permission denied"),
+        (IsADirectoryError(21, "Is a directory", "/data/book"), "/data/book: is a directory"),
+        (NotADirectoryError(20, "Not a directory", "/f/sub"), "/f/sub: not a directory"),
+        (
+            OSError(28, "No space left on device", "/out/b.png"),
+            "/out/b.png: no space left on device",
+        ),
+        (
+            OSError(18, "Invalid cross-device link", "a", None, "b"),
+            "a -> b: invalid cross-device link",
+        ),
+        (OSError("the disk said no"), "the disk said no"),
+        (MemoryError("conv_forward_fast: im2col needs 28.1 GiB"), "conv_forward_fast: im2col"),
+    ],
+    ids=["permission", "is-a-dir", "not-a-dir", "no-space", "two-files", "message", "memory"],
+)
+def test_os_and_memory_errors_are_one_line_naming_the_file(monkeypatch, capsys, error, line):
+    def fail(args):
+        raise error
+
+    monkeypatch.setattr(cli, "_run_demo", fail)
+    assert main(["demo"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"course demo: error: {line}")
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+
+
+def test_train_charrnn_on_a_folder_is_one_line(tmp_path, capsys):
+    assert main(["train", "charrnn", "--text", str(tmp_path), "--iterations", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"course train charrnn: error: load_text_file: {tmp_path} is a folder")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_demo_out_that_is_a_file_fails_before_any_work(tmp_path, monkeypatch, capsys, below):
+    import course.demo
+
+    monkeypatch.setattr(course.demo, "load_shapes", lambda *a, **k: pytest.fail("made data"))
+    file = tmp_path / "figures.png"
+    file.write_bytes(b"a user's file")
+    out = file / below if below else file
+    assert main(["demo", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    if below:
+        assert err == f"course demo: error: {out}: not a directory\n"
+    else:
+        assert err.startswith(f"course demo: error: run_demo: {file} is a file; the demo writes")
+    assert file.read_bytes() == b"a user's file"
+
+
+def test_demo_out_that_cannot_be_written_fails_before_any_work(tmp_path, monkeypatch, capsys):
+    import course.demo
+
+    monkeypatch.setattr(course.demo, "load_shapes", lambda *a, **k: pytest.fail("made data"))
+    monkeypatch.setattr(course.demo.os, "access", lambda path, mode: False)
+    assert main(["demo", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"course demo: error: {tmp_path}: the demo cannot write its figures here\n"
+
+
+@pytest.mark.parametrize("threads", ["0", "-2", "two"])
+def test_train_tinyvgg_threads_must_be_positive_at_parse_time(monkeypatch, capsys, threads):
+    monkeypatch.setattr(cli, "_run_train_tinyvgg", lambda args: pytest.fail("started training"))
+    with pytest.raises(SystemExit) as info:
+        main(["train", "tinyvgg", "--threads", threads])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --threads: must be a positive integer (1, 2, ...), got '{threads}'" in err
+
+
+def test_data_info_with_course_data_naming_a_file(tmp_path, monkeypatch, capsys):
+    file = tmp_path / "data.tar"
+    file.write_bytes(b"")
+    monkeypatch.setenv("COURSE_DATA", str(file))
+    assert main(["data", "info"]) == 0
+    out = capsys.readouterr().out
+    assert f"{file} is a file, not a folder" in out and "Set COURSE_DATA to a folder" in out
+    assert "mkdir" not in out
+
+
+def test_data_info_with_an_unexpandable_course_data_is_one_line(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_DATA", "~no_such_user_xyz/data")
+    assert main(["data", "info"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("course data info: error: COURSE_DATA='~no_such_user_xyz/data': ")
+    assert err.count("\n") == 1
