@@ -313,7 +313,8 @@ class Solver:
 
         Raises FloatingPointError, naming the iteration and the learning rate,
         when the loss becomes NaN or inf; the parameters are left as they were
-        before that iteration's update. With metric='accuracy', a label the
+        before that iteration's update (``load_best_params()`` goes back to the
+        best epoch). With metric='accuracy', a label the
         model has no class for raises ValueError before the first step (one
         forward pass of one validation example counts the classes).
         """
@@ -345,14 +346,23 @@ class Solver:
         finally:
             bar.close()
 
-        for name, value in self.best_params.items():
-            self.model.params[name] = value.copy()
-        if self.best_bn_params is not None:
-            self.model.bn_params = copy.deepcopy(self.best_bn_params)
+        self.load_best_params()
         summary = self._summary(stopped_early or interrupted)
         if interrupted:
             raise TrainingInterrupted(self._interrupted_message(), summary)
         return summary
+
+    def load_best_params(self) -> None:
+        """Give the model copies of the best parameters (and batchnorm state) measured so far.
+
+        ``train()`` does this when it ends or is interrupted; after a
+        FloatingPointError (the loss diverged) call it to go back to the best
+        epoch before the divergence. Does nothing when no epoch was measured.
+        """
+        for name, value in self.best_params.items():
+            self.model.params[name] = value.copy()
+        if self.best_bn_params is not None:
+            self.model.bn_params = copy.deepcopy(self.best_bn_params)
 
     def _run_epoch(self, bar: tqdm) -> bool:
         """Walk the training set once, minibatch by minibatch; True when a callback said stop."""

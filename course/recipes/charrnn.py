@@ -31,7 +31,6 @@ import numpy as np
 
 from course.artefacts import (
     ArtefactError,
-    NotSavedError,
     read_arrays,
     read_record,
     require_entries,
@@ -47,6 +46,7 @@ from course.data import (
 )
 from course.models import CharRNN
 from course.models._validation import require_temperature
+from course.recipes._outcome import end_training
 from course.solver import Solver, TrainingInterrupted
 from course.validation import check_learning_rate, require_positive_int
 
@@ -262,8 +262,7 @@ def train_charrnn(
         stopped = interrupt
     except FloatingPointError as error:
         stopped = error
-        for name, value in solver.best_params.items():  # the best measured before it
-            model.params[name] = value.copy()
+        solver.load_best_params()  # the best measured before it
     best_bpc = solver.best_val_metric / _LN2 if solver.best_params else math.nan
     results = {
         "model": model,
@@ -281,20 +280,12 @@ def train_charrnn(
     learnt = math.isfinite(best_bpc) and best_bpc < untrained_bpc
     if out is not None and learnt:
         results["out"] = save_charrnn(out, model, vocab, results, overwrite=overwrite)
-    saved = f"; the best model so far ({best_bpc:.3f} bits/char) was saved to {results['out']}"
-    if results["out"] is None:
-        saved = "; nothing was saved" if out is not None else ""
-    if isinstance(stopped, TrainingInterrupted):
-        raise TrainingInterrupted(f"{stopped}{saved}", stopped.summary) from None
-    if stopped is not None:
-        raise FloatingPointError(f"{func}: training diverged: {stopped}{saved}") from None
-    if out is not None and not learnt:
-        raise NotSavedError(
-            f"{func}: the best validation loss, {best_bpc:.3f} bits/char, is no better than "
-            f"the untrained model's {untrained_bpc:.3f}: training diverged or did not learn "
-            f"(learning_rate={learning_rate:g}); nothing was saved to {out}. Try a smaller "
-            "learning rate"
-        )
+    not_learnt = (
+        f"the best validation loss, {best_bpc:.3f} bits/char, is no better than the untrained "
+        f"model's {untrained_bpc:.3f}: training diverged or did not learn "
+        f"(learning_rate={learning_rate:g}); try a smaller learning rate"
+    )
+    end_training(func, stopped, out, results["out"], None if learnt else not_learnt)
     return results
 
 

@@ -10,7 +10,6 @@ test accuracy on Shapes-10.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import platform
 import time
@@ -25,6 +24,7 @@ from course.artefacts import NotSavedError, require_new_model_folder
 from course.data import load_shapes
 from course.models.cnn import TinyVGG
 from course.models.pretrained import WEIGHTS_DIR, save_pretrained
+from course.recipes._outcome import end_training
 from course.solver import Solver, TrainingInterrupted
 from course.validation import check_learning_rate, require_positive_int
 
@@ -132,7 +132,7 @@ def train_tinyvgg(
             stopped, summary = interrupt, interrupt.summary
         except FloatingPointError as error:
             stopped, summary = error, None
-            _load_best(solver)
+            solver.load_best_params()  # the best measured before it
         train_seconds = time.perf_counter() - train_start
         if not solver.best_params:  # stopped before any epoch was measured
             raise NotSavedError(
@@ -174,26 +174,12 @@ def train_tinyvgg(
         }
         results["paths"] = save_pretrained(model, name, info, out, overwrite=overwrite)
         say(f"Saved {results['paths'][0]} and {results['paths'][1].name}")
-    saved = "; nothing was saved" if out is not None else ""
-    if results["paths"] is not None:
-        saved = f"; the best model so far was saved to {results['paths'][0]}"
-    if isinstance(stopped, TrainingInterrupted):
-        raise TrainingInterrupted(f"{stopped}{saved}", stopped.summary) from None
-    if stopped is not None:
-        raise FloatingPointError(f"train_tinyvgg: training diverged: {stopped}{saved}") from None
-    if out is not None and not learnt:
-        raise NotSavedError(
-            f"train_tinyvgg: the best validation accuracy, {solver.best_val_acc:.1%}, is no "
-            f"better than always answering the commonest class ({baseline:.1%}): training "
-            f"diverged or was too short to learn (learning_rate={recipe.learning_rate:g}); "
-            f"nothing was saved to {out}. Try a smaller learning rate, or more data and epochs"
-        )
+    not_learnt = (
+        f"the best validation accuracy, {solver.best_val_acc:.1%}, is no better than always "
+        f"answering the commonest class ({baseline:.1%}): training diverged or was too short "
+        f"to learn (learning_rate={recipe.learning_rate:g}); try a smaller learning rate, or "
+        "more data and epochs"
+    )
+    saved_to = None if results["paths"] is None else results["paths"][0]
+    end_training("train_tinyvgg", stopped, out, saved_to, None if learnt else not_learnt)
     return results
-
-
-def _load_best(solver: Solver) -> None:
-    """After a divergence, give the model the best parameters measured before it (if any)."""
-    for key, value in solver.best_params.items():
-        solver.model.params[key] = value.copy()
-    if solver.best_bn_params is not None:
-        solver.model.bn_params = copy.deepcopy(solver.best_bn_params)
