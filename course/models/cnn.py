@@ -182,8 +182,35 @@ class TinyVGG:
     def _forward(self, X: np.ndarray, mode: str, keep: bool):
         """Run the net; return scores, the caches and (when ``keep``) every layer's output."""
         p = self.params
-        h, caches, outputs, i = X, [], {}, 0
+        caches: list[tuple] = []
+        outputs: dict[str, np.ndarray] = {}
         names = iter(self.layer_names())
+        h = self._conv_stages(X, mode, caches, outputs if keep else None, names)
+        i = self.num_convs
+        for _ in self.hidden_dims:
+            i += 1
+            h, fc_cache = layers.affine_relu_forward(h, p[f"W{i}"], p[f"b{i}"])
+            caches.append(("fc", fc_cache))
+            if keep:
+                outputs[next(names)] = h
+        i += 1
+        scores, scores_cache = layers.affine_forward(h, p[f"W{i}"], p[f"b{i}"])
+        caches.append(("scores", scores_cache))
+        if keep:
+            outputs[next(names)] = scores
+        return scores, caches, outputs
+
+    def _conv_stages(
+        self,
+        X: np.ndarray,
+        mode: str,
+        caches: list[tuple],
+        outputs: dict[str, np.ndarray] | None,
+        names,
+    ) -> np.ndarray:
+        """Run the convolution stages; append their caches; return the last pool's output."""
+        p = self.params
+        h, i = X, 0
         for stage in self.stages:
             for _ in stage:
                 i += 1
@@ -199,24 +226,13 @@ class TinyVGG:
                     )
                 h, relu_cache = layers.relu_forward(h)
                 caches.append(("conv", conv_cache, bn_cache, relu_cache))
-                if keep:
+                if outputs is not None:
                     outputs[next(names)] = h
             h, pool_cache = layers.max_pool_forward_fast(h, POOL_2X2)
             caches.append(("pool", pool_cache))
-            if keep:
+            if outputs is not None:
                 outputs[next(names)] = h
-        for _ in self.hidden_dims:
-            i += 1
-            h, fc_cache = layers.affine_relu_forward(h, p[f"W{i}"], p[f"b{i}"])
-            caches.append(("fc", fc_cache))
-            if keep:
-                outputs[next(names)] = h
-        i += 1
-        scores, scores_cache = layers.affine_forward(h, p[f"W{i}"], p[f"b{i}"])
-        caches.append(("scores", scores_cache))
-        if keep:
-            outputs[next(names)] = scores
-        return scores, caches, outputs
+        return h
 
     def loss(self, X: np.ndarray, y: np.ndarray | None = None):
         """Scores (N, num_classes) when ``y`` is None (test mode), else ``(loss, grads)``.
@@ -269,6 +285,35 @@ class TinyVGG:
         """
         X = validate_images("TinyVGG.activations", X, self.input_dim, self.dtype)
         return self._forward(X, "test", keep=True)[2]
+
+    def conv_volume(self, X: np.ndarray) -> np.ndarray:
+        """The last pool's output in test mode, for images of any size: the conv trunk.
+
+        The convolutions keep the spatial size and each stage's pool halves it,
+        so the trunk runs on larger images than the net was trained on (its
+        filters are local): transfer learning without the FC layers.
+
+        Inputs:
+        - X: (N, C, H, W) images, C as the net's input, H and W multiples of
+          2 ** len(stages)
+
+        Returns:
+        - volume: (N, F, H / 2**S, W / 2**S), F the last stage's filters, S the stages
+        """
+        func = "TinyVGG.conv_volume"
+        factor = 2 ** len(self.stages)
+        if not (isinstance(X, np.ndarray) and X.ndim == 4 and X.shape[1] == self.input_dim[0]):
+            raise ValueError(
+                f"{func}: X must be images (N, {self.input_dim[0]}, H, W), got "
+                f"{getattr(X, 'shape', type(X).__name__)}"
+            )
+        if X.shape[2] % factor or X.shape[3] % factor:
+            raise ValueError(
+                f"{func}: H and W must be multiples of {factor} (the net has "
+                f"{len(self.stages)} 2x2 pools), got {X.shape[2]}x{X.shape[3]}"
+            )
+        X = validate_images(func, X, X.shape[1:], self.dtype)
+        return self._conv_stages(X, "test", [], None, iter(()))
 
     def extract_features(self, X: np.ndarray) -> np.ndarray:
         """The last hidden layer's output in test mode: an image's learned feature vector.
