@@ -84,7 +84,7 @@ def write_file(
         if overwrite:
             os.replace(temporary, path)
         else:
-            os.link(temporary, path)  # fails, atomically, when path exists
+            _create_exclusively(temporary, path)
     except FileExistsError:
         raise FileExistsError(
             f"{path} already exists; it was not replaced (pass overwrite=True, or --overwrite "
@@ -93,6 +93,22 @@ def write_file(
     finally:
         temporary.unlink(missing_ok=True)
     return path
+
+
+def _create_exclusively(temporary: Path, path: Path) -> None:
+    """Give ``temporary``'s contents the name ``path`` unless ``path`` exists (FileExistsError).
+
+    A hard link does it atomically; a file system without hard links gets an
+    existence check and a rename instead.
+    """
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (some network or FAT file systems)
+        if path.exists():
+            raise FileExistsError(path) from None
+        os.replace(temporary, path)
 
 
 def require_absent(paths: Iterable[Path], func: str, how: str) -> None:

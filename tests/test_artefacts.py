@@ -101,3 +101,17 @@ def test_a_record_that_is_not_an_object_or_misses_keys(tmp_path):
         read_record(path, RESTORE)
     with pytest.raises(FileNotFoundError):
         read_record(tmp_path / "missing.json", RESTORE)
+
+
+def test_a_file_system_without_hard_links_still_never_replaces(tmp_path, monkeypatch):
+    def no_links(source, target):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr("os.link", no_links)
+    target = tmp_path / "model.npz"
+    write_file(target, lambda handle: handle.write(b"first"))
+    assert target.read_bytes() == b"first"
+    with pytest.raises(FileExistsError):
+        write_file(target, lambda handle: handle.write(b"second"))
+    assert target.read_bytes() == b"first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
