@@ -160,3 +160,45 @@ def save(fig: Figure, path: str | Path, dpi: int = 120) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
     return path
+
+
+def show_retrieval(
+    query_text: str,
+    images: np.ndarray,
+    indices: Sequence[int] | np.ndarray,
+    scores: Sequence[float] | np.ndarray | None = None,
+    target: int | None = None,
+) -> Figure:
+    """The query caption above its k retrieved images in a row, best first.
+
+    Inputs:
+    - query_text: the query caption as words
+    - images: (N, H, W, 3) or (N, 3, H, W), uint8 or floats in [0, 1]
+    - indices: (k,) rows of ``images`` to show, e.g. from
+      :func:`course.models.ranking.retrieve`
+    - scores: None, or the (k,) scores of the shown images, for their titles
+    - target: None, or the row of the query's own image: framed in green
+      when it was retrieved
+
+    Returns:
+    - fig: a matplotlib Figure with k axes
+    """
+    from course.models._ranking_validation import validate_retrieval_view
+
+    shown, indices = validate_retrieval_view(images, indices, scores)  # (k, H, W, 3), (k,)
+    k = len(indices)
+    fig = Figure(figsize=(1.8 * k + 0.4, 2.4), layout="constrained")
+    axes = fig.subplots(1, k, squeeze=False)[0]
+    for rank, (ax, image, index) in enumerate(zip(axes, shown, indices, strict=True), start=1):
+        ax.imshow(image, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        title = f"#{rank}" if scores is None else f"#{rank}  s={float(scores[rank - 1]):.2f}"
+        hit = target is not None and int(index) == int(target)
+        ax.set_title(title + ("  (its image)" if hit else ""), fontsize=8)
+        for spine in ax.spines.values():
+            spine.set_visible(hit)
+            spine.set_color("tab:green")
+            spine.set_linewidth(3)
+    fig.suptitle(f'query: "{query_text}"', fontsize=10)
+    return fig

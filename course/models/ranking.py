@@ -1,0 +1,419 @@
+"""Image-sentence ranking: images and captions in one embedding space, for retrieval.
+
+The talk's last model (Karpathy & Fei-Fei 2015; Kiros et al. 2014): an image
+and a sentence that describe each other should land close together.
+
+- Image side: projected CNN features, ``u = normalize(features @ W_img + b_img)``.
+- Sentence side: word embedding -> RNN or LSTM over the caption's words ->
+  the hidden state after its last real (non-``<NULL>``) word ->
+  ``v = normalize(h_last @ W_sent + b_sent)``.
+- Score: the cosine similarity ``s(image, caption) = u . v``.
+
+Training uses N matched pairs (row i of ``features`` and of ``captions``
+belong together): with ``S = u v^T`` (N, N), the positives on its diagonal,
+the bidirectional max-margin ranking loss (:func:`bidirectional_ranking_loss`)
+pushes every matched pair above every mismatched one by ``margin``, for
+image -> caption and for caption -> image queries. Evaluation ranks whole
+test splits (:func:`ranking_metrics`: Recall@K and median rank);
+:func:`retrieve` answers one query caption (``course.plots.show_retrieval``
+draws the answer).
+
+Training with the Solver: X = image features of the pairs, y = their
+captions (``course.recipes.ranker.caption_pairs`` builds them from an
+image-level split);
+``loss(X, y)`` is all the Solver calls. A ranking model has no class scores,
+so the Solver measures it with ``metric='loss'`` (the mean validation loss
+picks the best epoch); ``course.recipes.ranker.train_ranker`` does all this
+and also records the validation Recall@K after every epoch::
+
+    model = ImageSentenceRanker(len(vocab), feature_dim=1024)
+    solver, history = train_ranker(model, (f_train, c_train, idx_train),
+                                   (f_val, c_val, idx_val), num_epochs=10)
+    ranking_metrics(model.embed_images(f_test), model.embed_captions(c_test), idx_test)
+
+Dimension letters: N images (or pairs), M captions, F feature size, E joint
+embedding size, T time steps, D word-vector size, Hd hidden size,
+V vocabulary size; G = 1 for 'rnn' and 4 for 'lstm'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from course import layers
+from course.models._ranking_validation import (
+    require_pairs,
+    validate_captions,
+    validate_features,
+    validate_metric_inputs,
+    validate_query,
+    validate_ranker_options,
+    validate_ranking_loss_inputs,
+)
+from course.models._recurrent import init_recurrent_params
+from course.models._validation import validate_recurrent_model
+from course.validation import (
+    require_positive_int,
+)
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["ImageSentenceRanker", "bidirectional_ranking_loss", "ranking_metrics", "retrieve"]
+
+# The fast sequence layers; the LSTM's forward also returns its last cell state, unused here.
+_FORWARD = {"rnn": layers.rnn_forward_fused, "lstm": layers.lstm_forward_fused}
+_BACKWARD = {"rnn": layers.rnn_backward_fused, "lstm": layers.lstm_backward_fused}
+_EPS = 1e-12  # inside the norm's square root: a zero vector normalises to 0, not NaN
+
+
+class ImageSentenceRanker:
+    """Images and captions embedded in one space, scored by cosine similarity.
+
+    Parameters: ``W_img`` (F, E), ``b_img`` (E,) project the image features;
+    ``W_embed`` (V, D), ``Wx`` (D, G*Hd), ``Wh`` (Hd, G*Hd), ``b`` (G*Hd,)
+    are the sentence encoder (zero initial state); ``W_sent`` (Hd, E),
+    ``b_sent`` (E,) project its last hidden state.
+
+    ``margin`` and ``hardest_negative`` are plain attributes and may be
+    changed between trainings: VSE++ (Faghri et al. 2018) trains with the sum
+    over negatives first and switches to the hardest negative later.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        feature_dim: int,
+        embed_dim: int = 256,
+        wordvec_dim: int = 64,
+        hidden_dim: int = 256,
+        cell: str = "lstm",
+        margin: float = 0.2,
+        hardest_negative: bool = False,
+        null_index: int = 0,
+        dtype: type | np.dtype = np.float32,
+        seed: int = 0,
+    ) -> None:
+        """Build the model.
+
+        Inputs:
+        - vocab_size: V; feature_dim: F; embed_dim: E; wordvec_dim: D; hidden_dim: Hd
+        - cell: 'lstm' or 'rnn', the sentence encoder
+        - margin: > 0, how far a matched pair must score above a mismatched one
+        - hardest_negative: False sums the hinge over all negatives of a query
+          (Kiros et al. 2014); True keeps only the hardest one (VSE++)
+        - null_index: the padding word; captions are encoded without it
+        - dtype: np.float32 or np.float64, of the parameters and all outputs
+        - seed: int seed of the initial weights
+        """
+        sizes = {
+            "vocab_size": vocab_size,
+            "feature_dim": feature_dim,
+            "embed_dim": embed_dim,
+            "wordvec_dim": wordvec_dim,
+            "hidden_dim": hidden_dim,
+        }
+        self.cell, self.dtype = validate_recurrent_model("ImageSentenceRanker", sizes, cell, dtype)
+        validate_ranker_options(margin, hardest_negative, null_index, vocab_size)
+        self.vocab_size, self.feature_dim, self.embed_dim = vocab_size, feature_dim, embed_dim
+        self.wordvec_dim, self.hidden_dim = wordvec_dim, hidden_dim
+        self.margin, self.hardest_negative = float(margin), bool(hardest_negative)
+        self.null_index = int(null_index)
+
+        rng = np.random.default_rng(seed)
+        V, F, E, D, Hd = vocab_size, feature_dim, embed_dim, wordvec_dim, hidden_dim
+        Wx, Wh, b = init_recurrent_params(rng, D, Hd, self.cell, self.dtype)
+        params = {
+            "W_img": rng.standard_normal((F, E)) / np.sqrt(F),
+            "b_img": np.zeros(E),
+            "W_embed": rng.standard_normal((V, D)) / 10,
+            "Wx": Wx,
+            "Wh": Wh,
+            "b": b,
+            "W_sent": rng.standard_normal((Hd, E)) / np.sqrt(Hd),
+            "b_sent": np.zeros(E),
+        }
+        self.params: dict[str, np.ndarray] = {k: v.astype(self.dtype) for k, v in params.items()}
+
+    # ------------------------------------------------------------------ training
+
+    def loss(
+        self, features: np.ndarray, captions: np.ndarray | None = None
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        """The ranking loss of N matched (image, caption) pairs, and its gradients.
+
+        Pairs whose feature rows are identical (one image captioned twice in
+        the batch) are not negatives of each other. A ranking model scores
+        pairs, so it has no scores without captions: ``loss(features)``
+        raises TypeError (train with ``Solver(..., metric='loss')``; embed
+        with :meth:`embed_images` and :meth:`embed_captions`).
+
+        Inputs:
+        - features: (N, F) image features, row i the image of caption i
+        - captions: (N, T) integer word indices in [0, V), ``null_index``
+          padding (anywhere); each row needs at least one other word
+
+        Returns:
+        - loss: float, :func:`bidirectional_ranking_loss` of S = u v^T
+        - grads: dict keyed like ``params``, each of its parameter's dtype
+        """
+        func = "ImageSentenceRanker.loss"
+        features = validate_features(func, features, self.feature_dim, self.dtype)
+        captions = validate_captions(func, captions, self.vocab_size, self.null_index)
+        require_pairs(func, features, captions)
+        u, image_cache = self._embed_images(features)  # (N, E), unit rows
+        v, caption_cache = self._embed_captions(captions)  # (N, E), unit rows
+        S = u @ v.T  # (N, E) @ (E, N) -> (N, N): S[i, j] = s(image i, caption j)
+        loss, dS = bidirectional_ranking_loss(
+            S, self.margin, _different_images(features), self.hardest_negative
+        )
+        grads = self._backward_images(dS @ v, image_cache)  # du = dS v
+        grads.update(self._backward_captions(dS.T @ u, caption_cache))  # dv = dS^T u
+        return loss, {k: grads[k].astype(p.dtype, copy=False) for k, p in self.params.items()}
+
+    # The two towers, forward and backward side by side.
+
+    def _embed_images(self, features: np.ndarray) -> tuple[np.ndarray, tuple]:
+        """u = normalize(features @ W_img + b_img): (N, E), and the cache."""
+        p = self.params
+        r, affine_cache = layers.affine_forward(features, p["W_img"], p["b_img"])  # (N, E)
+        u, norm_cache = _normalize_forward(r)
+        return u, (affine_cache, norm_cache)
+
+    def _backward_images(self, du: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
+        affine_cache, norm_cache = cache
+        dr = _normalize_backward(du, norm_cache)
+        _, dW_img, db_img = layers.affine_backward(dr, affine_cache)
+        return {"W_img": dW_img, "b_img": db_img}
+
+    def _embed_captions(self, captions: np.ndarray) -> tuple[np.ndarray, tuple]:
+        """v = normalize(h_last @ W_sent + b_sent): (M, E), and the cache.
+
+        1. Move every caption's words to its front (``_pack_words``), so that
+           caption m's last word sits at column ``last[m]``.
+        2. Embed and run the recurrent layer over them; the states after
+           ``last[m]`` read padding and are never used.
+        3. Project the state after the last word and normalise.
+        """
+        p = self.params
+        words, last = _pack_words(captions, self.null_index)  # (M, L), (M,)
+        x, embed_cache = layers.word_embedding_forward(words, p["W_embed"])  # (M, L, D)
+        h0 = np.zeros((len(words), self.hidden_dim), dtype=self.dtype)
+        h, *_, rnn_cache = _FORWARD[self.cell](x, h0, p["Wx"], p["Wh"], p["b"])  # (M, L, Hd)
+        h_last = h[np.arange(len(words)), last]  # (M, Hd)
+        r, affine_cache = layers.affine_forward(h_last, p["W_sent"], p["b_sent"])  # (M, E)
+        v, norm_cache = _normalize_forward(r)
+        return v, (embed_cache, rnn_cache, h.shape, last, affine_cache, norm_cache)
+
+    def _backward_captions(self, dv: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
+        embed_cache, rnn_cache, h_shape, last, affine_cache, norm_cache = cache
+        grads: dict[str, np.ndarray] = {}
+        dr = _normalize_backward(dv, norm_cache)
+        dh_last, grads["W_sent"], grads["b_sent"] = layers.affine_backward(dr, affine_cache)
+        dh = np.zeros(h_shape, dtype=dh_last.dtype)  # (M, L, Hd): only the last word's state
+        dh[np.arange(h_shape[0]), last] = dh_last
+        dx, _, grads["Wx"], grads["Wh"], grads["b"] = _BACKWARD[self.cell](dh, rnn_cache)
+        grads["W_embed"] = layers.word_embedding_backward(dx, embed_cache)
+        return grads
+
+    # ----------------------------------------------------------------- inference
+
+    def embed_images(self, features: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+        """Unit-length image embeddings u (N, E) of ``features`` (N, F), in batches."""
+        func = "ImageSentenceRanker.embed_images"
+        features = validate_features(func, features, self.feature_dim, self.dtype)
+        batch_size = require_positive_int(func, "batch_size", batch_size)
+        return np.concatenate(
+            [
+                self._embed_images(features[start : start + batch_size])[0]
+                for start in range(0, len(features), batch_size)
+            ]
+        )
+
+    def embed_captions(self, captions: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+        """Unit-length caption embeddings v (M, E) of ``captions`` (M, T), in batches.
+
+        Each batch keeps only its own forward cache, so 50,000 captions embed
+        in the memory of ``batch_size`` of them (the default LSTM, T = 12,
+        float32: a peak of about 120 MB at ``batch_size=1000``).
+        """
+        func = "ImageSentenceRanker.embed_captions"
+        captions = validate_captions(func, captions, self.vocab_size, self.null_index)
+        batch_size = require_positive_int(func, "batch_size", batch_size)
+        return np.concatenate(
+            [
+                self._embed_captions(captions[start : start + batch_size])[0]
+                for start in range(0, len(captions), batch_size)
+            ]
+        )
+
+
+# ---------------------------------------------------------------------------
+# The pieces of the forward pass, as pure functions
+# ---------------------------------------------------------------------------
+
+
+def _normalize_forward(r: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """Rows scaled to unit length: ``u = r / s`` with ``s = sqrt(|r|^2 + eps)``, (N, E)."""
+    s = np.sqrt(np.sum(r * r, axis=1, keepdims=True) + _EPS)  # (N, 1)
+    u = r / s
+    return u, (u, s)
+
+
+def _normalize_backward(du: np.ndarray, cache: tuple) -> np.ndarray:
+    """dr = (du - u (u . du)) / s: only the part of du across u changes the direction.
+
+    Exact for the eps in s too: du_k/dr_l = (delta_kl - u_k u_l) / s.
+    """
+    u, s = cache
+    return (du - u * np.sum(u * du, axis=1, keepdims=True)) / s
+
+
+def _pack_words(captions: np.ndarray, null_index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each caption's non-null words moved to its front, in order, and its last column.
+
+    Inputs:
+    - captions: (M, T) word indices, ``null_index`` padding anywhere
+
+    Returns:
+    - words: (M, L) with L the most words in a caption; words[m, :n_m] are
+      caption m's n_m words and the rest is ``null_index``
+    - last: (M,) n_m - 1, the column of caption m's last word
+    """
+    real = captions != null_index  # (M, T)
+    lengths = real.sum(axis=1)  # (M,)
+    front = np.argsort(~real, axis=1, kind="stable")  # real words first, in order
+    words = np.take_along_axis(captions, front, axis=1)[:, : lengths.max()]  # (M, L)
+    return words, lengths - 1
+
+
+def _different_images(features: np.ndarray) -> np.ndarray:
+    """(N, N) True where rows i and j of ``features`` differ: the pairs that are negatives."""
+    _, image_id = np.unique(features, axis=0, return_inverse=True)
+    image_id = image_id.reshape(-1)  # (N,): equal rows share an id
+    return image_id[:, None] != image_id[None, :]
+
+
+def bidirectional_ranking_loss(
+    scores: np.ndarray,
+    margin: float,
+    negatives: np.ndarray | None = None,
+    hardest_negative: bool = False,
+) -> tuple[float, np.ndarray]:
+    """Bidirectional max-margin ranking loss of N matched pairs, and its gradient.
+
+    With ``S = scores`` and the positives ``S[i, i]`` on the diagonal,
+    1. image i against caption j: ``c_ij = max(0, margin - S[i, i] + S[i, j])``
+    2. caption i against image j: ``d_ij = max(0, margin - S[i, i] + S[j, i])``
+    3. ``loss = sum_{j negative} (c_ij + d_ij) / N`` (Kiros et al. 2014,
+       Karpathy & Fei-Fei 2015); with ``hardest_negative`` only the largest
+       c_ij and the largest d_ij of every i count (VSE++, Faghri et al. 2018).
+
+    Inputs:
+    - scores: (N, N) S[i, j] = s(image i, caption j); pair i is (image i, caption i)
+    - margin: > 0
+    - negatives: (N, N) bool, True where image i and caption j do not belong
+      together (symmetric); None: every j != i. The diagonal must be False.
+    - hardest_negative: sum over negatives (False) or the hardest one (True)
+
+    Returns:
+    - loss: float
+    - dscores: (N, N), the gradient in the dtype of scores
+    """
+    negatives = validate_ranking_loss_inputs(scores, margin, negatives)
+    N = scores.shape[0]
+    positive = np.diag(scores)[:, None]  # (N, 1)
+    cost_c = np.maximum(0, margin - positive + scores) * negatives  # (N, N): image i, caption j
+    cost_d = np.maximum(0, margin - positive + scores.T) * negatives.T  # caption i, image j
+    if hardest_negative:  # keep each row's largest hinge only
+        cost_c, cost_d = _row_maximum_only(cost_c), _row_maximum_only(cost_d)
+    loss = float((cost_c.sum() + cost_d.sum()) / N)
+    active_c, active_d = cost_c > 0, cost_d > 0  # where the hinges have slope 1
+    dscores = active_c.astype(scores.dtype) + active_d.T  # +1 on each negative's score
+    dscores[np.diag_indices(N)] -= active_c.sum(axis=1) + active_d.sum(axis=1)  # -1 per hinge
+    return loss, dscores / N
+
+
+def _row_maximum_only(cost: np.ndarray) -> np.ndarray:
+    """``cost`` with all but the first largest entry of every row set to 0."""
+    keep = np.zeros(cost.shape, dtype=bool)
+    keep[np.arange(len(cost)), cost.argmax(axis=1)] = True
+    return np.where(keep, cost, 0)
+
+
+# ---------------------------------------------------------------------------
+# Evaluation and retrieval
+# ---------------------------------------------------------------------------
+
+
+def ranking_metrics(
+    image_emb: np.ndarray,
+    caption_emb: np.ndarray,
+    caption_image_idxs: np.ndarray,
+    ks: Sequence[int] = (1, 5, 10),
+) -> dict[str, float]:
+    """Recall@K and median rank of image -> caption and caption -> image retrieval.
+
+    The protocol of Karpathy & Fei-Fei (2015), ranks counted from 1 over
+    ``S = image_emb @ caption_emb.T`` (N, M):
+    - image -> caption: an image's rank is the best rank among its captions;
+    - caption -> image: a caption's rank is the rank of its image.
+    Ties count against the query (every item scoring at least as high as
+    the answer ranks above it), so a model that scores everything the same
+    ranks last, not first. S is held whole: N * M floats.
+
+    Inputs:
+    - image_emb: (N, E) image embeddings (``model.embed_images``)
+    - caption_emb: (M, E) caption embeddings (``model.embed_captions``)
+    - caption_image_idxs: (M,) ints, the image of each caption; every
+      image needs at least one caption
+    - ks: the K of Recall@K
+
+    Returns:
+    - dict with 'i2t_R@K' (for each K), 'i2t_median_rank', 't2i_R@K',
+      't2i_median_rank'; R@K is a fraction in [0, 1] (the papers print it
+      as a percentage), the median rank a float >= 1
+    """
+    ks = validate_metric_inputs(image_emb, caption_emb, caption_image_idxs, ks)
+    N, M = len(image_emb), len(caption_emb)
+    S = image_emb @ caption_emb.T  # (N, E) @ (E, M) -> (N, M)
+    own = caption_image_idxs[None, :] == np.arange(N)[:, None]  # (N, M): caption j is image i's
+    # 1. Image -> caption: how many other captions score at least its best own caption.
+    best_own = np.where(own, S, -np.inf).max(axis=1)  # (N,)
+    i2t_rank = 1 + np.count_nonzero((S >= best_own[:, None]) & ~own, axis=1)  # (N,)
+    # 2. Caption -> image: how many other images score at least its own image.
+    answer = S[caption_image_idxs, np.arange(M)]  # (M,)
+    t2i_rank = 1 + np.count_nonzero((S >= answer[None, :]) & ~own, axis=0)  # (M,)
+    metrics: dict[str, float] = {}
+    for name, rank in (("i2t", i2t_rank), ("t2i", t2i_rank)):
+        for k in ks:
+            metrics[f"{name}_R@{k}"] = float(np.mean(rank <= k))
+        metrics[f"{name}_median_rank"] = float(np.median(rank))
+    return metrics
+
+
+def retrieve(
+    model: ImageSentenceRanker, caption: np.ndarray, image_features: np.ndarray, k: int = 5
+) -> np.ndarray:
+    """The k images that score highest for one query caption, best first.
+
+    Inputs:
+    - model: a trained ImageSentenceRanker
+    - caption: (T,) or (1, T) word indices of the query
+    - image_features: (N, F) features of the images to search
+    - k: how many to return, 1 <= k <= N
+
+    Returns:
+    - indices: (k,) int rows of ``image_features``, by decreasing score
+    """
+    func = "retrieve"
+    caption = validate_query(func, caption)
+    k = require_positive_int(func, "k", k)
+    u = model.embed_images(image_features)  # (N, E)
+    if k > len(u):
+        raise ValueError(f"{func}: k = {k} but there are only {len(u)} images to search")
+    v = model.embed_captions(caption)[0]  # (E,)
+    return np.argsort(-(u @ v), kind="stable")[:k]  # (N, E) @ (E,) -> (N,) scores

@@ -1,0 +1,76 @@
+"""Tests of course/recipes/ranker.py: the Solver's pairs, and training that learns to match.
+
+The training test uses synthetic "images": random feature vectors made from
+a few latent attributes, each image with three captions that name some of
+its attributes, so that matching captions to images is learnable.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from course.models.ranking import ImageSentenceRanker, ranking_metrics, retrieve
+from course.recipes.ranker import caption_pairs, train_ranker
+
+NULL, START, END = 0, 1, 2
+
+
+A, K = 4, 4  # latent attributes of an image, and values of each
+FIRST_WORD = 5  # 3, 4 are fillers ("a", "with"); then one word per (attribute, value)
+VOCAB = FIRST_WORD + A * K
+
+
+def _synthetic_split(codes, num_images, rng, per_image=3, T=9):
+    """Images as sums of attribute codes plus noise; captions naming 3 of the 4 attributes."""
+    attributes = rng.integers(0, K, size=(num_images, A))  # (N, A)
+    features = codes[np.arange(A), attributes].sum(axis=1)  # (N, F)
+    features += 0.3 * rng.standard_normal(features.shape)
+    captions = np.full((num_images * per_image, T), NULL)
+    for i in range(num_images):
+        for c in range(per_image):
+            words = [START]
+            for a in rng.permutation(A)[:3]:
+                if rng.random() < 0.3:
+                    words.append(int(rng.choice([3, 4])))
+                words.append(FIRST_WORD + a * K + attributes[i, a])
+            words.append(END)
+            captions[i * per_image + c, : len(words)] = words
+    return features, captions, np.repeat(np.arange(num_images), per_image)
+
+
+def test_caption_pairs_repeat_each_image_for_its_captions():
+    features = np.arange(6.0).reshape(3, 2)
+    captions = np.arange(8).reshape(4, 2)
+    X, y = caption_pairs(features, captions, np.array([2, 0, 0, 1]))
+    np.testing.assert_array_equal(X, features[[2, 0, 0, 1]])
+    assert y is captions
+
+
+def test_training_with_the_solver_learns_to_match():
+    # 300 training images with 3 captions each; 100 held-out images (300
+    # captions). A random ranking puts one of an image's 3 captions among the
+    # top 5 of 300 with probability 1 - C(297, 5) / C(300, 5) = 4.9%; the
+    # trained LSTM reaches about 95% (R@1 about 50%: images that share the
+    # captioned attributes cannot be told apart) in about a second.
+    rng = np.random.default_rng(0)
+    codes = rng.standard_normal((A, K, 24))  # (attribute, value, F)
+    train = _synthetic_split(codes, 300, rng)
+    val = _synthetic_split(codes, 100, rng)
+    model = ImageSentenceRanker(VOCAB, 24, embed_dim=32, wordvec_dim=16, hidden_dim=32, seed=0)
+    solver, history = train_ranker(
+        model, train, val, learning_rate=3e-3, num_epochs=10, batch_size=100, verbose=False
+    )
+    assert solver.metric == "loss" and len(history) == 10
+    assert solver.val_metric_history[-1] < 0.5 * solver.val_metric_history[0]
+    metrics = ranking_metrics(model.embed_images(val[0]), model.embed_captions(val[1]), val[2])
+    chance = 1 - math.comb(300 - 3, 5) / math.comb(300, 5)
+    assert metrics["i2t_R@5"] > chance + 0.6, metrics
+    assert metrics["t2i_R@5"] > 5 / 100 + 0.6, metrics
+    assert metrics["i2t_median_rank"] <= 3
+    best = history[solver.best_epoch - 1]  # the model holds the best epoch's parameters
+    assert metrics["i2t_R@5"] == pytest.approx(best["i2t_R@5"])
+    target = val[2][0]
+    assert target in retrieve(model, val[1][0], val[0], k=10)
