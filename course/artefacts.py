@@ -78,6 +78,9 @@ def write_file(
     temporary = Path(handle.name)
     try:
         with handle:
+            # A temporary file is private (0600); the file it becomes gets the mode a
+            # plain open() would give it (or keeps the mode of the file it replaces).
+            os.chmod(handle.fileno(), _mode_for(path))
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
@@ -93,6 +96,16 @@ def write_file(
     finally:
         temporary.unlink(missing_ok=True)
     return path
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits ``path`` should get: its own when it exists, else 0666 minus umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _create_exclusively(temporary: Path, path: Path) -> None:

@@ -115,3 +115,19 @@ def test_a_file_system_without_hard_links_still_never_replaces(tmp_path, monkeyp
         write_file(target, lambda handle: handle.write(b"second"))
     assert target.read_bytes() == b"first"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+
+
+def test_written_files_get_the_mode_open_would_give_them(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        new = write_file(tmp_path / "new.npz", lambda handle: handle.write(b"x"))
+        assert new.stat().st_mode & 0o777 == 0o644
+        kept = tmp_path / "kept.npz"
+        kept.write_bytes(b"old")
+        kept.chmod(0o600)
+        write_file(kept, lambda handle: handle.write(b"new"), overwrite=True)
+        assert kept.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(umask)
