@@ -300,7 +300,19 @@ class TinyVGG:
         Returns:
         - volume: (N, F, H / 2**S, W / 2**S), F the last stage's filters, S the stages
         """
-        func = "TinyVGG.conv_volume"
+        return self.conv_activations(X)[f"pool{len(self.stages)}"]
+
+    def conv_activations(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """Every conv and pool layer's output in test mode, for images of any size.
+
+        Inputs:
+        - X: (N, C, H, W) images, H and W multiples of 2 ** len(stages)
+
+        Returns:
+        - dict name -> (N, F, H', W'), keyed 'conv1_1', ..., 'pool1', ... as in
+          :meth:`layer_names`
+        """
+        func = "TinyVGG.conv_activations"
         factor = 2 ** len(self.stages)
         if not (isinstance(X, np.ndarray) and X.ndim == 4 and X.shape[1] == self.input_dim[0]):
             raise ValueError(
@@ -313,7 +325,9 @@ class TinyVGG:
                 f"{len(self.stages)} 2x2 pools), got {X.shape[2]}x{X.shape[3]}"
             )
         X = validate_images(func, X, X.shape[1:], self.dtype)
-        return self._conv_stages(X, "test", [], None, iter(()))
+        outputs: dict[str, np.ndarray] = {}
+        self._conv_stages(X, "test", [], outputs, iter(self.layer_names()))
+        return outputs
 
     def extract_features(self, X: np.ndarray) -> np.ndarray:
         """The last hidden layer's output in test mode: an image's learned feature vector.
