@@ -332,3 +332,29 @@ def test_retrieve_returns_the_best_images_first():
         retrieve(model, captions[2], features, k=6)
     with pytest.raises(ValueError, match=r"\(T,\) or \(1, T\)"):
         retrieve(model, captions[:2], features)
+
+
+def test_identical_sentences_are_one_caption_in_the_distinct_protocol():
+    # Images 0 and 1 were both captioned "a square"; image 2 "a ring".
+    image_emb = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+    caption_emb = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    idxs = np.array([0, 1, 2])
+    plain = ranking_metrics(image_emb, caption_emb, idxs, ks=(1,))
+    assert plain["i2t_R@1"] == pytest.approx(1 / 3)  # the copy ties with, and beats, its twin
+    texts = ["a square", "a square", "a ring"]
+    distinct = ranking_metrics(image_emb, caption_emb, idxs, ks=(1,), caption_texts=texts)
+    assert distinct["i2t_R@1"] == 1.0 and distinct["t2i_R@1"] == 1.0
+    with pytest.raises(ValueError, match="one sentence"):
+        ranking_metrics(image_emb, caption_emb, idxs, caption_texts=texts[:2])
+
+
+def test_the_same_sentence_for_two_images_is_not_a_negative():
+    model = ImageSentenceRanker(9, 6, embed_dim=4, hidden_dim=4, wordvec_dim=3, margin=0.5)
+    features, captions = _small_batch()
+    captions[2] = captions[0]  # one sentence drawn for images 0 and 2
+    S = model.embed_images(features) @ model.embed_captions(captions).T
+    negatives = ~np.eye(5, dtype=bool)
+    negatives[1, 3] = negatives[3, 1] = False  # the same image (see _small_batch)
+    negatives[0, 2] = negatives[2, 0] = False  # the same sentence
+    expected, _ = bidirectional_ranking_loss(S, 0.5, negatives)
+    assert model.loss(features, captions)[0] == pytest.approx(expected, rel=1e-6)

@@ -74,3 +74,29 @@ def test_training_with_the_solver_learns_to_match():
     assert metrics["i2t_R@5"] == pytest.approx(best["i2t_R@5"])
     target = val[2][0]
     assert target in retrieve(model, val[1][0], val[0], k=10)
+
+
+# ----- the recipe on caption scenes ----------------------------------------------------
+
+
+def test_the_scene_recipe_trains_reports_and_saves(tmp_path, monkeypatch, capsys):
+    from course.cli import main
+    from course.recipes.ranker import RankerRecipe, train_scene_ranker
+
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path / "data"))
+    recipe = RankerRecipe(
+        num_train=200, num_val=20, num_test=20, embed_dim=16, wordvec_dim=8, hidden_dim=16,
+        batch_size=50, learning_rate=3e-3, max_epochs=2, minutes=1.0,
+    )  # fmt: skip
+    results = train_scene_ranker(recipe, out=tmp_path / "out", verbose=False)
+    assert {"i2t_R@5", "t2i_R@5", "i2t_median_rank"} <= set(results["metrics"])
+    assert len(results["history"]) == 2 and len(results["examples"]) == 3
+    assert all(len(example["top5"]) == 5 for example in results["examples"])
+    assert (tmp_path / "out" / "ranker-lstm.npz").is_file()
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        train_scene_ranker(recipe, out=tmp_path / "out", verbose=False)
+    # The command, on the same small scenes (its features are cached by now).
+    monkeypatch.setattr("course.recipes.ranker.RankerRecipe", lambda: recipe)
+    assert main(["train", "ranker", "--epochs", "1", "--minutes", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "distinct captions" in printed and printed.count(" -> images ") == 3

@@ -169,6 +169,19 @@ def validate_metric_inputs(
     return [require_positive_int(func, "each of ks", k) for k in ks]
 
 
+def validate_caption_texts(texts: object, M: int) -> np.ndarray:
+    """(M,) sentences, one per caption, as a str array."""
+    func = "ranking_metrics"
+    if isinstance(texts, str) or not isinstance(texts, Sequence | np.ndarray):
+        raise TypeError(f"{func}: caption_texts must be a list of M sentences (str)")
+    if len(texts) != M or not all(isinstance(t, (str, np.str_)) for t in texts):
+        raise ValueError(
+            f"{func}: caption_texts must hold one sentence (str) per caption: {M} of them, "
+            f"got {len(texts)} items"
+        )
+    return np.asarray(texts, dtype=str)
+
+
 def validate_retrieval_view(
     images: object, indices: object, scores: object
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -46,6 +46,7 @@ import numpy as np
 from course import layers
 from course.models._ranking_validation import (
     require_pairs,
+    validate_caption_texts,
     validate_captions,
     validate_features,
     validate_metric_inputs,
@@ -146,7 +147,8 @@ class ImageSentenceRanker:
         """The ranking loss of N matched (image, caption) pairs, and its gradients.
 
         Pairs whose feature rows are identical (one image captioned twice in
-        the batch) are not negatives of each other. A ranking model scores
+        the batch), or whose captions are the same sentence, are not
+        negatives of each other. A ranking model scores
         pairs, so it has no scores without captions: ``loss(features)``
         raises TypeError (train with ``Solver(..., metric='loss')``; embed
         with :meth:`embed_images` and :meth:`embed_captions`).
@@ -168,7 +170,7 @@ class ImageSentenceRanker:
         v, caption_cache = self._embed_captions(captions)  # (N, E), unit rows
         S = u @ v.T  # (N, E) @ (E, N) -> (N, N): S[i, j] = s(image i, caption j)
         loss, dS = bidirectional_ranking_loss(
-            S, self.margin, _different_images(features), self.hardest_negative
+            S, self.margin, _negatives(features, captions), self.hardest_negative
         )
         grads = self._backward_images(dS @ v, image_cache)  # du = dS v
         grads.update(self._backward_captions(dS.T @ u, caption_cache))  # dv = dS^T u
@@ -290,11 +292,19 @@ def _pack_words(captions: np.ndarray, null_index: int) -> tuple[np.ndarray, np.n
     return words, lengths - 1
 
 
-def _different_images(features: np.ndarray) -> np.ndarray:
-    """(N, N) True where rows i and j of ``features`` differ: the pairs that are negatives."""
-    _, image_id = np.unique(features, axis=0, return_inverse=True)
-    image_id = image_id.reshape(-1)  # (N,): equal rows share an id
-    return image_id[:, None] != image_id[None, :]
+def _negatives(features: np.ndarray, captions: np.ndarray) -> np.ndarray:
+    """(N, N) True where pair i's image and pair j's caption may be a negative.
+
+    They may not when the feature rows are equal (one image captioned twice
+    in the batch) or when the captions are the same sentence (drawn for two
+    images, it is true of both).
+    """
+    negatives = np.ones((len(features), len(features)), dtype=bool)
+    for rows in (features, captions):
+        _, ids = np.unique(rows, axis=0, return_inverse=True)
+        ids = ids.reshape(-1)  # (N,): equal rows share an id
+        negatives &= ids[:, None] != ids[None, :]
+    return negatives
 
 
 def bidirectional_ranking_loss(
@@ -354,6 +364,7 @@ def ranking_metrics(
     caption_emb: np.ndarray,
     caption_image_idxs: np.ndarray,
     ks: Sequence[int] = (1, 5, 10),
+    caption_texts: Sequence[str] | None = None,
 ) -> dict[str, float]:
     """Recall@K and median rank of image -> caption and caption -> image retrieval.
 
@@ -365,12 +376,20 @@ def ranking_metrics(
     the answer ranks above it), so a model that scores everything the same
     ranks last, not first. S is held whole: N * M floats.
 
+    With ``caption_texts``, identical sentences are one caption (the
+    distinct-caption protocol): a procedural dataset draws the same sentence
+    ("a large square") for many images, and those copies are the same item,
+    which the plain protocol would count as wrong answers tied with the right
+    one. An image's captions are then its distinct sentences, and a sentence
+    answers to every image it was drawn for (its rank: the best of theirs).
+
     Inputs:
     - image_emb: (N, E) image embeddings (``model.embed_images``)
     - caption_emb: (M, E) caption embeddings (``model.embed_captions``)
     - caption_image_idxs: (M,) ints, the image of each caption; every
       image needs at least one caption
     - ks: the K of Recall@K
+    - caption_texts: None, or the (M,) sentences of the captions
 
     Returns:
     - dict with 'i2t_R@K' (for each K), 'i2t_median_rank', 't2i_R@K',
@@ -379,13 +398,20 @@ def ranking_metrics(
     """
     ks = validate_metric_inputs(image_emb, caption_emb, caption_image_idxs, ks)
     N, M = len(image_emb), len(caption_emb)
+    if caption_texts is None:
+        own = caption_image_idxs[None, :] == np.arange(N)[:, None]  # (N, M): j is image i's
+    else:
+        texts = validate_caption_texts(caption_texts, M)
+        _, first, distinct = np.unique(texts, return_index=True, return_inverse=True)
+        caption_emb = caption_emb[first]  # (U, E): one row per distinct sentence
+        own = np.zeros((N, len(first)), dtype=bool)  # (N, U)
+        own[caption_image_idxs, distinct.ravel()] = True
     S = image_emb @ caption_emb.T  # (N, E) @ (E, M) -> (N, M)
-    own = caption_image_idxs[None, :] == np.arange(N)[:, None]  # (N, M): caption j is image i's
     # 1. Image -> caption: how many other captions score at least its best own caption.
     best_own = np.where(own, S, -np.inf).max(axis=1)  # (N,)
     i2t_rank = 1 + np.count_nonzero((S >= best_own[:, None]) & ~own, axis=1)  # (N,)
-    # 2. Caption -> image: how many other images score at least its own image.
-    answer = S[caption_image_idxs, np.arange(M)]  # (M,)
+    # 2. Caption -> image: how many other images score at least its best own image.
+    answer = np.where(own, S, -np.inf).max(axis=0)  # (M,)
     t2i_rank = 1 + np.count_nonzero((S >= answer[None, :]) & ~own, axis=0)  # (M,)
     metrics: dict[str, float] = {}
     for name, rank in (("i2t", i2t_rank), ("t2i", t2i_rank)):

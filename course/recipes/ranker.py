@@ -3,22 +3,33 @@
 :func:`caption_pairs` turns an image-level split (one feature row per image,
 several captions each) into the Solver's matched pairs; :func:`train_ranker`
 trains with Adam and ``metric='loss'`` and records the validation Recall@K
-after every epoch.
+after every epoch. :func:`train_scene_ranker` is the whole recipe on the
+caption scenes (``course train ranker``): the scenes, their TinyVGG grid
+features (shared with the captioner, cached), a time budget, and Recall@K
+and median rank both ways on the test scenes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from course.artefacts import require_new_model_folder, save_arrays_and_record
+from course.data import decode_captions, load_caption_scenes
 from course.models._ranking_validation import validate_caption_image_idxs
-from course.models.ranking import ImageSentenceRanker, ranking_metrics
-from course.solver import Solver
-from course.validation import as_float_array, require_ndim
+from course.models.ranking import ImageSentenceRanker, ranking_metrics, retrieve
+from course.recipes._outcome import end_training
+from course.recipes._scene_features import FEATURE_NET, scene_features
+from course.solver import Solver, TrainingInterrupted
+from course.validation import as_float_array, check_learning_rate, require_ndim
 
-__all__ = ["caption_pairs", "train_ranker"]
+__all__ = ["RankerRecipe", "caption_pairs", "train_ranker", "train_scene_ranker"]
 
 
 def caption_pairs(
@@ -54,6 +65,8 @@ def train_ranker(
     grad_clip: float | None = 2.0,
     ks: Sequence[int] = (1, 5, 10),
     verbose: bool = True,
+    history: list[dict[str, float]] | None = None,
+    val_texts: Sequence[str] | None = None,
     **solver_options: Any,
 ) -> tuple[Solver, list[dict[str, float]]]:
     """Train ``model`` with the Solver (Adam, ``metric='loss'``); track validation Recall@K.
@@ -66,6 +79,11 @@ def train_ranker(
       Solver's (VSE++ clips the gradient norm at 2)
     - ks: the K of the Recall@K recorded after every epoch
     - verbose: the Solver's progress bar and epoch lines, plus the recalls
+    - history: a list to append each epoch's metrics to (the caller keeps
+      them even when training is interrupted); None: a new list
+    - val_texts: None, or the sentences of the validation captions: the
+      recorded metrics then count identical sentences as one caption
+      (see ``ranking_metrics``)
     - solver_options: any other Solver option (``seed``, ``on_epoch``, ...)
 
     Returns:
@@ -76,11 +94,15 @@ def train_ranker(
     X_train, y_train = caption_pairs(*train)
     X_val, y_val = caption_pairs(*val)
     val_features, val_captions, val_idxs = val
-    history: list[dict[str, float]] = []
+    history = [] if history is None else history
 
     def record_recalls(solver: Solver, epoch: int) -> None:
         metrics = ranking_metrics(
-            model.embed_images(val_features), model.embed_captions(val_captions), val_idxs, ks
+            model.embed_images(val_features),
+            model.embed_captions(val_captions),
+            val_idxs,
+            ks,
+            caption_texts=val_texts,
         )
         history.append(metrics)
         if verbose:
@@ -105,3 +127,152 @@ def train_ranker(
     )
     solver.train()
     return solver, history
+
+
+@dataclass(frozen=True)
+class RankerRecipe:
+    """How ``course train ranker`` trains an ImageSentenceRanker on the caption scenes."""
+
+    cell: str = "lstm"
+    num_train: int = 10_000
+    num_val: int = 500
+    num_test: int = 1_000
+    grid: int = 4
+    feature_layers: tuple[str, ...] = ("pool1", "pool2", "pool3")
+    embed_dim: int = 128
+    wordvec_dim: int = 64
+    hidden_dim: int = 128
+    margin: float = 0.2
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    lr_decay: float = 0.95
+    minutes: float = 6.0
+    max_epochs: int = 20
+    seed: int = 0
+
+
+def train_scene_ranker(
+    recipe: RankerRecipe = RankerRecipe(),
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """Train the ranking model on caption scenes; save ``out/ranker-CELL.npz|.json`` (None: don't).
+
+    Returns a dict with 'model', 'metrics' (test split: Recall@1/5/10 and
+    median rank, image -> caption and caption -> image, identical sentences
+    counted as one caption: see ``ranking_metrics``), 'metrics_every_row'
+    (the same with every caption row apart), 'history' (the
+    validation metrics per epoch), 'examples' (three test captions as
+    queries: the top-5 images and whether their own image is among them),
+    'train_seconds' and 'paths'. Ctrl-C saves the best model so far.
+    """
+    func = "train_scene_ranker"
+    say = print if verbose else (lambda *args, **kwargs: None)
+    check_learning_rate(func, recipe.learning_rate)
+    name = f"ranker-{recipe.cell}"
+    if out is not None:
+        require_new_model_folder(func, Path(out), (f"{name}.npz", f"{name}.json"), overwrite)
+    data = load_caption_scenes(recipe.num_train, recipe.num_val, recipe.num_test, recipe.seed)
+    features, mean, std, _, feature_seconds = scene_features(
+        data, recipe.grid, recipe.feature_layers, verbose
+    )
+    model = ImageSentenceRanker(
+        len(data["vocab"]),
+        features["train"].shape[1],
+        embed_dim=recipe.embed_dim,
+        wordvec_dim=recipe.wordvec_dim,
+        hidden_dim=recipe.hidden_dim,
+        cell=recipe.cell,
+        margin=recipe.margin,
+        seed=recipe.seed,
+    )
+    splits = {
+        split: (features[split], data[f"{split}_captions"], data[f"{split}_image_idxs"])
+        for split in ("train", "val", "test")
+    }
+    start = time.perf_counter()
+
+    def out_of_time(solver: Solver, iteration: int, loss: float) -> bool:
+        return time.perf_counter() - start >= 60.0 * recipe.minutes
+
+    stopped: BaseException | None = None
+    history: list[dict[str, float]] = []
+    try:
+        solver, history = train_ranker(
+            model,
+            splits["train"],
+            splits["val"],
+            learning_rate=recipe.learning_rate,
+            num_epochs=recipe.max_epochs,
+            batch_size=recipe.batch_size,
+            lr_decay=recipe.lr_decay,
+            verbose=verbose,
+            on_iteration=out_of_time,
+            seed=recipe.seed,
+            history=history,
+            val_texts=decode_captions(data["val_captions"], data["vocab"]),
+        )
+    except TrainingInterrupted as interrupt:
+        stopped = interrupt
+    train_seconds = time.perf_counter() - start
+    test_features, test_captions, test_idxs = splits["test"]
+    image_emb, caption_emb = model.embed_images(test_features), model.embed_captions(test_captions)
+    texts = decode_captions(test_captions, data["vocab"])
+    metrics = ranking_metrics(image_emb, caption_emb, test_idxs, caption_texts=texts)
+    plain = ranking_metrics(image_emb, caption_emb, test_idxs)
+    for protocol, values, count in (
+        ("distinct captions", metrics, len(set(texts))),
+        ("every caption row", plain, len(texts)),
+    ):
+        shown = ", ".join(f"{key} {value:.3f}" for key, value in values.items())
+        say(f"test, {protocol} ({recipe.num_test} scenes, {count} captions): {shown}")
+    examples = []
+    for row in (0, 5, 10)[: len(test_captions)]:
+        top = retrieve(model, test_captions[row], test_features, k=5)
+        examples.append(
+            {
+                "query": decode_captions(test_captions[row : row + 1], data["vocab"])[0],
+                "image": int(test_idxs[row]),
+                "top5": [int(i) for i in top],
+                "found": bool(test_idxs[row] in top),
+            }
+        )
+    results = {
+        "model": model,
+        "metrics": metrics,
+        "metrics_every_row": plain,
+        "history": history,
+        "examples": examples,
+        "train_seconds": train_seconds,
+        "feature_seconds": feature_seconds,
+        "paths": None,
+    }
+    learnt = bool(history) and metrics["i2t_R@5"] > 5 * 5 / len(test_captions)
+    if out is not None and learnt:
+        record = {
+            "format": "course-ranker",
+            "name": name,
+            "words": list(data["vocab"].tokens),
+            "features": {"net": FEATURE_NET, "grid": recipe.grid},
+            "recipe": dataclasses.asdict(recipe),
+            "metrics": metrics,
+            "metrics_every_row": plain,
+            "history": history,
+            "train_seconds": round(train_seconds, 1),
+        }
+        arrays = {**{f"params/{k}": v for k, v in model.params.items()}}
+        arrays["feature_mean"], arrays["feature_std"] = mean, std
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        results["paths"] = save_arrays_and_record(
+            folder / f"{name}.npz", arrays, folder / f"{name}.json", record, overwrite
+        )
+        say(f"saved {results['paths'][0]}")
+    not_learnt = (
+        f"image -> caption Recall@5 is {metrics['i2t_R@5']:.3f}, no better than chance: "
+        "training diverged or was too short"
+    )
+    saved_to = None if results["paths"] is None else results["paths"][0]
+    end_training(func, stopped, out, saved_to, None if learnt else not_learnt)
+    return results
