@@ -6,6 +6,7 @@
     course progress NOTEBOOK [--timeout S]
     course train charrnn [...] | course train tinyvgg [...]
     course sample charrnn [...]
+    course train captioner [...] | course caption [...] | course train ranker [...]
 
 Run ``course --help`` (or ``python -m course --help``) for the commands and
 ``course COMMAND --help`` for each one's options.
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_progress(commands)
     _add_train(commands)
     _add_sample(commands)
+    _add_caption(commands)
     return parser
 
 
@@ -291,6 +293,18 @@ def _run_progress(args: argparse.Namespace) -> int:
 # ----- course train MODEL, course sample MODEL ---------------------------------------
 
 
+class _ModelListFormatter(argparse.HelpFormatter):
+    """Help whose column of descriptions starts after the longest model name ('captioner').
+
+    argparse places that column after the group's own options ('-h, --help'),
+    so a longer model name would push its description onto the next line.
+    """
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog)
+        self._action_max_length = len("    captioner")
+
+
 def _add_model_group(
     commands: argparse._SubParsersAction, name: str, help_text: str
 ) -> argparse._SubParsersAction:
@@ -298,7 +312,7 @@ def _add_model_group(
 
     ``course NAME`` without a model prints the group's help and exits with 2.
     """
-    group = commands.add_parser(name, help=help_text)
+    group = commands.add_parser(name, help=help_text, formatter_class=_ModelListFormatter)
     models = group.add_subparsers(title="models", metavar="MODEL")
     group.set_defaults(run=lambda args: group.print_help() or 2, command=name)
     return models
@@ -306,7 +320,9 @@ def _add_model_group(
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
     models = _add_model_group(commands, "train", "train a model")
+    _add_train_captioner(models)
     _add_train_charrnn(models)
+    _add_train_ranker(models)
     _add_train_tinyvgg(models)
 
 
@@ -474,4 +490,150 @@ def _run_sample_charrnn(args: argparse.Namespace) -> int:
     )
     print(text)
     sys.stdout.flush()
+    return 0
+
+
+def _add_train_captioner(models: argparse._SubParsersAction) -> None:
+    from course.models.pretrained import WEIGHTS_DIR
+    from course.recipes.captioner import CaptionerRecipe
+
+    defaults = CaptionerRecipe()
+    p = models.add_parser(
+        "captioner",
+        help="train an RNN or LSTM image captioner on caption scenes",
+        description="Draw caption scenes, turn them into features with the pretrained "
+        "TinyVGG's conv trunk (cached in $COURSE_DATA/cache), train a CaptioningRNN under a "
+        "time budget, and report on held-out scenes its exact caption accuracy (every fact "
+        "true), BLEU-1..4 and CIDEr-D, greedy and with beam search. Saves "
+        "captioner-CELL.npz/.json into --out (by default the package's weights folder, "
+        "where `course caption` finds it), never over a saved model without --overwrite.",
+    )
+    p.add_argument("--cell", choices=("lstm", "rnn"), default=defaults.cell)
+    p.add_argument(
+        "--minutes", type=float, default=defaults.minutes, help="(default: %(default)s)"
+    )
+    p.add_argument("--epochs", type=_positive_int, default=defaults.max_epochs, help="at most")
+    p.add_argument("--num-train", type=_positive_int, default=defaults.num_train)
+    p.add_argument("--hidden-dim", type=_positive_int, default=defaults.hidden_dim)
+    p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    p.add_argument("--beam", type=_positive_int, default=defaults.beam_width, metavar="K")
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--out", default=str(WEIGHTS_DIR), metavar="DIR", help="(default: %(default)s)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace a captioner already saved in --out"
+    )
+    p.set_defaults(run=_run_train_captioner, command="train captioner")
+
+
+def _run_train_captioner(args: argparse.Namespace) -> int:
+    from course.recipes.captioner import CaptionerRecipe, train_captioner
+
+    recipe = dataclasses.replace(
+        CaptionerRecipe(),
+        cell=args.cell,
+        minutes=args.minutes,
+        max_epochs=args.epochs,
+        num_train=args.num_train,
+        hidden_dim=args.hidden_dim,
+        learning_rate=args.learning_rate,
+        beam_width=args.beam,
+        seed=args.seed,
+    )
+    results = train_captioner(recipe, out=args.out, overwrite=args.overwrite)
+    for example in results["examples"]:
+        print(f"  true:   {' | '.join(example['true'])}")
+        print(f"  greedy: {example['greedy']}")
+        print(f"  beam:   {example['beam']}")
+    return 0
+
+
+def _add_train_ranker(models: argparse._SubParsersAction) -> None:
+    from course.recipes.ranker import RankerRecipe
+
+    defaults = RankerRecipe()
+    p = models.add_parser(
+        "ranker",
+        help="train the image-sentence ranking model on caption scenes",
+        description="Embed caption scenes (TinyVGG grid features, shared with the captioner "
+        "and cached) and their captions (an RNN/LSTM) in one space with the bidirectional "
+        "max-margin ranking loss, under a time budget; print Recall@1/5/10 and the median "
+        "rank, image -> caption and caption -> image, on the test scenes, and three "
+        "retrieval examples. With --out, saves ranker-CELL.npz/.json there (never over a "
+        "saved model without --overwrite).",
+    )
+    p.add_argument("--cell", choices=("lstm", "rnn"), default=defaults.cell)
+    p.add_argument("--minutes", type=float, default=defaults.minutes, help="time budget")
+    p.add_argument("--epochs", type=_positive_int, default=defaults.max_epochs, help="at most")
+    p.add_argument("--num-train", type=_positive_int, default=defaults.num_train)
+    p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--out", default=None, metavar="DIR", help="save the model here")
+    p.add_argument("--overwrite", action="store_true", help="replace a ranker saved in --out")
+    p.set_defaults(run=_run_train_ranker, command="train ranker")
+
+
+def _run_train_ranker(args: argparse.Namespace) -> int:
+    from course.recipes.ranker import RankerRecipe, train_scene_ranker
+
+    recipe = dataclasses.replace(
+        RankerRecipe(),
+        cell=args.cell,
+        minutes=args.minutes,
+        max_epochs=args.epochs,
+        num_train=args.num_train,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+    )
+    results = train_scene_ranker(recipe, out=args.out, overwrite=args.overwrite)
+    for example in results["examples"]:
+        found = "its image among them" if example["found"] else "its image NOT among them"
+        print(f'  "{example["query"]}" -> images {example["top5"]} ({found})')
+    return 0
+
+
+# ----- course caption ----------------------------------------------------------------
+
+
+def _add_caption(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "caption",
+        help="caption fresh scenes (or an image file) with a trained captioner",
+        description="Draw --num fresh caption scenes (or read --image, a 64x64 PNG or JPEG) "
+        "and print, for each, its true captions and the captioner's greedy or beam-search "
+        "caption with its log-probability and whether every fact of it is true.",
+    )
+    p.add_argument(
+        "--model",
+        default="captioner-lstm",
+        metavar="NAME|DIR",
+        help="a captioner shipped in the package (default: %(default)s) or a folder "
+        "written by `course train captioner --out DIR`",
+    )
+    p.add_argument("--num", type=_positive_int, default=4, help="scenes (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=1234, help="of the scenes (default: %(default)s)")
+    p.add_argument("--beam", type=_positive_int, default=None, metavar="K", help="beam width")
+    p.add_argument("--image", default=None, metavar="FILE", help="caption this image instead")
+    p.set_defaults(run=_run_caption, command="caption")
+
+
+def _run_caption(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from course.data import generate_caption_scenes, judge_caption, true_captions
+    from course.recipes.caption_pipeline import open_captioner, read_scene_image
+
+    captioner = open_captioner(args.model)
+    how = "greedy" if args.beam is None else f"beam {args.beam}"
+    if args.image is not None:
+        image = read_scene_image(args.image)
+        (text,), logprob = captioner.caption(image[None], beam_width=args.beam)
+        print(f"{args.image}: {text}  ({how}, log p {logprob[0]:.2f})")
+        return 0
+    images, scenes = generate_caption_scenes(args.num, seed=args.seed, stream=3)
+    texts, logprobs = captioner.caption(images, beam_width=args.beam)
+    for i, (scene, text, logprob) in enumerate(zip(scenes, texts, logprobs, strict=True)):
+        verdict = "true" if judge_caption(text, scene).true else "NOT true"
+        truths = " | ".join(true_captions(scene, np.random.default_rng(i), count=3))
+        print(f"scene {i + 1}: {text}  ({how}, log p {float(logprob):.2f}; {verdict})")
+        print(f"  true captions: {truths}")
     return 0

@@ -13,7 +13,7 @@ from course import cli
 from course.cli import build_parser, main
 from course.demo import DemoSettings, run_demo
 
-COMMANDS = ("demo", "data", "release", "progress", "train", "sample")
+COMMANDS = ("demo", "data", "release", "progress", "train", "sample", "caption")
 
 FIGURES = (
     "samples",
@@ -78,7 +78,12 @@ def test_every_command_group_lists_its_commands_with_a_help_line(capsys):
         for name in subcommands(parser):
             row = next((line for line in out.splitlines() if line.split()[:1] == [name]), "")
             assert len(row.split()) > 1, f"course {' '.join(path)} --help: no help line for {name}"
-    assert set(subcommands(subcommands(build_parser())["train"])) == {"charrnn", "tinyvgg"}
+    assert set(subcommands(subcommands(build_parser())["train"])) == {
+        "captioner",
+        "charrnn",
+        "ranker",
+        "tinyvgg",
+    }
     assert set(subcommands(subcommands(build_parser())["sample"])) == {"charrnn"}
 
 

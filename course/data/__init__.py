@@ -22,11 +22,28 @@ Text, for the recurrent models:
   ``stream_windows``.
 - ``ngram``: ``char_ngram_bits_per_char``, the baseline a character RNN must beat.
 
+Captions, for the captioning models:
+
+- ``caption_scenes``: 64x64 scenes of one to three shapes:
+  ``generate_caption_scenes``, ``render_caption_scenes``, ``CaptionScene``.
+- ``caption_grammar``: ``true_captions``, the grammar of their captions.
+- ``caption_facts``: ``parse_caption``, ``judge_caption``,
+  ``caption_accuracy``: a caption scored exactly against its scene.
+- ``caption_dataset``: ``load_caption_scenes`` (the CS231n captioning
+  layout), ``decode_captions``.
+- ``coco``: ``load_coco_data``, the CS231n COCO captioning release from a
+  local copy.
+
 Every name above can be imported from ``course.data`` itself.
 """
 
 from course.data.batches import char_batches, make_lm_batch, pad_sequences, stream_windows
+from course.data.caption_dataset import decode_captions, load_caption_scenes
+from course.data.caption_facts import caption_accuracy, judge_caption, parse_caption
+from course.data.caption_grammar import true_captions
+from course.data.caption_scenes import CaptionScene, generate_caption_scenes, render_caption_scenes
 from course.data.cifar10 import load_cifar10
+from course.data.coco import load_coco_data
 from course.data.corpus import (
     TOY_SENTENCES,
     load_pydoc_corpus,
@@ -56,6 +73,7 @@ from course.data.vocabulary import (
 
 __all__ = [
     "CLASS_NAMES",
+    "CaptionScene",
     "END_INDEX",
     "NULL_INDEX",
     "SHAPES_CLASSES",
@@ -65,20 +83,29 @@ __all__ = [
     "UNK_INDEX",
     "DatasetNotFoundError",
     "Vocabulary",
+    "caption_accuracy",
     "char_batches",
     "char_ngram_bits_per_char",
     "data_root",
+    "decode_captions",
+    "generate_caption_scenes",
     "generate_shapes",
+    "judge_caption",
+    "load_caption_scenes",
     "load_cifar10",
+    "load_coco_data",
     "load_pydoc_corpus",
     "load_shapes",
     "load_text_file",
     "make_lm_batch",
     "pad_sequences",
+    "parse_caption",
+    "render_caption_scenes",
     "shape_parameters",
     "split_sentences",
     "stream_windows",
     "to_nchw_float",
     "tokenize_words",
     "train_val_split",
+    "true_captions",
 ]
