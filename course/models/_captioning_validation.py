@@ -14,12 +14,9 @@ import numpy as np
 from course.layers._sequence_validation import require_indices
 from course.models._validation import CELLS, require_positive_ints
 from course.validation import (
-    as_float_array,
     format_shape,
     is_positive_finite,
     is_real_number,
-    require_examples,
-    require_ndim,
     require_positive_int,
 )
 
@@ -87,21 +84,6 @@ def validate_log_frequencies(func: str, log_frequencies: object, V: int) -> np.n
             f"vocab.log_frequencies()), got shape {format_shape(bias.shape)}"
         )
     return bias
-
-
-def validate_features(func: str, features: object, D: int, dtype: np.dtype) -> np.ndarray:
-    """Image features (N, D) with N >= 1, cast to the model's ``dtype``."""
-    as_float_array(func, "features", features)
-    require_ndim(func, "features", features, 2, f"(N, D) with D = input_dim = {D}")
-    if features.shape[1] != D:
-        raise ValueError(
-            f"{func}: features has shape {format_shape(features.shape)}; expected (N, D) with "
-            f"D = input_dim = {D}"
-        )
-    require_examples(func, "features", features)
-    if not np.isfinite(features).all():
-        raise ValueError(f"{func}: features holds NaN or inf; every feature must be finite")
-    return features.astype(dtype, copy=False)
 
 
 def validate_captions(func: str, captions: object, N: int, V: int, min_length: int) -> np.ndarray:

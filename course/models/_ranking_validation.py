@@ -60,21 +60,6 @@ def validate_ranking_loss_inputs(scores: object, margin: object, negatives: obje
     return negatives
 
 
-def validate_features(func: str, features: object, F: int, dtype: np.dtype) -> np.ndarray:
-    """Image features (N, F) with N >= 1, finite, cast to the model's ``dtype``."""
-    as_float_array(func, "features", features)
-    require_ndim(func, "features", features, 2, f"(N, F) with F = feature_dim = {F}")
-    if features.shape[1] != F:
-        raise ValueError(
-            f"{func}: features has shape {format_shape(features.shape)}; expected (N, F) with "
-            f"F = feature_dim = {F}"
-        )
-    require_examples(func, "features", features)
-    if not np.isfinite(features).all():
-        raise ValueError(f"{func}: features holds NaN or inf; every feature must be finite")
-    return features.astype(dtype, copy=False)
-
-
 def validate_captions(func: str, captions: object, V: int, null_index: int) -> np.ndarray:
     """Captions (M, T), M >= 1, of word indices in [0, V), each with a non-null word."""
     if captions is None:

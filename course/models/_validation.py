@@ -19,6 +19,7 @@ from course.validation import (
     format_shape,
     is_positive_finite,
     require_examples,
+    require_ndim,
     require_positive_int,
 )
 
@@ -74,6 +75,26 @@ def validate_images(func: str, X: object, input_dim: tuple, dtype: np.dtype) -> 
         )
     require_examples(func, "X", X)
     return X.astype(dtype, copy=False)
+
+
+def validate_features(
+    func: str, features: object, D: int, dtype: np.dtype, size: str = "input_dim"
+) -> np.ndarray:
+    """Image features (N, D) with N >= 1, finite, cast to the model's ``dtype``.
+
+    ``size`` names the model's argument that set D, for the message.
+    """
+    as_float_array(func, "features", features)
+    require_ndim(func, "features", features, 2, f"(N, D) with D = {size} = {D}")
+    if features.shape[1] != D:
+        raise ValueError(
+            f"{func}: features has shape {format_shape(features.shape)}; expected (N, D) with "
+            f"D = {size} = {D}"
+        )
+    require_examples(func, "features", features)
+    if not np.isfinite(features).all():
+        raise ValueError(f"{func}: features holds NaN or inf; every feature must be finite")
+    return features.astype(dtype, copy=False)
 
 
 def validate_batch(func: str, X: object, dtype: np.dtype) -> np.ndarray:

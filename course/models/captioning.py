@@ -58,12 +58,12 @@ from course.models._captioning_validation import (
     validate_captioning_model,
     validate_captions,
     validate_decoding,
-    validate_features,
     validate_log_frequencies,
     validate_scored_captions,
     validate_temperature,
 )
 from course.models._recurrent import make_rng, sample_step
+from course.models._validation import validate_features
 
 __all__ = ["CaptioningRNN"]
 

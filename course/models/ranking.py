@@ -48,14 +48,13 @@ from course.models._ranking_validation import (
     require_pairs,
     validate_caption_texts,
     validate_captions,
-    validate_features,
     validate_metric_inputs,
     validate_query,
     validate_ranker_options,
     validate_ranking_loss_inputs,
 )
 from course.models._recurrent import init_recurrent_params
-from course.models._validation import validate_recurrent_model
+from course.models._validation import validate_features, validate_recurrent_model
 from course.validation import (
     require_positive_int,
 )
@@ -163,7 +162,7 @@ class ImageSentenceRanker:
         - grads: dict keyed like ``params``, each of its parameter's dtype
         """
         func = "ImageSentenceRanker.loss"
-        features = validate_features(func, features, self.feature_dim, self.dtype)
+        features = validate_features(func, features, self.feature_dim, self.dtype, "feature_dim")
         captions = validate_captions(func, captions, self.vocab_size, self.null_index)
         require_pairs(func, features, captions)
         u, image_cache = self._embed_images(features)  # (N, E), unit rows
@@ -226,7 +225,7 @@ class ImageSentenceRanker:
     def embed_images(self, features: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """Unit-length image embeddings u (N, E) of ``features`` (N, F), in batches."""
         func = "ImageSentenceRanker.embed_images"
-        features = validate_features(func, features, self.feature_dim, self.dtype)
+        features = validate_features(func, features, self.feature_dim, self.dtype, "feature_dim")
         batch_size = require_positive_int(func, "batch_size", batch_size)
         return np.concatenate(
             [

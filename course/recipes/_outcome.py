@@ -1,9 +1,11 @@
 """How a training recipe ends: what it says when it was stopped, diverged or learnt nothing.
 
-Every recipe saves the best model only when it beat a baseline (the
-untrained model, or always answering the commonest class); then
-:func:`end_training` turns how training ended into one exception that says
-what was saved, or returns when all is well.
+:func:`train_until_stopped` runs a Solver and returns what stopped it early
+(Ctrl-C or a divergence) instead of raising, so that the recipe can still
+save the best model so far. Every recipe saves the best model only when it
+beat a baseline (the untrained model, or always answering the commonest
+class); then :func:`end_training` turns how training ended into one
+exception that says what was saved, or returns when all is well.
 """
 
 from __future__ import annotations
@@ -11,7 +13,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from course.artefacts import NotSavedError
-from course.solver import TrainingInterrupted
+from course.solver import Solver, TrainingInterrupted
+
+
+def train_until_stopped(solver: Solver) -> BaseException | None:
+    """Run ``solver.train()``; return the TrainingInterrupted or FloatingPointError that ended it.
+
+    None when training ran to its end. After a divergence the model gets the
+    best parameters measured before it (``Solver.load_best_params``).
+    """
+    try:
+        solver.train()
+    except TrainingInterrupted as interrupt:
+        return interrupt
+    except FloatingPointError as error:
+        solver.load_best_params()
+        return error
+    return None
 
 
 def end_training(

@@ -38,10 +38,10 @@ from course.caption_metrics import caption_scores
 from course.data import caption_accuracy, load_caption_scenes, true_captions
 from course.models import CaptioningRNN
 from course.models.pretrained import pretrained_info
-from course.recipes._outcome import end_training
+from course.recipes._outcome import end_training, train_until_stopped
 from course.recipes._scene_features import FEATURE_NET, scene_features
 from course.recipes.caption_pipeline import FORMAT, Captioner
-from course.solver import Solver, TrainingInterrupted
+from course.solver import Solver
 from course.validation import check_learning_rate, require_positive_int
 
 __all__ = ["CaptionerRecipe", "evaluate_captioner", "train_captioner"]
@@ -176,14 +176,7 @@ def train_captioner(
             seed=recipe.seed,
         )
     untrained_loss = solver.mean_loss(solver_data["X_val"], solver_data["y_val"])
-    stopped: BaseException | None = None
-    try:
-        solver.train()
-    except TrainingInterrupted as interrupt:
-        stopped = interrupt
-    except FloatingPointError as error:
-        stopped = error
-        solver.load_best_params()
+    stopped = train_until_stopped(solver)
     train_seconds = time.perf_counter() - train_start
 
     learnt = bool(solver.best_params) and solver.best_val_metric < untrained_loss

@@ -46,8 +46,8 @@ from course.data import (
 )
 from course.models import CharRNN
 from course.models._validation import require_temperature
-from course.recipes._outcome import end_training
-from course.solver import Solver, TrainingInterrupted
+from course.recipes._outcome import end_training, train_until_stopped
+from course.solver import Solver
 from course.validation import check_learning_rate, require_positive_int
 
 __all__ = [
@@ -255,14 +255,7 @@ def train_charrnn(
     history.append(
         {"epoch": 0, "iteration": 0, "seconds": 0.0, "train_bpc": None, "val_bpc": untrained_bpc}
     )
-    stopped: BaseException | None = None
-    try:
-        solver.train()
-    except TrainingInterrupted as interrupt:
-        stopped = interrupt
-    except FloatingPointError as error:
-        stopped = error
-        solver.load_best_params()  # the best measured before it
+    stopped = train_until_stopped(solver)
     best_bpc = solver.best_val_metric / _LN2 if solver.best_params else math.nan
     results = {
         "model": model,
