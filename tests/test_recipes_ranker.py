@@ -100,3 +100,19 @@ def test_the_scene_recipe_trains_reports_and_saves(tmp_path, monkeypatch, capsys
     assert main(["train", "ranker", "--epochs", "1", "--minutes", "1"]) == 0
     printed = capsys.readouterr().out
     assert "distinct captions" in printed and printed.count(" -> images ") == 3
+
+
+def test_select_by_keeps_the_epoch_with_the_best_recall():
+    rng = np.random.default_rng(1)
+    codes = rng.standard_normal((A, K, 24))
+    train = _synthetic_split(codes, 200, rng)
+    val = _synthetic_split(codes, 60, rng)
+    model = ImageSentenceRanker(VOCAB, 24, embed_dim=16, wordvec_dim=8, hidden_dim=16, seed=0)
+    _, history = train_ranker(
+        model, train, val, learning_rate=3e-3, num_epochs=4, batch_size=50, verbose=False,
+        select_by="t2i_R@1",
+    )  # fmt: skip
+    final = ranking_metrics(model.embed_images(val[0]), model.embed_captions(val[1]), val[2])
+    assert final["t2i_R@1"] == pytest.approx(max(h["t2i_R@1"] for h in history))
+    with pytest.raises(ValueError, match="select_by"):
+        train_ranker(model, train, val, num_epochs=1, verbose=False, select_by="accuracy")

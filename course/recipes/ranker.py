@@ -11,6 +11,7 @@ and median rank both ways on the test scenes.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from collections.abc import Sequence
@@ -67,6 +68,7 @@ def train_ranker(
     verbose: bool = True,
     history: list[dict[str, float]] | None = None,
     val_texts: Sequence[str] | None = None,
+    select_by: str | None = None,
     **solver_options: Any,
 ) -> tuple[Solver, list[dict[str, float]]]:
     """Train ``model`` with the Solver (Adam, ``metric='loss'``); track validation Recall@K.
@@ -84,17 +86,30 @@ def train_ranker(
     - val_texts: None, or the sentences of the validation captions: the
       recorded metrics then count identical sentences as one caption
       (see ``ranking_metrics``)
+    - select_by: None, or a key of the recorded metrics (e.g. 'i2t_R@5'):
+      the model then ends with the parameters of the epoch where it was
+      highest (also when training is interrupted), not those of the lowest
+      validation loss
     - solver_options: any other Solver option (``seed``, ``on_epoch``, ...)
 
     Returns:
     - solver: the trained Solver; the model holds the parameters of the
-      epoch with the lowest validation loss (``solver.best_epoch``)
+      epoch with the lowest validation loss (``solver.best_epoch``), or with
+      ``select_by`` those of the epoch with the best such metric
     - history: one ``ranking_metrics`` dict per epoch, on the validation split
     """
     X_train, y_train = caption_pairs(*train)
     X_val, y_val = caption_pairs(*val)
     val_features, val_captions, val_idxs = val
     history = [] if history is None else history
+    if select_by is not None and select_by not in {f"i2t_R@{k}" for k in ks} | {
+        f"t2i_R@{k}" for k in ks
+    }:
+        raise ValueError(
+            f"train_ranker: select_by must be None or a recall recorded each epoch, such as "
+            f"'i2t_R@5' (ks={tuple(ks)}), got {select_by!r}"
+        )
+    chosen: dict[str, Any] = {}  # the parameters of the best epoch by select_by
 
     def record_recalls(solver: Solver, epoch: int) -> None:
         metrics = ranking_metrics(
@@ -105,6 +120,8 @@ def train_ranker(
             caption_texts=val_texts,
         )
         history.append(metrics)
+        if select_by is not None and metrics[select_by] > chosen.get("value", -np.inf):
+            chosen.update(value=metrics[select_by], params=copy.deepcopy(model.params))
         if verbose:
             shown = ", ".join(f"{key} {value:.3f}" for key, value in metrics.items())
             print(f"epoch {epoch} val: {shown}")
@@ -125,7 +142,11 @@ def train_ranker(
         on_epoch=[record_recalls, *extra],
         **solver_options,
     )
-    solver.train()
+    try:
+        solver.train()
+    finally:
+        if "params" in chosen:
+            model.params.update(chosen["params"])
     return solver, history
 
 
@@ -165,7 +186,9 @@ def train_scene_ranker(
     (the same with every caption row apart), 'history' (the
     validation metrics per epoch), 'examples' (three test captions as
     queries: the top-5 images and whether their own image is among them),
-    'train_seconds' and 'paths'. Ctrl-C saves the best model so far.
+    'train_seconds' and 'paths'. The model keeps the epoch with the best
+    validation image -> caption Recall@5 (it overfits after a few epochs,
+    while the loss may still fall). Ctrl-C saves the best model so far.
     """
     func = "train_scene_ranker"
     say = print if verbose else (lambda *args, **kwargs: None)
@@ -212,6 +235,7 @@ def train_scene_ranker(
             seed=recipe.seed,
             history=history,
             val_texts=decode_captions(data["val_captions"], data["vocab"]),
+            select_by="i2t_R@5",
         )
     except TrainingInterrupted as interrupt:
         stopped = interrupt
