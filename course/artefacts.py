@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -44,6 +45,7 @@ __all__ = [
     "require_entries",
     "require_new_model_folder",
     "save_arrays_and_record",
+    "write_arrays",
     "write_file",
 ]
 
@@ -154,7 +156,8 @@ def save_arrays_and_record(
 
     The record gets ``arrays_sha256`` (see :func:`arrays_digest`) so that
     :func:`read_arrays` can tell arrays that are not the ones it describes.
-    Non-finite arrays are refused (a NaN model is never saved). Without
+    Non-finite arrays are refused (a NaN model is never saved); a NaN or inf
+    number in the record (a diverged measurement) is written as null. Without
     ``overwrite`` nothing is written when either file exists.
     """
     arrays = {name: np.asarray(value) for name, value in arrays.items()}
@@ -168,14 +171,32 @@ def save_arrays_and_record(
         require_absent(
             (arrays_path, record_path), "save", "pass overwrite=True (--overwrite) to replace"
         )
-    record = {**record, "arrays_sha256": arrays_digest(arrays)}
+    record = {**_json_ready(record), "arrays_sha256": arrays_digest(arrays)}
     text = json.dumps(record, indent=2, allow_nan=False) + "\n"
+    write_arrays(arrays_path, arrays, overwrite, compressed)
+    write_file(record_path, lambda handle: handle.write(text.encode("utf-8")), overwrite)
+    return arrays_path, record_path
+
+
+def write_arrays(
+    path: Path, arrays: Mapping[str, np.ndarray], overwrite: bool = False, compressed: bool = False
+) -> Path:
+    """Write named arrays as an ``.npz`` file through :func:`write_file` (atomically)."""
     save = np.savez_compressed if compressed else np.savez
     buffer = io.BytesIO()
     save(buffer, **arrays)
-    write_file(arrays_path, lambda handle: handle.write(buffer.getvalue()), overwrite)
-    write_file(record_path, lambda handle: handle.write(text.encode("utf-8")), overwrite)
-    return arrays_path, record_path
+    return write_file(path, lambda handle: handle.write(buffer.getvalue()), overwrite)
+
+
+def _json_ready(value: Any) -> Any:
+    """``value`` with every NaN or inf float replaced by None (JSON has neither: null)."""
+    if isinstance(value, Mapping):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return None
+    return value
 
 
 def read_record(path: Path, restore: str, required: Iterable[str] = ()) -> dict[str, Any]:

@@ -71,10 +71,6 @@ _SHORT = {"accuracy": "acc", "loss": "loss"}  # how the progress lines name the 
 _CHECKPOINT_KEYS = ("epoch", "iteration", "metric", "best_val_metric", "best_epoch", "config")
 
 
-def _finite_or_none(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
-
-
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C (or the notebook's stop button) ended ``Solver.train()``.
 
@@ -646,10 +642,9 @@ class Solver:
             "iteration": self.iteration,
             "metric": self.metric,
             "loss_history": self.loss_history,
-            # JSON has no NaN or inf: a diverged measurement is written as null.
-            "train_metric_history": [_finite_or_none(v) for v in self.train_metric_history],
-            "val_metric_history": [_finite_or_none(v) for v in self.val_metric_history],
-            "best_val_metric": _finite_or_none(self.best_val_metric),
+            "train_metric_history": self.train_metric_history,
+            "val_metric_history": self.val_metric_history,
+            "best_val_metric": self.best_val_metric,
             "best_epoch": self.best_epoch,
             "config": {
                 "update_rule": getattr(self.update_rule, "__name__", repr(self.update_rule)),

@@ -21,12 +21,13 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
 import shutil
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from course.artefacts import write_file
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -179,11 +180,12 @@ def read_text_or_none(path: Path) -> str | None:
 
 
 def write_atomically(target: Path, text: str) -> None:
-    """Write ``text`` to ``target`` through a temporary file, so a crash leaves no half file."""
-    temporary = target.with_name(f".{target.name}.tmp")
-    with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-    os.replace(temporary, target)
+    """Write ``text`` (UTF-8) to ``target`` through :func:`course.artefacts.write_file`.
+
+    A crash leaves no half file; ``target`` is replaced if it exists.
+    """
+    data = text.encode("utf-8")
+    write_file(target, lambda handle: handle.write(data), overwrite=True)
 
 
 def back_up(path: Path) -> Path:

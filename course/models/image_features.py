@@ -18,7 +18,6 @@ back in a moment, and any change to either computes them anew.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from course.artefacts import ArtefactError, arrays_digest, read_arrays, write_file
+from course.artefacts import ArtefactError, arrays_digest, read_arrays, write_arrays
 from course.models.cnn import TinyVGG
 from course.validation import require_positive_int
 
@@ -148,9 +147,7 @@ def cached_grid_features(
             pass  # damaged: computed again below and replaced
     features = grid_features(model, images, grid=grid, verbose=verbose, layers=layers)
     folder.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    np.savez(buffer, features=features)
-    write_file(path, lambda handle: handle.write(buffer.getvalue()), overwrite=True)
+    write_arrays(path, {"features": features}, overwrite=True)
     return features
 
 

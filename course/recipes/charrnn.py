@@ -338,13 +338,10 @@ def save_charrnn(
         },
         "vocab": vocab.to_dict(),
         "settings": summary.get("settings", {}),
-        "history": [
-            {key: _json_number(value) for key, value in row.items()}
-            for row in summary.get("history", [])
-        ],
-        "best_val_bpc": _json_number(summary.get("best_val_bpc")),
-        "untrained_bpc": _json_number(summary.get("untrained_bpc")),
-        "baseline_bpc": _json_number(summary.get("baseline_bpc")),
+        "history": summary.get("history", []),
+        "best_val_bpc": summary.get("best_val_bpc"),
+        "untrained_bpc": summary.get("untrained_bpc"),
+        "baseline_bpc": summary.get("baseline_bpc"),
         "iterations": summary.get("iterations"),
         "seconds": summary.get("seconds"),
     }
@@ -352,11 +349,6 @@ def save_charrnn(
         folder / WEIGHTS_FILE, model.params, folder / INFO_FILE, info, overwrite=overwrite
     )
     return folder
-
-
-def _json_number(value: Any) -> Any:
-    """JSON has no NaN or inf: a non-finite float is written as null."""
-    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def load_charrnn(path: str | Path = DEFAULT_MODEL_DIR) -> tuple[CharRNN, Vocabulary, dict]:
