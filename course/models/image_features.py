@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from course.artefacts import ArtefactError, arrays_digest, read_arrays, write_arrays
 from course.models.cnn import TinyVGG
+from course.models.pretrained import model_arrays
 from course.validation import require_positive_int
 
 __all__ = ["cached_grid_features", "grid_features"]
@@ -161,17 +162,10 @@ def _cache_folder(cache_dir: str | Path | None) -> Path:
 
 def _cache_key(model: TinyVGG, images: np.ndarray, grid: int, layers: tuple[str, ...]) -> str:
     """SHA-256 of everything the features depend on."""
-    arrays = dict(model.params)
-    for i, bn_param in enumerate(model.bn_params, start=1):
-        for key in ("running_mean", "running_var"):
-            if key in bn_param:
-                arrays[f"bn{i}/{key}"] = bn_param[key]
-    if model.mean_image is not None:
-        arrays["mean_image"] = model.mean_image
     digest = hashlib.sha256()
     settings = {"version": _VERSION, "grid": grid, "layers": layers, "config": model.config()}
     digest.update(json.dumps(settings, sort_keys=True).encode())
-    digest.update(arrays_digest(arrays).encode())
+    digest.update(arrays_digest(model_arrays(model)).encode())
     digest.update(f"{images.shape}".encode())
     digest.update(np.ascontiguousarray(images).tobytes())
     return digest.hexdigest()

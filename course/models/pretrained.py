@@ -22,7 +22,7 @@ from course.artefacts import (
     NotSavedError,
     read_arrays,
     read_record,
-    require_absent,
+    require_new_model_folder,
     save_arrays_and_record,
 )
 from course.models.cnn import TinyVGG
@@ -53,32 +53,38 @@ def save_pretrained(
     if not isinstance(model, TinyVGG):
         raise TypeError(f"save_pretrained: expected a TinyVGG, got {type(model).__name__}")
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise NotADirectoryError(f"save_pretrained: {folder} exists and is not a folder")
     weights, meta = folder / f"{name}.npz", folder / f"{name}.json"
-    if not overwrite:
-        require_absent(
-            (weights, meta),
-            "save_pretrained",
-            "pass overwrite=True (course train tinyvgg --overwrite) to replace them, or save "
-            "elsewhere (--out DIR)",
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    arrays = {f"params/{k}": v for k, v in model.params.items()}
+    require_new_model_folder("save_pretrained", folder, (weights.name, meta.name), overwrite)
     for i, bn_param in enumerate(model.bn_params, start=1):
-        for key in _BN_KEYS:
-            if key not in bn_param:
-                raise NotSavedError(
-                    f"save_pretrained: batchnorm layer {i} has no {key}: the model never ran a "
-                    "training step, so there is nothing to save; train it first"
-                )
-            arrays[f"bn{i}/{key}"] = bn_param[key]
-    if model.mean_image is not None:
-        arrays["mean_image"] = model.mean_image
+        missing = [key for key in _BN_KEYS if key not in bn_param]
+        if missing:
+            raise NotSavedError(
+                f"save_pretrained: batchnorm layer {i} has no {missing[0]}: the model never ran "
+                "a training step, so there is nothing to save; train it first"
+            )
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = model_arrays(model)
     record = {"format": _FORMAT, "name": name, "model": "TinyVGG", "config": model.config()}
     return save_arrays_and_record(
         weights, arrays, meta, {**record, **info}, overwrite=overwrite, compressed=True
     )
+
+
+def model_arrays(model: TinyVGG) -> dict[str, np.ndarray]:
+    """Every array a TinyVGG's outputs depend on, named as in ``NAME.npz``.
+
+    ``params/<name>`` for each parameter, ``bn<i>/running_mean`` and
+    ``bn<i>/running_var`` for the batchnorm averages it has, and
+    ``mean_image`` when it carries one.
+    """
+    arrays = {f"params/{k}": v for k, v in model.params.items()}
+    for i, bn_param in enumerate(model.bn_params, start=1):
+        for key in _BN_KEYS:
+            if key in bn_param:
+                arrays[f"bn{i}/{key}"] = bn_param[key]
+    if model.mean_image is not None:
+        arrays["mean_image"] = model.mean_image
+    return arrays
 
 
 def pretrained_info(name: str = "tinyvgg-shapes", folder: str | Path | None = None) -> dict:
