@@ -25,6 +25,7 @@ from course.validation import (
 
 DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
 METRICS = ("accuracy", "loss")
+ZERO_LEARNING_RATE = "Solver: learning_rate=0"  # how the warning about it begins
 _HYPERPARAMETERS = {"learning_rate", "momentum", "decay_rate", "epsilon", "beta1", "beta2"}
 
 
@@ -184,7 +185,7 @@ def validate_schedule(
     rates = [config.get("learning_rate") for config in optim_configs.values()]
     if any(is_real_number(lr) and lr == 0 for lr in rates):
         warnings.warn(
-            "Solver: learning_rate=0: the parameters will never change; pass a positive "
+            f"{ZERO_LEARNING_RATE}: the parameters will never change; pass a positive "
             "learning_rate in optim_config (e.g. {'learning_rate': 1e-3})",
             UserWarning,
             stacklevel=3,  # the line that builds the Solver

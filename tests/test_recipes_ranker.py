@@ -7,6 +7,7 @@ its attributes, so that matching captions to images is learnable.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -95,6 +96,11 @@ def test_the_scene_recipe_trains_reports_and_saves(tmp_path, monkeypatch, capsys
     assert (tmp_path / "out" / "ranker-lstm.npz").is_file()
     with pytest.raises(FileExistsError, match="--overwrite"):
         train_scene_ranker(recipe, out=tmp_path / "out", verbose=False)
+    # learning_rate=0 is said once, by the recipe, not again by its Solver.
+    with pytest.warns(UserWarning) as warned:
+        train_scene_ranker(dataclasses.replace(recipe, learning_rate=0.0, max_epochs=1), None)
+    zero = [w for w in warned if "learning_rate=0" in str(w.message)]
+    assert [str(w.message).split(":")[0] for w in zero] == ["train_scene_ranker"]
     # The command, on the same small scenes (its features are cached by now).
     monkeypatch.setattr("course.recipes.ranker.RankerRecipe", lambda: recipe)
     assert main(["train", "ranker", "--epochs", "1", "--minutes", "1"]) == 0

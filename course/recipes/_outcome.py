@@ -2,34 +2,51 @@
 
 :func:`train_until_stopped` runs a Solver and returns what stopped it early
 (Ctrl-C or a divergence) instead of raising, so that the recipe can still
-save the best model so far. Every recipe saves the best model only when it
-beat a baseline (the untrained model, or always answering the commonest
-class); then :func:`end_training` turns how training ended into one
-exception that says what was saved, or returns when all is well.
+save the best model so far. A recipe checks its learning rate before any
+work (``check_learning_rate`` warns about 0) and builds its Solver inside
+:func:`learning_rate_checked`, so that the Solver does not warn again.
+Every recipe saves the best model only when it beat a baseline (the
+untrained model, or always answering the commonest class); then
+:func:`end_training` turns how training ended into one exception that says
+what was saved, or returns when all is well.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from course._solver_validation import ZERO_LEARNING_RATE
 from course.artefacts import NotSavedError
 from course.solver import Solver, TrainingInterrupted
 
 
-def train_until_stopped(solver: Solver) -> BaseException | None:
-    """Run ``solver.train()``; return the TrainingInterrupted or FloatingPointError that ended it.
+@contextmanager
+def learning_rate_checked() -> Iterator[None]:
+    """Build a Solver without its learning_rate=0 warning: the recipe gave it already."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ZERO_LEARNING_RATE)
+        yield
 
-    None when training ran to its end. After a divergence the model gets the
-    best parameters measured before it (``Solver.load_best_params``).
+
+def train_until_stopped(solver: Solver) -> tuple[dict[str, Any] | None, BaseException | None]:
+    """Run ``solver.train()``; return its summary and what ended it early.
+
+    ``(summary, None)`` when training ran to its end; ``(summary,
+    TrainingInterrupted)`` after Ctrl-C (the summary it carries); ``(None,
+    FloatingPointError)`` after a divergence, when the model gets the best
+    parameters measured before it (``Solver.load_best_params``).
     """
     try:
-        solver.train()
+        return solver.train(), None
     except TrainingInterrupted as interrupt:
-        return interrupt
+        return interrupt.summary, interrupt
     except FloatingPointError as error:
         solver.load_best_params()
-        return error
-    return None
+        return None, error
 
 
 def end_training(

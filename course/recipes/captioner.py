@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import platform
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from course.caption_metrics import caption_scores
 from course.data import caption_accuracy, load_caption_scenes, true_captions
 from course.models import CaptioningRNN
 from course.models.pretrained import pretrained_info
-from course.recipes._outcome import end_training, train_until_stopped
+from course.recipes._outcome import end_training, learning_rate_checked, train_until_stopped
 from course.recipes._scene_features import FEATURE_NET, scene_features
 from course.recipes.caption_pipeline import FORMAT, Captioner
 from course.solver import Solver
@@ -157,8 +156,7 @@ def train_captioner(
         )
         say(f"epoch {epoch}: greedy captions exactly true on {accuracy:.1%} of val scenes")
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Solver: learning_rate=0")  # warned about above
+    with learning_rate_checked():
         solver = Solver(
             model,
             solver_data,
@@ -176,7 +174,7 @@ def train_captioner(
             seed=recipe.seed,
         )
     untrained_loss = solver.mean_loss(solver_data["X_val"], solver_data["y_val"])
-    stopped = train_until_stopped(solver)
+    _, stopped = train_until_stopped(solver)
     train_seconds = time.perf_counter() - train_start
 
     learnt = bool(solver.best_params) and solver.best_val_metric < untrained_loss

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,7 @@ from course.data import (
 )
 from course.models import CharRNN
 from course.models._validation import require_temperature
-from course.recipes._outcome import end_training, train_until_stopped
+from course.recipes._outcome import end_training, learning_rate_checked, train_until_stopped
 from course.solver import Solver
 from course.validation import check_learning_rate, require_positive_int
 
@@ -232,8 +231,7 @@ def train_charrnn(
             }
         )
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Solver: learning_rate=0")  # warned about above
+    with learning_rate_checked():
         solver = Solver(
             model,
             data,
@@ -255,7 +253,7 @@ def train_charrnn(
     history.append(
         {"epoch": 0, "iteration": 0, "seconds": 0.0, "train_bpc": None, "val_bpc": untrained_bpc}
     )
-    stopped = train_until_stopped(solver)
+    _, stopped = train_until_stopped(solver)
     best_bpc = solver.best_val_metric / _LN2 if solver.best_params else math.nan
     results = {
         "model": model,

@@ -25,7 +25,7 @@ from course.artefacts import require_new_model_folder, save_arrays_and_record
 from course.data import decode_captions, load_caption_scenes
 from course.models._ranking_validation import validate_caption_image_idxs
 from course.models.ranking import ImageSentenceRanker, ranking_metrics, retrieve
-from course.recipes._outcome import end_training
+from course.recipes._outcome import end_training, learning_rate_checked
 from course.recipes._scene_features import FEATURE_NET, scene_features
 from course.solver import Solver, TrainingInterrupted
 from course.validation import as_float_array, check_learning_rate, require_ndim
@@ -222,21 +222,22 @@ def train_scene_ranker(
     stopped: BaseException | None = None
     history: list[dict[str, float]] = []
     try:
-        solver, history = train_ranker(
-            model,
-            splits["train"],
-            splits["val"],
-            learning_rate=recipe.learning_rate,
-            num_epochs=recipe.max_epochs,
-            batch_size=recipe.batch_size,
-            lr_decay=recipe.lr_decay,
-            verbose=verbose,
-            on_iteration=out_of_time,
-            seed=recipe.seed,
-            history=history,
-            val_texts=decode_captions(data["val_captions"], data["vocab"]),
-            select_by="i2t_R@5",
-        )
+        with learning_rate_checked():
+            solver, history = train_ranker(
+                model,
+                splits["train"],
+                splits["val"],
+                learning_rate=recipe.learning_rate,
+                num_epochs=recipe.max_epochs,
+                batch_size=recipe.batch_size,
+                lr_decay=recipe.lr_decay,
+                verbose=verbose,
+                on_iteration=out_of_time,
+                seed=recipe.seed,
+                history=history,
+                val_texts=decode_captions(data["val_captions"], data["vocab"]),
+                select_by="i2t_R@5",
+            )
     except TrainingInterrupted as interrupt:
         stopped = interrupt
     train_seconds = time.perf_counter() - start

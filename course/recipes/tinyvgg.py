@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import platform
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +23,8 @@ from course.artefacts import NotSavedError, require_new_model_folder
 from course.data import load_shapes
 from course.models.cnn import TinyVGG
 from course.models.pretrained import WEIGHTS_DIR, save_pretrained
-from course.recipes._outcome import end_training
-from course.solver import Solver, TrainingInterrupted
+from course.recipes._outcome import end_training, learning_rate_checked, train_until_stopped
+from course.solver import Solver
 from course.validation import check_learning_rate, require_positive_int
 
 
@@ -119,20 +118,12 @@ def train_tinyvgg(
     )
     model = recipe.build_model(data)
     model.mean_image = data["mean_image"]
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Solver: learning_rate=0")  # warned about above
+    with learning_rate_checked():
         solver = recipe.build_solver(model, data, num_val_samples=None, verbose=verbose)
     say(f"Training TinyVGG {recipe.stages} + FC {recipe.hidden_dims} with Adam")
     train_start = time.perf_counter()
-    stopped: BaseException | None = None
     with threadpool_limits(limits=threads, user_api="blas"):
-        try:
-            summary = solver.train()  # the best epoch's params and batchnorm averages
-        except TrainingInterrupted as interrupt:
-            stopped, summary = interrupt, interrupt.summary
-        except FloatingPointError as error:
-            stopped, summary = error, None
-            solver.load_best_params()  # the best measured before it
+        summary, stopped = train_until_stopped(solver)  # the model: the best epoch's params
         train_seconds = time.perf_counter() - train_start
         if not solver.best_params:  # stopped before any epoch was measured
             raise NotSavedError(
