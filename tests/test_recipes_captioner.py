@@ -75,7 +75,7 @@ def test_save_and_load_round_trip(trained, data_root):
 
 def test_a_saved_captioner_is_replaced_only_with_overwrite(trained, monkeypatch):
     _, out, _ = trained
-    monkeypatch.setattr("course.recipes.captioner.load_caption_scenes", pytest.fail)
+    monkeypatch.setattr("course.recipes._scene_features.load_caption_scenes", pytest.fail)
     with pytest.raises(FileExistsError, match="--overwrite"):
         train_captioner(TINY, out=out, verbose=False)
     with pytest.raises(ValueError, match="learning_rate must be a positive number"):

@@ -29,16 +29,17 @@ from typing import Any
 
 import numpy as np
 
-from course.artefacts import (
-    require_new_model_folder,
-    save_arrays_and_record,
-)
+from course.artefacts import require_new_model_folder
 from course.caption_metrics import caption_scores
-from course.data import caption_accuracy, load_caption_scenes, true_captions
+from course.data import caption_accuracy, true_captions
 from course.models import CaptioningRNN
-from course.models.pretrained import pretrained_info
 from course.recipes._outcome import end_training, learning_rate_checked, train_until_stopped
-from course.recipes._scene_features import FEATURE_NET, scene_features
+from course.recipes._scene_features import (
+    SceneSettings,
+    feature_record,
+    save_scene_model,
+    scenes_and_features,
+)
 from course.recipes.caption_pipeline import FORMAT, Captioner
 from course.solver import Solver
 from course.validation import check_learning_rate, require_positive_int
@@ -47,22 +48,14 @@ __all__ = ["CaptionerRecipe", "evaluate_captioner", "train_captioner"]
 
 
 @dataclass(frozen=True)
-class CaptionerRecipe:
+class CaptionerRecipe(SceneSettings):
     """How a captioner is trained (the defaults are the shipped LSTM captioner's).
 
-    Features: the pretrained TinyVGG's pool layers (``feature_layers``)
-    max-pooled onto a ``grid`` x ``grid`` layout ((16 + 32 + 64) channels x 16
-    cells = 1792 numbers per scene), standardised with the training scenes'
-    mean and deviation. The first pool keeps the colours that the last one,
-    trained to name shapes whatever their colour, has mostly let go.
+    The scenes and their features are :class:`SceneSettings`'s; the rest is
+    the CaptioningRNN and its training.
     """
 
     cell: str = "lstm"
-    num_train: int = 10_000
-    num_val: int = 500
-    num_test: int = 1_000
-    grid: int = 4
-    feature_layers: tuple[str, ...] = ("pool1", "pool2", "pool3")
     wordvec_dim: int = 64
     hidden_dim: int = 256
     batch_size: int = 50
@@ -73,7 +66,6 @@ class CaptionerRecipe:
     max_epochs: int = 20
     beam_width: int = 5
     max_length: int = 12
-    seed: int = 0
 
 
 def train_captioner(
@@ -108,13 +100,10 @@ def train_captioner(
         require_new_model_folder(func, Path(out), (f"{name}.npz", f"{name}.json"), overwrite)
 
     start = time.perf_counter()
-    data = load_caption_scenes(recipe.num_train, recipe.num_val, recipe.num_test, recipe.seed)
+    data, features, mean, std, feature_net, feature_seconds = scenes_and_features(recipe, verbose)
     say(
         f"caption scenes: {recipe.num_train} train, {recipe.num_val} val, {recipe.num_test} "
         f"test (seed {recipe.seed}), {len(data['vocab'])} words"
-    )
-    features, mean, std, feature_net, feature_seconds = scene_features(
-        data, recipe.grid, recipe.feature_layers, verbose
     )
 
     model = CaptioningRNN(
@@ -200,12 +189,7 @@ def train_captioner(
             "format": FORMAT,
             "name": name,
             "config": _model_config(model, data["vocab"].tokens),
-            "features": {
-                "net": FEATURE_NET,
-                "net_sha256": pretrained_info(FEATURE_NET).get("arrays_sha256"),
-                "grid": recipe.grid,
-                "layers": list(recipe.feature_layers),
-            },
+            "features": feature_record(recipe),
             "command": "course train captioner",
             "recipe": dataclasses.asdict(recipe),
             "metrics": results["metrics"],
@@ -217,12 +201,8 @@ def train_captioner(
             "machine": f"{platform.machine()}, {platform.python_implementation()} "
             f"{platform.python_version()}, numpy {np.__version__}",
         }
-        arrays = {**{f"params/{k}": v for k, v in model.params.items()}}
-        arrays["feature_mean"], arrays["feature_std"] = mean, std
-        folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
-        results["paths"] = save_arrays_and_record(
-            folder / f"{name}.npz", arrays, folder / f"{name}.json", record, overwrite, True
+        results["paths"] = save_scene_model(
+            out, name, model.params, mean, std, record, overwrite, compressed=True
         )
         say(f"saved {results['paths'][0]} and {results['paths'][1].name}")
     not_learnt = (

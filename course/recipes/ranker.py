@@ -21,12 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from course.artefacts import require_new_model_folder, save_arrays_and_record
-from course.data import decode_captions, load_caption_scenes
+from course.artefacts import require_new_model_folder
+from course.data import decode_captions
 from course.models._ranking_validation import validate_caption_image_idxs
 from course.models.ranking import ImageSentenceRanker, ranking_metrics, retrieve
 from course.recipes._outcome import end_training, learning_rate_checked
-from course.recipes._scene_features import FEATURE_NET, scene_features
+from course.recipes._scene_features import (
+    SceneSettings,
+    feature_record,
+    save_scene_model,
+    scenes_and_features,
+)
 from course.solver import Solver, TrainingInterrupted
 from course.validation import as_float_array, check_learning_rate, require_ndim
 
@@ -151,15 +156,13 @@ def train_ranker(
 
 
 @dataclass(frozen=True)
-class RankerRecipe:
-    """How ``course train ranker`` trains an ImageSentenceRanker on the caption scenes."""
+class RankerRecipe(SceneSettings):
+    """How ``course train ranker`` trains an ImageSentenceRanker on the caption scenes.
+
+    The scenes and their features are :class:`SceneSettings`'s.
+    """
 
     cell: str = "lstm"
-    num_train: int = 10_000
-    num_val: int = 500
-    num_test: int = 1_000
-    grid: int = 4
-    feature_layers: tuple[str, ...] = ("pool1", "pool2", "pool3")
     embed_dim: int = 128
     wordvec_dim: int = 64
     hidden_dim: int = 128
@@ -169,7 +172,6 @@ class RankerRecipe:
     lr_decay: float = 0.95
     minutes: float = 6.0
     max_epochs: int = 20
-    seed: int = 0
 
 
 def train_scene_ranker(
@@ -196,10 +198,7 @@ def train_scene_ranker(
     name = f"ranker-{recipe.cell}"
     if out is not None:
         require_new_model_folder(func, Path(out), (f"{name}.npz", f"{name}.json"), overwrite)
-    data = load_caption_scenes(recipe.num_train, recipe.num_val, recipe.num_test, recipe.seed)
-    features, mean, std, _, feature_seconds = scene_features(
-        data, recipe.grid, recipe.feature_layers, verbose
-    )
+    data, features, mean, std, _, feature_seconds = scenes_and_features(recipe, verbose)
     model = ImageSentenceRanker(
         len(data["vocab"]),
         features["train"].shape[1],
@@ -279,20 +278,14 @@ def train_scene_ranker(
             "format": "course-ranker",
             "name": name,
             "words": list(data["vocab"].tokens),
-            "features": {"net": FEATURE_NET, "grid": recipe.grid},
+            "features": feature_record(recipe),
             "recipe": dataclasses.asdict(recipe),
             "metrics": metrics,
             "metrics_every_row": plain,
             "history": history,
             "train_seconds": round(train_seconds, 1),
         }
-        arrays = {**{f"params/{k}": v for k, v in model.params.items()}}
-        arrays["feature_mean"], arrays["feature_std"] = mean, std
-        folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
-        results["paths"] = save_arrays_and_record(
-            folder / f"{name}.npz", arrays, folder / f"{name}.json", record, overwrite
-        )
+        results["paths"] = save_scene_model(out, name, model.params, mean, std, record, overwrite)
         say(f"saved {results['paths'][0]}")
     not_learnt = (
         f"image -> caption Recall@5 is {metrics['i2t_R@5']:.3f}, no better than chance: "
