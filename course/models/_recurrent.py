@@ -1,4 +1,4 @@
-"""What the recurrent models share: their weights, one step for sampling, and the softmax.
+"""What the recurrent models share: their weights, one step for sampling, softmax and log_softmax.
 
 Dimension letters: N batch, D input size, Hd hidden size, V vocabulary size;
 G = 1 gate block for a vanilla RNN, 4 (i, f, o, g) for an LSTM.
@@ -51,6 +51,13 @@ def softmax(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     z = z - z.max()
     p = np.exp(z)
     return p / p.sum()
+
+
+def log_softmax(scores: np.ndarray) -> np.ndarray:
+    """Log-probabilities in float64 over the last axis (shifted: exp cannot overflow)."""
+    z = np.asarray(scores, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
 def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:

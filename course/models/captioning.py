@@ -62,17 +62,10 @@ from course.models._captioning_validation import (
     validate_scored_captions,
     validate_temperature,
 )
-from course.models._recurrent import make_rng, sample_step
+from course.models._recurrent import log_softmax, make_rng, sample_step
 from course.models._validation import validate_features
 
-__all__ = ["CaptioningRNN"]
-
-
-def log_softmax(scores: np.ndarray) -> np.ndarray:
-    """Log-probabilities in float64 over the last axis (shifted: exp cannot overflow)."""
-    z = np.asarray(scores, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+__all__ = ["CaptioningRNN", "log_softmax"]
 
 
 class CaptioningRNN:

@@ -44,6 +44,7 @@ from course.data import (
     train_val_split,
 )
 from course.models import CharRNN
+from course.models._recurrent import log_softmax
 from course.models._validation import require_temperature
 from course.recipes._outcome import end_training, learning_rate_checked, train_until_stopped
 from course.solver import Solver
@@ -86,9 +87,7 @@ def evaluate_bits_per_char(
     total = 0.0
     model.reset_state()
     for start in range(0, len(X), N):
-        scores = model.loss(X[start : start + N]).astype(np.float64)  # (N, T, V)
-        scores -= scores.max(axis=2, keepdims=True)
-        log_probs = scores - np.log(np.exp(scores).sum(axis=2, keepdims=True))  # (N, T, V)
+        log_probs = log_softmax(model.loss(X[start : start + N]))  # (N, T, V)
         total -= np.take_along_axis(log_probs, y[start : start + N, :, None], axis=2).sum()
     model.reset_state()
     return float(total / y.size / _LN2)
