@@ -27,7 +27,8 @@ import os
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,6 +40,7 @@ __all__ = [
     "ArtefactError",
     "NotSavedError",
     "arrays_digest",
+    "building_from",
     "read_arrays",
     "read_record",
     "require_absent",
@@ -227,6 +229,22 @@ def read_record(path: Path, restore: str, required: Iterable[str] = ()) -> dict[
         )
     require_entries(record, required, path, restore)
     return record
+
+
+@contextmanager
+def building_from(path: Path, what: str, restore: str) -> Iterator[None]:
+    """Build a model from a record inside this block: a bad setting becomes one ArtefactError.
+
+    A TypeError, ValueError or KeyError raised while the record's settings are
+    read and the model is built means the record does not describe ``what``
+    (e.g. "a TinyVGG"); the message names ``path`` and how to ``restore`` it.
+    """
+    try:
+        yield
+    except (TypeError, ValueError, KeyError) as error:
+        raise ArtefactError(
+            f"{path}: does not describe {what} ({type(error).__name__}: {error}); {restore}"
+        ) from None
 
 
 def require_entries(

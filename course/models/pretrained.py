@@ -20,6 +20,7 @@ import numpy as np
 from course.artefacts import (
     ArtefactError,
     NotSavedError,
+    building_from,
     read_arrays,
     read_record,
     require_new_model_folder,
@@ -115,14 +116,9 @@ def load_pretrained(name: str = "tinyvgg-shapes", folder: str | Path | None = No
     info = read_record(meta, restore, required=("format", "model", "config"))
     if info.get("format") != _FORMAT or info.get("model") != "TinyVGG":
         raise ArtefactError(f"{meta}: was not written by save_pretrained; {restore}")
-    try:
+    with building_from(meta, "a TinyVGG", restore):
         config = dict(info["config"])
         model = TinyVGG(**{**config, "dtype": np.dtype(config["dtype"])})
-    except (TypeError, ValueError, KeyError) as error:
-        raise ArtefactError(
-            f"{meta}: its 'config' does not describe a TinyVGG ({type(error).__name__}: "
-            f"{error}); {restore}"
-        ) from None
     expected: dict[str, tuple[int, ...] | None] = {
         f"params/{k}": v.shape for k, v in model.params.items()
     }

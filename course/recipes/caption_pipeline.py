@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from course.artefacts import ArtefactError, read_arrays, read_record
+from course.artefacts import ArtefactError, building_from, read_arrays, read_record
 from course.data.caption_scenes import SCENE_SIZE
 from course.models import CaptioningRNN, TinyVGG, grid_features, load_pretrained
 from course.models.pretrained import WEIGHTS_DIR, pretrained_info
@@ -99,7 +99,7 @@ def load_captioner(name: str = "captioner-lstm", folder: str | Path | None = Non
     record = read_record(meta, restore, required=("format", "config", "features"))
     if record.get("format") != FORMAT:
         raise ArtefactError(f"{meta}: was not written by train_captioner; {restore}")
-    try:
+    with building_from(meta, "a captioner", restore):
         config = dict(record["config"])
         words = config.pop("words")
         model = CaptioningRNN(
@@ -109,11 +109,6 @@ def load_captioner(name: str = "captioner-lstm", folder: str | Path | None = Non
         )
         grid = int(record["features"]["grid"])
         layers = tuple(record["features"]["layers"])
-    except (TypeError, ValueError, KeyError) as error:
-        raise ArtefactError(
-            f"{meta}: its 'config' does not describe a captioner ({type(error).__name__}: "
-            f"{error}); {restore}"
-        ) from None
     expected: dict[str, tuple[int, ...] | None] = {
         f"params/{k}": v.shape for k, v in model.params.items()
     }

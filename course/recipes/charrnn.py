@@ -30,6 +30,7 @@ import numpy as np
 
 from course.artefacts import (
     ArtefactError,
+    building_from,
     read_arrays,
     read_record,
     require_entries,
@@ -371,7 +372,7 @@ def load_charrnn(path: str | Path = DEFAULT_MODEL_DIR) -> tuple[CharRNN, Vocabul
     if not isinstance(spec, dict):
         raise ArtefactError(f"{info_file}: 'model' is not an object; {restore}")
     require_entries(spec, _SPEC_KEYS, info_file, restore)
-    try:
+    with building_from(info_file, "a character RNN", restore):
         vocab = Vocabulary.from_dict(info["vocab"])
         model = CharRNN(
             spec["vocab_size"],
@@ -381,10 +382,6 @@ def load_charrnn(path: str | Path = DEFAULT_MODEL_DIR) -> tuple[CharRNN, Vocabul
             dtype=np.dtype(spec["dtype"]),
             embed_dim=spec["embed_dim"],
         )
-    except (TypeError, ValueError) as error:
-        raise ArtefactError(
-            f"{info_file}: does not describe a model ({error}); {restore}"
-        ) from None
     if len(vocab) != model.vocab_size:
         raise ArtefactError(
             f"{info_file}: its vocabulary has {len(vocab)} characters but its model "
