@@ -35,6 +35,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from course.allocator import keep_freed_memory_once
 
@@ -493,6 +494,32 @@ def _run_sample_charrnn(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_scene_recipe_arguments(p: argparse.ArgumentParser, defaults: Any) -> None:
+    """The options `train captioner` and `train ranker` share (see :func:`_scene_recipe`)."""
+    p.add_argument("--cell", choices=("lstm", "rnn"), default=defaults.cell)
+    p.add_argument(
+        "--minutes", type=float, default=defaults.minutes, help="time budget (%(default)s)"
+    )
+    p.add_argument("--epochs", type=_positive_int, default=defaults.max_epochs, help="at most")
+    p.add_argument("--num-train", type=_positive_int, default=defaults.num_train)
+    p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    p.add_argument("--seed", type=int, default=defaults.seed)
+
+
+def _scene_recipe(defaults: Any, args: argparse.Namespace, **more: Any) -> Any:
+    """``defaults`` (a recipe dataclass) with the shared options of the command, and ``more``."""
+    return dataclasses.replace(
+        defaults,
+        cell=args.cell,
+        minutes=args.minutes,
+        max_epochs=args.epochs,
+        num_train=args.num_train,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        **more,
+    )
+
+
 def _add_train_captioner(models: argparse._SubParsersAction) -> None:
     from course.models.pretrained import WEIGHTS_DIR
     from course.recipes.captioner import CaptionerRecipe
@@ -508,16 +535,9 @@ def _add_train_captioner(models: argparse._SubParsersAction) -> None:
         "captioner-CELL.npz/.json into --out (by default the package's weights folder, "
         "where `course caption` finds it), never over a saved model without --overwrite.",
     )
-    p.add_argument("--cell", choices=("lstm", "rnn"), default=defaults.cell)
-    p.add_argument(
-        "--minutes", type=float, default=defaults.minutes, help="(default: %(default)s)"
-    )
-    p.add_argument("--epochs", type=_positive_int, default=defaults.max_epochs, help="at most")
-    p.add_argument("--num-train", type=_positive_int, default=defaults.num_train)
+    _add_scene_recipe_arguments(p, defaults)
     p.add_argument("--hidden-dim", type=_positive_int, default=defaults.hidden_dim)
-    p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     p.add_argument("--beam", type=_positive_int, default=defaults.beam_width, metavar="K")
-    p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--out", default=str(WEIGHTS_DIR), metavar="DIR", help="(default: %(default)s)")
     p.add_argument(
         "--overwrite", action="store_true", help="replace a captioner already saved in --out"
@@ -528,16 +548,8 @@ def _add_train_captioner(models: argparse._SubParsersAction) -> None:
 def _run_train_captioner(args: argparse.Namespace) -> int:
     from course.recipes.captioner import CaptionerRecipe, train_captioner
 
-    recipe = dataclasses.replace(
-        CaptionerRecipe(),
-        cell=args.cell,
-        minutes=args.minutes,
-        max_epochs=args.epochs,
-        num_train=args.num_train,
-        hidden_dim=args.hidden_dim,
-        learning_rate=args.learning_rate,
-        beam_width=args.beam,
-        seed=args.seed,
+    recipe = _scene_recipe(
+        CaptionerRecipe(), args, hidden_dim=args.hidden_dim, beam_width=args.beam
     )
     results = train_captioner(recipe, out=args.out, overwrite=args.overwrite)
     for example in results["examples"]:
@@ -561,12 +573,7 @@ def _add_train_ranker(models: argparse._SubParsersAction) -> None:
         "retrieval examples. With --out, saves ranker-CELL.npz/.json there (never over a "
         "saved model without --overwrite).",
     )
-    p.add_argument("--cell", choices=("lstm", "rnn"), default=defaults.cell)
-    p.add_argument("--minutes", type=float, default=defaults.minutes, help="time budget")
-    p.add_argument("--epochs", type=_positive_int, default=defaults.max_epochs, help="at most")
-    p.add_argument("--num-train", type=_positive_int, default=defaults.num_train)
-    p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
-    p.add_argument("--seed", type=int, default=defaults.seed)
+    _add_scene_recipe_arguments(p, defaults)
     p.add_argument("--out", default=None, metavar="DIR", help="save the model here")
     p.add_argument("--overwrite", action="store_true", help="replace a ranker saved in --out")
     p.set_defaults(run=_run_train_ranker, command="train ranker")
@@ -575,15 +582,7 @@ def _add_train_ranker(models: argparse._SubParsersAction) -> None:
 def _run_train_ranker(args: argparse.Namespace) -> int:
     from course.recipes.ranker import RankerRecipe, train_scene_ranker
 
-    recipe = dataclasses.replace(
-        RankerRecipe(),
-        cell=args.cell,
-        minutes=args.minutes,
-        max_epochs=args.epochs,
-        num_train=args.num_train,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-    )
+    recipe = _scene_recipe(RankerRecipe(), args)
     results = train_scene_ranker(recipe, out=args.out, overwrite=args.overwrite)
     for example in results["examples"]:
         found = "its image among them" if example["found"] else "its image NOT among them"
