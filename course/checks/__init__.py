@@ -25,6 +25,11 @@ the check instead of hanging it); :func:`set_time_limit` changes that, 0 or
 None turns it off (see ``checks/core.py``).
 """
 
+from course.checks.captioning import (
+    check_beam_search,
+    check_captioning_loss,
+    check_sample_captions,
+)
 from course.checks.conv import check_conv_backward_naive, check_conv_forward_naive
 from course.checks.core import CheckFailed, set_time_limit
 from course.checks.display import install_check_display
@@ -72,6 +77,8 @@ __all__ = [
     "check_affine_relu_backward",
     "check_affine_relu_forward",
     "check_batchnorm_backward",
+    "check_beam_search",
+    "check_captioning_loss",
     "check_batchnorm_forward",
     "check_conv_backward_naive",
     "check_conv_forward_naive",
@@ -90,6 +97,7 @@ __all__ = [
     "check_rnn_forward",
     "check_rnn_step_backward",
     "check_rnn_step_forward",
+    "check_sample_captions",
     "check_sgd_momentum",
     "check_softmax_loss",
     "check_spatial_batchnorm_backward",
