@@ -92,6 +92,8 @@ def test_the_scene_recipe_trains_reports_and_saves(tmp_path, monkeypatch, capsys
     results = train_scene_ranker(recipe, out=tmp_path / "out", verbose=False)
     assert {"i2t_R@5", "t2i_R@5", "i2t_median_rank"} <= set(results["metrics"])
     assert len(results["history"]) == 2 and len(results["examples"]) == 3
+    assert set(results["metrics_by_truth"]) == {"i2t_P@1", "i2t_P@5", "t2i_P@1", "t2i_P@5"}
+    assert 0.0 < results["i2t_R@5_ceiling"] <= 1.0
     assert all(len(example["top5"]) == 5 for example in results["examples"])
     assert (tmp_path / "out" / "ranker-lstm.npz").is_file()
     with pytest.raises(FileExistsError, match="--overwrite"):
@@ -106,6 +108,7 @@ def test_the_scene_recipe_trains_reports_and_saves(tmp_path, monkeypatch, capsys
     assert main(["train", "ranker", "--epochs", "1", "--minutes", "1"]) == 0
     printed = capsys.readouterr().out
     assert "distinct captions" in printed and printed.count(" -> images ") == 3
+    assert "judged by the scenes" in printed and "ceiling of i2t_R@5" in printed
 
 
 def test_select_by_keeps_the_epoch_with_the_best_recall():

@@ -131,6 +131,15 @@ def validate_metric_inputs(
 ) -> list[int]:
     """Embeddings (N, E) and (M, E), N, M >= 1, every image captioned; return ks as ints."""
     func = "ranking_metrics"
+    validate_embeddings(func, image_emb, caption_emb)
+    N = len(image_emb)
+    validate_caption_image_idxs(func, idxs, len(caption_emb), N)
+    require_every_image_captioned(func, idxs, N)
+    return validate_ks(func, ks)
+
+
+def validate_embeddings(func: str, image_emb: object, caption_emb: object) -> None:
+    """Image embeddings (N, E) and caption embeddings (M, E), N, M >= 1, the same E."""
     for name, emb in (("image_emb", image_emb), ("caption_emb", caption_emb)):
         as_float_array(func, name, emb)
         require_ndim(func, name, emb, 2, "(N, E)" if name == "image_emb" else "(M, E)")
@@ -140,8 +149,10 @@ def validate_metric_inputs(
             f"{func}: image_emb is {format_shape(image_emb.shape)} and caption_emb "
             f"{format_shape(caption_emb.shape)}; both need the same embedding size E"
         )
-    N = len(image_emb)
-    validate_caption_image_idxs(func, idxs, len(caption_emb), N)
+
+
+def require_every_image_captioned(func: str, idxs: np.ndarray, N: int) -> None:
+    """Every image in [0, N) has at least one caption in ``idxs``."""
     uncaptioned = np.setdiff1d(np.arange(N), idxs)
     if len(uncaptioned):
         raise ValueError(
@@ -149,14 +160,17 @@ def validate_metric_inputs(
             f"{uncaptioned[:5].tolist()}), so they have no image -> caption rank; pass only "
             "captioned images"
         )
+
+
+def validate_ks(func: str, ks: object) -> list[int]:
+    """The K of Recall@K (or P@K): a sequence of positive ints."""
     if isinstance(ks, (int, np.integer)) or not isinstance(ks, Sequence | np.ndarray):
         raise TypeError(f"{func}: ks must be a sequence of positive ints such as (1, 5, 10)")
     return [require_positive_int(func, "each of ks", k) for k in ks]
 
 
-def validate_caption_texts(texts: object, M: int) -> np.ndarray:
+def validate_caption_texts(texts: object, M: int, func: str = "ranking_metrics") -> np.ndarray:
     """(M,) sentences, one per caption, as a str array."""
-    func = "ranking_metrics"
     if isinstance(texts, str) or not isinstance(texts, Sequence | np.ndarray):
         raise TypeError(f"{func}: caption_texts must be a list of M sentences (str)")
     if len(texts) != M or not all(isinstance(t, (str, np.str_)) for t in texts):

@@ -32,6 +32,7 @@ from course.recipes._scene_features import (
     save_scene_model,
     scenes_and_features,
 )
+from course.recipes.scene_retrieval import standard_protocol_ceiling, truth_metrics
 from course.solver import Solver, TrainingInterrupted
 from course.validation import as_float_array, check_learning_rate, require_ndim
 
@@ -245,12 +246,18 @@ def train_scene_ranker(
     texts = decode_captions(test_captions, data["vocab"])
     metrics = ranking_metrics(image_emb, caption_emb, test_idxs, caption_texts=texts)
     plain = ranking_metrics(image_emb, caption_emb, test_idxs)
+    truth = truth_metrics(image_emb, caption_emb, texts, data["test_scenes"])
+    ceiling = standard_protocol_ceiling(data["test_scenes"], texts, test_idxs, seed=recipe.seed)
     for protocol, values, count in (
         ("distinct captions", metrics, len(set(texts))),
         ("every caption row", plain, len(texts)),
+        ("judged by the scenes", truth, len(set(texts))),
     ):
         shown = ", ".join(f"{key} {value:.3f}" for key, value in values.items())
         say(f"test, {protocol} ({recipe.num_test} scenes, {count} captions): {shown}")
+    say(
+        f"ceiling of i2t_R@5 (distinct captions) for a ranker that knows the scenes: {ceiling:.3f}"
+    )
     examples = []
     for row in (0, 5, 10)[: len(test_captions)]:
         top = retrieve(model, test_captions[row], test_features, k=5)
@@ -266,6 +273,8 @@ def train_scene_ranker(
         "model": model,
         "metrics": metrics,
         "metrics_every_row": plain,
+        "metrics_by_truth": truth,
+        "i2t_R@5_ceiling": ceiling,
         "history": history,
         "examples": examples,
         "train_seconds": train_seconds,
@@ -282,6 +291,8 @@ def train_scene_ranker(
             "recipe": dataclasses.asdict(recipe),
             "metrics": metrics,
             "metrics_every_row": plain,
+            "metrics_by_truth": truth,
+            "i2t_R@5_ceiling": ceiling,
             "history": history,
             "train_seconds": round(train_seconds, 1),
         }
