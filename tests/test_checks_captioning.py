@@ -754,7 +754,7 @@ def test_the_greedy_words_win_by_a_margin(cell_type, specials, seed):
     """
     null, start, end = specials
     params, features = C._decoding_problem(cell_type, seed, C._SAMPLE_IMAGES, specials)
-    step, state = C._reference_model(params, cell_type, *specials)._decoder(features)
+    step, state = C._reference_model(params, cell_type, *specials).decoder(features)
     words, done, margins = np.full(len(features), start), np.zeros(len(features), bool), []
     for t in range(C._SAMPLE_LENGTH):
         log_probs, state = step(words, state, t)
@@ -779,7 +779,7 @@ def test_the_greedy_words_win_by_a_margin(cell_type, specials, seed):
 )
 def test_the_step_handed_to_students_says_what_is_wrong(words, state, message):
     params, features = C._decoding_problem("lstm", 0, 2, (4, 0, 7))
-    step, start_state = C._reference_model(params, "lstm", 4, 0, 7)._decoder(features)
+    step, start_state = C._reference_model(params, "lstm", 4, 0, 7).decoder(features)
     checked = C._checked_step(step, C._VOCABULARY_SIZE)
     with pytest.raises(ValueError, match=f"^step: .*{message}"):
         checked(words, start_state if state == 2 else start_state[0], 0)
@@ -794,7 +794,7 @@ def test_beam_search_and_greedy_differ_on_several_images(cell_type, specials, se
     model = C._reference_model(params, cell_type, *specials)
     differ, ended = 0, set()
     for n in range(len(features)):
-        step, state = model._decoder(features[n : n + 1])
+        step, state = model.decoder(features[n : n + 1])
         captions = {k: C._reference_beam(step, state, k, specials)[0] for k in C._BEAM_WIDTHS}
         differ += sum(not np.array_equal(captions[k], captions[1]) for k in (2, 3, 5))
         ended |= {end in caption for caption in captions.values()}
@@ -809,7 +809,7 @@ def test_the_beam_answers_have_no_near_ties(cell_type, specials, seed):
     model = C._reference_model(params, cell_type, *specials)
     rng = np.random.default_rng(0)
     for n in range(len(features)):
-        step, state = model._decoder(features[n : n + 1])
+        step, state = model.decoder(features[n : n + 1])
 
         def nudged(words, state, t, step=step):
             log_probs, new_state = step(words, state, t)

@@ -14,7 +14,7 @@ from course import layers
 from course.data import Vocabulary
 from course.gradcheck import param_gradient_errors
 from course.models._beam_search import length_penalty, top_k_candidates
-from course.models.captioning import CaptioningRNN, log_softmax
+from course.models.captioning import CaptioningRNN, beam_search_one_image, log_softmax
 from course.solver import Solver
 
 CELLS = ["rnn", "lstm"]
@@ -567,6 +567,23 @@ def test_beam_search_is_vectorised_over_images_with_the_same_answers(image_input
             assert (row != NULL).all()
     np.testing.assert_allclose(word_lp, model.score_captions(features, captions), atol=1e-10)
     np.testing.assert_allclose(logp, word_lp.sum(axis=1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_beam_search_of_one_image_is_the_models_plain_search(cell):
+    model = _model(cell, scale=1.0, seed=3)
+    features = _features(5, seed=13)
+    captions, logp = model.beam_search(features, 3, 8, include_greedy=False)
+    for n in range(len(features)):
+        step, state = model.decoder(features[n : n + 1])
+        one, one_logp = beam_search_one_image(step, state, 3, 8, START, END, NULL)
+        np.testing.assert_array_equal(one, captions[n])
+        assert one_logp == pytest.approx(logp[n], rel=1e-12)
+
+
+def test_the_decoder_names_bad_features():
+    with pytest.raises(ValueError, match="CaptioningRNN.decoder: features"):
+        _model().decoder(np.zeros((2, 3)))
 
 
 def test_length_normalization_favours_longer_captions():

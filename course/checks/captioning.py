@@ -2,7 +2,7 @@
 
 The three functions students write, whose references are
 ``course.models.captioning.CaptioningRNN`` (image input ``'h0'``) and
-``course.models._beam_search.beam_search``::
+``course.models.captioning.beam_search_one_image``::
 
     captioning_loss(features, captions, params, cell_type, null_index) -> (loss, grads)
     sample_captions(features, params, cell_type, start_index, end_index, null_index,
@@ -73,8 +73,7 @@ from course.checks.core import (
     require,
     value_tol,
 )
-from course.models import _beam_search
-from course.models.captioning import CaptioningRNN
+from course.models.captioning import CaptioningRNN, beam_search_one_image
 
 # ---------------------------------------------------------------------------
 # Worked example of captioning_loss (cell_type='rnn', null_index=0):
@@ -389,7 +388,7 @@ def check_sample_captions(sample_captions: Callable) -> None:
 
 
 def check_beam_search(beam_search: Callable) -> None:
-    """Check ``beam_search`` against ``course.models._beam_search.beam_search``.
+    """Check ``beam_search`` against ``course.models.captioning.beam_search_one_image``.
 
     ``beam_search(step, state, beam_width, max_length, start_index, end_index,
     null_index) -> (caption, logprob)``, for one image. Three images of each
@@ -405,7 +404,7 @@ def check_beam_search(beam_search: Callable) -> None:
         null, start, end = specials
         params, features = _decoding_problem(cell_type, seed, _BEAM_IMAGES, specials)
         model = _reference_model(params, cell_type, null, start, end)
-        decoders = [model._decoder(features[n : n + 1]) for n in range(len(features))]
+        decoders = [model.decoder(features[n : n + 1]) for n in range(len(features))]
         greedy = [_reference_beam(step, state, 1, specials)[0] for step, state in decoders]
         for k in _BEAM_WIDTHS:
             results = []  # every image's, so that a message can tell greedy decoding
@@ -581,19 +580,7 @@ def _reference_beam(
 ) -> tuple[np.ndarray, float]:
     """The reference's caption (L,) and logprob of one image (``state`` has one row)."""
     null, start, end = specials
-    captions, logprobs, _ = _beam_search.beam_search(
-        step,
-        tuple(np.repeat(s, k, axis=0) for s in state),  # the reference wants k rows
-        num_images=1,
-        beam_width=k,
-        max_length=_BEAM_LENGTH,
-        start_index=start,
-        end_index=end,
-        null_index=null,
-        banned=[null, start],
-        length_normalization=0.0,
-    )
-    return captions[0], float(logprobs[0])
+    return beam_search_one_image(step, state, k, _BEAM_LENGTH, start, end, null)
 
 
 def _checked_step(step: Callable, V: int) -> Callable:

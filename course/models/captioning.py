@@ -65,7 +65,7 @@ from course.models._captioning_validation import (
 from course.models._recurrent import log_softmax, make_rng, sample_step
 from course.models._validation import validate_features
 
-__all__ = ["CaptioningRNN", "log_softmax"]
+__all__ = ["CaptioningRNN", "beam_search_one_image", "log_softmax"]
 
 
 class CaptioningRNN:
@@ -304,12 +304,19 @@ class CaptioningRNN:
         picked = np.take_along_axis(log_softmax(scores), captions[..., None], axis=2)[..., 0]
         return np.where(captions != self._null, picked, 0.0)
 
-    def _decoder(self, features: np.ndarray) -> tuple[Step, State]:
-        """The one-step decoder ``step(words, state, t) -> (log_probs, state)`` of ``features``.
+    def decoder(self, features: np.ndarray) -> tuple[Step, State]:
+        """The one-step decoder of ``features`` (N, D): ``step`` and its initial state.
 
-        ``words`` (M,) are the previous words (``<START>`` at t = 0), ``state``
-        is (h, c), each (M, Hd), M = len(features); log_probs (M, V) float64.
+        ``step(words, state, t) -> (log_probs, state)``: ``words`` (M,) are
+        the previous words (``<START>`` at t = 0), ``state`` is (h, c), each
+        (M, Hd), starting with M = N rows (c unused by the RNN); log_probs
+        (M, V) float64, log P(next word | words so far, image). With
+        image_input='h0' the rows are independent, so a beam search may
+        reorder, repeat or drop them (M beams); with 'bias' the first step
+        reads ``features`` and needs M = N. ``sample`` and ``beam_search``
+        decode with it.
         """
+        features = validate_features("CaptioningRNN.decoder", features, self.input_dim, self.dtype)
         p = self.params
         zeros = np.zeros((len(features), self.hidden_dim), dtype=self.dtype)
         h0 = features @ p["W_proj"] + p["b_proj"] if self.image_input == "h0" else zeros
@@ -374,7 +381,7 @@ class CaptioningRNN:
         N = len(features)
         captions = np.full((N, L), self._null, dtype=np.int64)
         word_lp = np.zeros((N, L))
-        step, state = self._decoder(features)
+        step, state = self.decoder(features)
         words = np.full(N, self._start, dtype=np.int64)
         done = np.zeros(N, dtype=bool)
         banned = self._banned()
@@ -437,7 +444,7 @@ class CaptioningRNN:
         features = validate_features(func, features, self.input_dim, self.dtype)
         L = validate_decoding(func, max_length, self._start, self.vocab_size)
         k, alpha = validate_beam_options(func, beam_width, length_normalization)
-        step, state = self._decoder(np.repeat(features, k, axis=0))  # (N*k, ...) rows
+        step, state = self.decoder(np.repeat(features, k, axis=0))  # (N*k, ...) rows
         captions, logprobs, word_lp = beam_search(
             step,
             state,
@@ -474,3 +481,42 @@ class CaptioningRNN:
                     words.append(self.idx_to_word.get(index, "<UNK>"))
             texts.append(" ".join(words))
         return texts
+
+
+def beam_search_one_image(
+    step: Step,
+    state: State,
+    beam_width: int,
+    max_length: int,
+    start_index: int,
+    end_index: int,
+    null_index: int,
+) -> tuple[np.ndarray, float]:
+    """Beam search for ONE image, by log-probability alone: notebook 05's exercise, solved.
+
+    The same search as ``CaptioningRNN.beam_search(..., include_greedy=False)``
+    with length_normalization 0, for one image and any decoder: ``<NULL>``
+    and ``<START>`` are never generated.
+
+    Inputs:
+    - step, state: a decoder and its initial state of one row, e.g.
+      ``model.decoder(features[n : n + 1])``
+    - beam_width: k; max_length: L
+    - start_index, end_index, null_index: ``<START>``, ``<END>``, ``<NULL>``
+
+    Returns:
+    - caption: (L,) int64, the words after ``<START>``, ``<END>`` included, then ``<NULL>``
+    - logprob: float, the sum of its words' log-probabilities
+    """
+    captions, logprobs, _ = beam_search(
+        step,
+        tuple(np.repeat(s, beam_width, axis=0) for s in state),  # k copies of the start row
+        num_images=1,
+        beam_width=beam_width,
+        max_length=max_length,
+        start_index=start_index,
+        end_index=end_index,
+        null_index=null_index,
+        banned=[null_index, start_index],
+    )
+    return captions[0], float(logprobs[0])
