@@ -67,6 +67,7 @@ def beam_search(
     null_index: int,
     banned: Sequence[int] = (),
     length_normalization: float = 0.0,
+    min_words: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The best caption of every image by beam search (see the module docstring).
 
@@ -88,6 +89,8 @@ def beam_search(
     - null_index: ``<NULL>``, the padding after a caption's end
     - banned: words never generated (``<NULL>``, ``<START>``)
     - length_normalization: alpha >= 0
+    - min_words: ``<END>`` is not generated before this many words (1: no
+      empty caption)
 
     Returns:
     - captions: (N, L) int64, the best caption of every image, padded with
@@ -112,6 +115,8 @@ def beam_search(
         # 1. Score every continuation of every live beam; keep the k best of each image.
         cand = logp[:, :, None] + word_lp  # (N, k, V)
         cand[:, :, list(banned)] = -np.inf
+        if t < min_words and end_index is not None:
+            cand[:, :, end_index] = -np.inf
         top = top_k_candidates(cand.reshape(N, k * V), k)  # (N, k) into the k*V continuations
         parent, word = top // V, top % V  # (N, k) each
         logp = np.take_along_axis(cand.reshape(N, k * V), top, axis=1)  # (N, k)

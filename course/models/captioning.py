@@ -419,12 +419,16 @@ class CaptioningRNN:
         Keeps the ``beam_width`` best partial captions of every image at every
         step, all images and beams in one batch; finished captions compete by
         ``log P / ((5 + |Y|) / 6) ** length_normalization`` (GNMT's length
-        penalty, Wu et al. 2016). ``beam_width=1`` is greedy decoding.
+        penalty, Wu et al. 2016). A caption has at least one word: ``<END>``
+        is never the first (greedy decoding may end at once; a raw
+        log-probability can favour that). Apart from this, ``beam_width=1`` is
+        greedy decoding.
 
         Beam search is not monotone in its width: a wider beam can prune the
         greedy caption's prefix for others that end worse. With
         ``include_greedy`` (default) the greedy caption competes too, so the
-        result never scores below greedy decoding; False gives the plain search.
+        result never scores below a non-empty greedy caption; False gives the
+        plain search.
 
         Inputs:
         - features: (N, D) image features
@@ -456,6 +460,7 @@ class CaptioningRNN:
             null_index=self._null,
             banned=self._banned(),
             length_normalization=alpha,
+            min_words=1,
         )
         if include_greedy and k > 1:
             greedy, greedy_lp = self._generate(features, L)
@@ -464,6 +469,7 @@ class CaptioningRNN:
                 return lp.sum(axis=1) / length_penalty((c != self._null).sum(axis=1), alpha)
 
             use = score(greedy, greedy_lp) > score(captions, word_lp)  # (N,)
+            use &= greedy[:, 0] != self._end  # an empty greedy caption does not compete
             captions[use], word_lp[use] = greedy[use], greedy_lp[use]
             logprobs = word_lp.sum(axis=1)
         return (captions, logprobs, word_lp) if return_logprobs else (captions, logprobs)
@@ -496,7 +502,8 @@ def beam_search_one_image(
 
     The same search as ``CaptioningRNN.beam_search(..., include_greedy=False)``
     with length_normalization 0, for one image and any decoder: ``<NULL>``
-    and ``<START>`` are never generated.
+    and ``<START>`` are never generated. Unlike the model's search, it lets
+    ``<END>`` come first (an empty caption), as the exercise does.
 
     Inputs:
     - step, state: a decoder and its initial state of one row, e.g.
