@@ -177,12 +177,22 @@ def test_ids_metadata_and_other_cells_are_kept():
     assert released.cells[0].source == "# Fully connected nets"
     assert released.cells[0].metadata == {"tags": ["intro"]}
     assert released.cells[1].metadata == {"tags": ["exercise"]}
-    assert released.cells[2].metadata == CHECK
+    assert released.cells[2].metadata == {**CHECK, "tags": ["raises-exception"]}
     assert released.cells[3].source == "raw text"
     assert released.metadata["kernelspec"] == KERNELSPEC
     assert released.metadata["course"]["title"] == "FC nets"
     assert released.metadata["course"]["released_from"] == "01_fc.ipynb"
     nbformat.validate(released)
+
+
+def test_check_cells_let_run_all_go_on_and_keep_their_own_tags():
+    # JupyterLab's Run All stops at a cell that raises unless it is tagged raises-exception.
+    tagged = check_cell()
+    tagged.metadata["tags"] = ["graded", "raises-exception"]
+    released = release_notebook(master(new_code_cell(FORWARD), check_cell(), tagged))
+    assert "tags" not in released.cells[0].metadata
+    assert released.cells[1].metadata["tags"] == ["raises-exception"]
+    assert released.cells[2].metadata["tags"] == ["graded", "raises-exception"]
 
 
 def test_the_master_is_not_mutated():
@@ -331,7 +341,7 @@ def test_release_writes_every_master(course_dir):
     assert sorted(p.name for p in out.iterdir()) == ["01_fc.ipynb", "02_relu.ipynb"]
     released = nbformat.read(out / "01_fc.ipynb", as_version=4)
     assert "# YOUR CODE HERE" in released.cells[0].source
-    assert released.cells[1].metadata == CHECK
+    assert released.cells[1].metadata == {**CHECK, "tags": ["raises-exception"]}
     assert released.metadata["course"]["released_from"] == "01_fc.ipynb"
     text = (out / "01_fc.ipynb").read_text(encoding="utf-8")
     assert text == nbformat.writes(released) + "\n"  # the bytes nbformat.write gives
@@ -475,7 +485,7 @@ def test_missing_src_folder(tmp_path):
 def test_released_check_cell_metadata_survives_json(course_dir):
     release(course_dir / "solutions", course_dir / "assignments")
     data = json.loads((course_dir / "assignments" / "01_fc.ipynb").read_text(encoding="utf-8"))
-    assert data["cells"][1]["metadata"] == CHECK
+    assert data["cells"][1]["metadata"] == {**CHECK, "tags": ["raises-exception"]}
     assert data["nbformat"] == 4 and data["nbformat_minor"] == 5
 
 

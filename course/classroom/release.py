@@ -9,8 +9,11 @@ hidden-test regions are removed. Check cells carry ``course`` metadata
 :mod:`course.classroom.cell_metadata`), which the release keeps, as it keeps
 every cell id, so a released cell can always be matched with its master.
 Every function a check cell names must get a stub somewhere in the notebook,
-or the answer would be released with no exercise. Outputs and execution
-counts are cleared.
+or the answer would be released with no exercise. Released check cells are
+tagged ``raises-exception``, so that Run All in JupyterLab (and the classic
+notebook) goes on past the check of an exercise not yet written instead of
+stopping there; the masters keep no such tag, so nbval still fails on a
+master whose check fails. Outputs and execution counts are cleared.
 
 :func:`release_notebook` does this to one notebook in memory;
 :func:`release` does it to a folder (``course release solutions --out
@@ -54,6 +57,9 @@ from course.classroom.notebook_io import (
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
+# The cell tag with which Jupyter's Run All goes on after the cell raises.
+RUN_ALL_GOES_ON = "raises-exception"
+
 
 def release_notebook(nb: NotebookNode, source: str = "<notebook>") -> NotebookNode:
     """Return the student version of a master notebook; ``nb`` itself is left unchanged.
@@ -66,12 +72,13 @@ def release_notebook(nb: NotebookNode, source: str = "<notebook>") -> NotebookNo
     Returns a new notebook in which every solution region is replaced by a
     stub raising ``NotImplementedError("<function>: write your code here")``
     (the innermost ``def`` around the region, else "this exercise"), every
-    hidden-test region is removed, outputs and execution counts are cleared,
-    and cell ids and metadata are kept (minus the ``execution`` timings that
-    running the master leaves). Raises :class:`MarkerError` for a malformed
-    region or near-miss marker, a marker outside a code cell, a cell that
-    parses in the master but not once released, a bad check cell, a check
-    cell naming a function that gets no stub, or a missing or duplicate cell id.
+    hidden-test region is removed, check cells are tagged ``raises-exception``,
+    outputs and execution counts are cleared, and cell ids and metadata are
+    kept (minus the ``execution`` timings that running the master leaves).
+    Raises :class:`MarkerError` for a malformed region or near-miss marker, a
+    marker outside a code cell, a cell that parses in the master but not once
+    released, a bad check cell, a check cell naming a function that gets no
+    stub, or a missing or duplicate cell id.
     """
     validate_cell_ids(nb.cells, source)
     released = copy.deepcopy(nb)
@@ -81,6 +88,8 @@ def release_notebook(nb: NotebookNode, source: str = "<notebook>") -> NotebookNo
         settings = read_cell_settings(cell, number, source)
         if settings is not None:
             checked.append((number, settings["checks"]))
+            tags = list(cell.metadata.get("tags", []))
+            cell.metadata["tags"] = tags if RUN_ALL_GOES_ON in tags else [*tags, RUN_ALL_GOES_ON]
         text = source_text(cell)
         if cell.get("cell_type") != "code":
             require_no_markers(text, cell.get("cell_type"), number, source)
