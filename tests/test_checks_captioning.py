@@ -37,7 +37,7 @@ from course.checks.captioning import (
     check_captioning_loss,
     check_sample_captions,
 )
-from course.models import _beam_search
+from course.models.captioning import beam_search_one_image
 
 # ---------------------------------------------------------------------------
 # captioning_loss(features, captions, params, cell_type, null_index) -> (loss, grads)
@@ -612,22 +612,6 @@ def _reference_sample_captions(features, params, cell_type, start, end, null, ma
     return model.sample(features, max_length)
 
 
-def _reference_beam_search(step, state, beam_width, max_length, start, end, null):
-    """The reference beam search of one image, through the exercise's signature."""
-    captions, logprobs, _ = _beam_search.beam_search(
-        step,
-        tuple(np.repeat(s, beam_width, axis=0) for s in state),
-        num_images=1,
-        beam_width=beam_width,
-        max_length=max_length,
-        start_index=start,
-        end_index=end,
-        null_index=null,
-        banned=[null, start],
-    )
-    return captions[0], float(logprobs[0])
-
-
 def _reference_captioning_loss(features, captions, params, cell_type, null_index):
     """The reference model's loss, through the exercise's signature."""
     model = C._reference_model(params, cell_type, null_index)
@@ -647,7 +631,7 @@ CHECKS = {
         (_reference_sample_captions,),
         SAMPLE_CAPTIONS_MISTAKES,
     ),
-    "beam_search": (check_beam_search, (_reference_beam_search,), BEAM_SEARCH_MISTAKES),
+    "beam_search": (check_beam_search, (beam_search_one_image,), BEAM_SEARCH_MISTAKES),
 }
 
 ALL_MISTAKES = mistake_params(CHECKS)
