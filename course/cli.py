@@ -567,11 +567,12 @@ def _add_train_ranker(models: argparse._SubParsersAction) -> None:
         "ranker",
         help="train the image-sentence ranking model on caption scenes",
         description="Embed caption scenes (TinyVGG grid features, shared with the captioner "
-        "and cached) and their captions (an RNN/LSTM) in one space with the bidirectional "
-        "max-margin ranking loss, under a time budget; print Recall@1/5/10 and the median "
-        "rank, image -> caption and caption -> image, on the test scenes, and three "
-        "retrieval examples. With --out, saves ranker-CELL.npz/.json there (never over a "
-        "saved model without --overwrite).",
+        "and cached) and their captions (an RNN/LSTM) in one space with a softmax "
+        "contrastive loss and a caption bias (see RankerRecipe), under a time budget; print "
+        "Recall@1/5/10 and the median rank, image -> caption and caption -> image, on the "
+        "test scenes, the same rankings judged by the scenes, and three retrieval examples. "
+        "With --out, saves ranker-CELL.npz/.json there (never over a saved model without "
+        "--overwrite).",
     )
     _add_scene_recipe_arguments(p, defaults)
     p.add_argument("--out", default=None, metavar="DIR", help="save the model here")

@@ -11,6 +11,8 @@ import pytest
 from course.gradcheck import numerical_gradient, param_gradient_errors, rel_error
 from course.models.ranking import (
     ImageSentenceRanker,
+    SentenceFrequencies,
+    bidirectional_contrastive_loss,
     bidirectional_ranking_loss,
     ranking_metrics,
     retrieve,
@@ -33,21 +35,24 @@ def _small_batch(seed: int = 0, N: int = 5, F: int = 6, T: int = 6, V: int = 9):
     return features, captions
 
 
-def _small_model(cell: str, hardest: bool, seed: int = 0, V: int = 9, F: int = 6):
+def _small_model(cell: str, hardest: bool, seed: int = 0, V: int = 9, F: int = 6, **options):
     """A float64 model with biases and word vectors of order 1.
 
     At the plain initialisation a tiny model's embeddings are short vectors
     before normalisation, where x / |x| bends sharply; the O(h^2) error of
     centred differences then reaches 1e-6. Moving away from 0 keeps it at 1e-9.
+    ``options`` go to the constructor; a caption-bias head gets weights of order 1.
     """
     model = ImageSentenceRanker(
         V, F, embed_dim=4, wordvec_dim=3, hidden_dim=4, cell=cell, margin=0.5,
-        hardest_negative=hardest, dtype=np.float64, seed=seed,
+        hardest_negative=hardest, dtype=np.float64, seed=seed, **options,
     )  # fmt: skip
     rng = np.random.default_rng(100 + seed)
     model.params["b_img"] = 0.5 * rng.standard_normal(4)
     model.params["b_sent"] = 0.5 * rng.standard_normal(4)
     model.params["W_embed"] = rng.standard_normal((V, 3))
+    if "w_bias" in model.params:
+        model.params["w_bias"] = rng.standard_normal(4)
     return model
 
 
@@ -358,3 +363,202 @@ def test_the_same_sentence_for_two_images_is_not_a_negative():
     negatives[0, 2] = negatives[2, 0] = False  # the same sentence
     expected, _ = bidirectional_ranking_loss(S, 0.5, negatives)
     assert model.loss(features, captions)[0] == pytest.approx(expected, rel=1e-6)
+
+
+# ----- the contrastive objective, the caption bias and the other options -------------------
+
+
+def _loop_contrastive(S, negatives, temperature, log_q):
+    """The contrastive loss as loops: a softmax over each row, then over each column."""
+    N = len(S)
+    total = 0.0
+    for i in range(N):
+        rivals = [j for j in range(N) if j == i or negatives[i, j]]
+        by_image = [S[i, j] / temperature - log_q[j] for j in rivals]  # image i's captions
+        total += np.log(np.sum(np.exp(by_image))) - (S[i, i] / temperature - log_q[i])
+        by_caption = [S[j, i] / temperature for j in rivals]  # caption i's images
+        total += np.log(np.sum(np.exp(by_caption))) - S[i, i] / temperature
+    return total / N
+
+
+@pytest.mark.parametrize("corrected", [False, True], ids=["plain", "log_q"])
+def test_contrastive_loss_gradient_and_loop_reference(corrected):
+    rng = np.random.default_rng(5)
+    S = rng.uniform(-1, 1, size=(6, 6))
+    negatives = ~np.eye(6, dtype=bool)
+    negatives[2, 4] = negatives[4, 2] = False  # the same image, or the same sentence
+    log_q = np.log(rng.uniform(0.01, 1, size=6)) if corrected else None
+    loss, dS = bidirectional_contrastive_loss(S, 0.3, negatives, log_q)
+    reference = _loop_contrastive(S, negatives, 0.3, np.zeros(6) if log_q is None else log_q)
+    assert loss == pytest.approx(reference, rel=1e-12)
+    numeric = numerical_gradient(
+        lambda s: bidirectional_contrastive_loss(s, 0.3, negatives, log_q)[0], S
+    )
+    assert rel_error(numeric, dS) < 1e-8
+    assert dS[2, 4] == 0 and dS[4, 2] == 0  # a pair that is no negative has no say
+    assert dS.dtype == S.dtype
+    f32_loss, f32_dS = bidirectional_contrastive_loss(S.astype(np.float32), 0.3, negatives, log_q)
+    assert f32_dS.dtype == np.float32 and f32_loss == pytest.approx(loss, rel=1e-5)
+
+
+def test_contrastive_loss_by_hand():
+    S = np.array([[1.0, 0.0], [0.0, 1.0]])
+    # Each of the 4 softmaxes (2 rows, 2 columns) picks its 1 over a 0: -log sigmoid(1).
+    sigmoid = 1 / (1 + np.exp(-1))
+    loss, dS = bidirectional_contrastive_loss(S, 1.0)
+    assert loss == pytest.approx(-4 * np.log(sigmoid) / 2)
+    np.testing.assert_allclose(dS, [[sigmoid - 1, 1 - sigmoid], [1 - sigmoid, sigmoid - 1]])
+    # A temperature of 0.5 doubles the logits; their gradient is scaled by 1 / 0.5.
+    sharp = 1 / (1 + np.exp(-2))
+    assert bidirectional_contrastive_loss(S, 0.5)[0] == pytest.approx(-2 * np.log(sharp))
+    # Caption 1 is drawn half as often as caption 0: as image 0's rival it gains log 2,
+    # and as image 1's answer too; the columns (caption -> image) do not see log_q.
+    log_q = np.log([0.5, 0.25])
+    corrected, _ = bidirectional_contrastive_loss(S, 1.0, None, log_q)
+    rows = -np.log(1 / (1 + np.exp(-1 + np.log(2)))) - np.log(1 / (1 + np.exp(-1 - np.log(2))))
+    assert corrected == pytest.approx((rows - 2 * np.log(sigmoid)) / 2)
+    same = bidirectional_contrastive_loss(S, 1.0, None, log_q - 1.0)[0]
+    assert same == pytest.approx(corrected)  # only the ratios of q matter
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"objective": "contrastive"},
+        {"objective": "contrastive", "caption_bias": True, "image_hidden_dim": 5, "reg": 0.1},
+        {"caption_bias": True, "image_hidden_dim": 5, "reg": 0.1},
+    ],
+    ids=["contrastive", "contrastive-bias-hidden-reg", "hinge-bias-hidden-reg"],
+)
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_gradients_of_the_options(cell, options):
+    features, captions = _small_batch(seed=3)
+    model = _small_model(cell, False, seed=3, temperature=0.5, **options)
+    model.sentence_frequencies = SentenceFrequencies(np.vstack([captions, captions[:2]]))
+    if options.get("image_hidden_dim"):  # no ReLU input within 1e-3 of its kink
+        p = model.params
+        assert np.abs(features @ p["W_img_hidden"] + p["b_img_hidden"]).min() > 1e-3
+    if options.get("objective", "hinge") == "hinge":  # no hinge within 1e-3 of its kink
+        for arguments in _hinge_arguments(model, features, captions):
+            values = arguments[~np.isnan(arguments)]
+            assert np.abs(values).min() > 1e-3 and (values < 0).any()
+    loss, grads = model.loss(features, captions)
+    assert set(grads) == set(model.params) and all(np.any(g) for g in grads.values())
+    errors = param_gradient_errors(lambda: model.loss(features, captions)[0], model.params, grads)
+    assert max(errors.values()) < 1e-7, errors
+
+
+def test_the_model_loss_is_the_contrastive_loss_of_its_scores():
+    features, captions = _small_batch(seed=1)
+    model = _small_model("lstm", False, seed=1, objective="contrastive", caption_bias=True,
+                         temperature=0.2, reg=0.01)  # fmt: skip
+    frequencies = SentenceFrequencies(np.vstack([captions, captions[:3], captions[:1]]))
+    S = model.embed_images(features) @ model.embed_captions(captions).T  # the bias included
+    negatives = ~np.eye(5, dtype=bool)
+    negatives[1, 3] = negatives[3, 1] = False  # the same image (see _small_batch)
+    weights = sum(np.sum(model.params[k] ** 2) for k in ("W_img", "W_embed", "Wx", "Wh", "W_sent"))
+    plain, _ = bidirectional_contrastive_loss(S, 0.2, negatives)
+    assert model.loss(features, captions)[0] == pytest.approx(plain + 0.005 * weights)
+    model.sentence_frequencies = frequencies  # what train_ranker does
+    corrected, _ = bidirectional_contrastive_loss(S, 0.2, negatives, frequencies.log_q(captions))
+    assert model.loss(features, captions)[0] == pytest.approx(corrected + 0.005 * weights)
+
+
+def test_sentence_frequencies_count_sentences_not_rows():
+    captions = np.array([[1, 5, 2, 0], [0, 1, 5, 2], [1, 6, 2, 0], [1, 5, 0, 2]])
+    frequencies = SentenceFrequencies(captions)
+    np.testing.assert_allclose(np.exp(frequencies.log_q(captions)), [0.75, 0.75, 0.25, 0.75])
+    unseen = np.array([[1, 7, 2, 0, 0, 0]])  # counted once, whatever its padding
+    np.testing.assert_allclose(np.exp(frequencies.log_q(unseen)), [0.25])
+
+
+def test_the_caption_bias_rides_along_in_the_embeddings():
+    features, captions = _small_batch()
+    model = ImageSentenceRanker(9, 6, embed_dim=4, hidden_dim=4, wordvec_dim=3, caption_bias=True)
+    model.params["w_bias"] = np.array([3.0, -2.0, 1.0, 4.0], dtype=np.float32)
+    U, V = model.embed_images(features), model.embed_captions(captions)  # [u, 1], [v, beta]
+    assert U.shape == V.shape == (5, 5) and np.all(U[:, -1] == 1)
+    np.testing.assert_allclose(np.linalg.norm(U[:, :-1], axis=1), 1, rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(V[:, :-1], axis=1), 1, rtol=1e-5)
+    assert np.ptp(V[:, -1]) > 0.1  # the bias differs from caption to caption
+    # The training loss scores pairs by exactly these dot products.
+    negatives = ~np.eye(5, dtype=bool)
+    negatives[1, 3] = negatives[3, 1] = False
+    expected, _ = bidirectional_ranking_loss(U @ V.T, model.margin, negatives)
+    assert model.loss(features, captions)[0] == pytest.approx(expected, rel=1e-5)
+    # Image -> caption ranks see the bias; caption -> image ranks cannot (one constant per
+    # caption), so retrieve's answer is the one of the unbiased cosines.
+    top = retrieve(model, captions[2], features, k=5)
+    cosines = U[:, :-1] @ V[2, :-1]
+    np.testing.assert_array_equal(top, np.argsort(-cosines, kind="stable"))
+    idxs = np.arange(5)
+    biased = ranking_metrics(U, V, idxs, ks=(1,))
+    unbiased = ranking_metrics(U[:, :-1], V[:, :-1], idxs, ks=(1,))
+    assert biased["t2i_R@1"] == unbiased["t2i_R@1"]
+    best = np.argmax(V[:, -1])  # with a bias that large, every image's first answer
+    model.params["w_bias"] = 100 * model.params["w_bias"]
+    ranked = np.argmax(model.embed_images(features) @ model.embed_captions(captions).T, axis=1)
+    assert np.all(ranked == best)
+
+
+def test_bias_weight_scales_the_bias_that_ranking_adds_not_the_training_loss():
+    features, captions = _small_batch()
+    models = [
+        _small_model("lstm", False, objective="contrastive", caption_bias=True, bias_weight=w)
+        for w in (1.0, 0.5, 0.0)
+    ]
+    V = [model.embed_captions(captions) for model in models]
+    np.testing.assert_allclose(V[1][:, :-1], V[0][:, :-1])
+    np.testing.assert_allclose(V[1][:, -1], 0.5 * V[0][:, -1])
+    assert not np.any(V[2][:, -1]) and np.any(V[0][:, -1])
+    losses = [model.loss(features, captions)[0] for model in models]
+    assert losses[0] == losses[1] == losses[2]  # training always adds the whole bias
+
+
+def test_the_same_seed_builds_the_same_model():
+    options = {"objective": "contrastive", "caption_bias": True, "image_hidden_dim": 7}
+    a, b = (ImageSentenceRanker(9, 6, embed_dim=4, hidden_dim=4, **options) for _ in range(2))
+    assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
+    c = ImageSentenceRanker(9, 6, embed_dim=4, hidden_dim=4, seed=1, **options)
+    assert not np.array_equal(a.params["W_img_hidden"], c.params["W_img_hidden"])
+    assert a.params["W_img_hidden"].shape == (6, 7) and a.params["W_img"].shape == (7, 4)
+    assert a.params["w_bias"].shape == (4,) and not np.any(a.params["w_bias"])
+    # The options are off by default; a bias head draws no numbers, so the other
+    # weights of a seed stay those of the plain model.
+    plain = ImageSentenceRanker(9, 6, embed_dim=4, hidden_dim=4)
+    assert set(plain.params) == {"W_img", "b_img", "W_embed", "Wx", "Wh", "b", "W_sent", "b_sent"}
+    biased = ImageSentenceRanker(9, 6, embed_dim=4, hidden_dim=4, caption_bias=True)
+    assert all(np.array_equal(plain.params[k], biased.params[k]) for k in plain.params)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"objective": "softmax"}, "objective must be 'hinge'"),
+        ({"temperature": 0}, "temperature"),
+        ({"temperature": float("inf")}, "temperature"),
+        ({"bias_weight": -0.5}, "bias_weight is how much of the caption bias"),
+        ({"caption_bias": 1}, "caption_bias must be True or False"),
+        ({"reg": -0.1}, "reg is the L2 weight decay"),
+        ({"image_hidden_dim": -1}, "image_hidden_dim"),
+    ],
+)
+def test_constructor_explains_bad_options(kwargs, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        ImageSentenceRanker(9, 6, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((np.eye(3), 0.0), "temperature must be a number > 0"),
+        ((np.eye(3)[:2], 0.1), r"expected \(N, N\)"),
+        ((np.eye(3), 0.1, np.eye(3, dtype=bool)), "False diagonal"),
+        ((np.eye(3), 0.1, None, np.zeros(2)), r"log_q must be \(3,\)"),
+        ((np.eye(3), 0.1, None, np.ones(3)), "log-probabilities"),
+        ((np.eye(3), 0.1, None, np.array([0, -np.inf, 0])), "finite"),
+    ],
+)
+def test_contrastive_loss_explains_bad_inputs(args, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        bidirectional_contrastive_loss(*args)

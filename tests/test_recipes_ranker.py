@@ -77,6 +77,39 @@ def test_training_with_the_solver_learns_to_match():
     assert target in retrieve(model, val[1][0], val[0], k=10)
 
 
+def test_contrastive_training_learns_to_match_and_is_deterministic():
+    # The softmax objective with a caption bias and a hidden image layer, on the same
+    # synthetic images; train_ranker hands the model the training sentences' counts.
+    rng = np.random.default_rng(0)
+    codes = rng.standard_normal((A, K, 24))
+    train = _synthetic_split(codes, 300, rng)
+    val = _synthetic_split(codes, 100, rng)
+    options = {"objective": "contrastive", "temperature": 0.1, "caption_bias": True,
+               "bias_weight": 0.5, "image_hidden_dim": 32, "reg": 1e-4}  # fmt: skip
+    runs = []
+    for _ in range(2):
+        model = ImageSentenceRanker(
+            VOCAB, 24, embed_dim=32, wordvec_dim=16, hidden_dim=32, seed=0, **options
+        )
+        _, history = train_ranker(
+            model, train, val, learning_rate=3e-3, num_epochs=6, batch_size=100, verbose=False,
+            select_by="i2t_R@5", seed=0,
+        )  # fmt: skip
+        runs.append((model, history))
+    (model, history), (again, history_again) = runs
+    assert history == history_again  # the same seeds, the same numbers
+    assert all(np.array_equal(model.params[k], again.params[k]) for k in model.params)
+    words = train[1][0]
+    count = sum(np.array_equal(row, words) for row in train[1])
+    log_q = model.sentence_frequencies.log_q(words[None])
+    np.testing.assert_allclose(log_q, [np.log(count / len(train[1]))])
+    U, V = model.embed_images(val[0]), model.embed_captions(val[1])
+    metrics = ranking_metrics(U, V, val[2])
+    chance = 1 - math.comb(300 - 3, 5) / math.comb(300, 5)
+    assert metrics["i2t_R@5"] > chance + 0.6, metrics
+    assert metrics["t2i_R@5"] > 5 / 100 + 0.6, metrics
+
+
 # ----- the recipe on caption scenes ----------------------------------------------------
 
 
@@ -103,6 +136,8 @@ def test_the_scene_recipe_trains_reports_and_saves(tmp_path, monkeypatch, capsys
         train_scene_ranker(dataclasses.replace(recipe, learning_rate=0.0, max_epochs=1), None)
     zero = [w for w in warned if "learning_rate=0" in str(w.message)]
     assert [str(w.message).split(":")[0] for w in zero] == ["train_scene_ranker"]
+    with pytest.raises(ValueError, match="threads"):
+        train_scene_ranker(recipe, None, threads=0)
     # The command, on the same small scenes (its features are cached by now).
     monkeypatch.setattr("course.recipes.ranker.RankerRecipe", lambda: recipe)
     assert main(["train", "ranker", "--epochs", "1", "--minutes", "1"]) == 0

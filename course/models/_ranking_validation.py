@@ -11,6 +11,7 @@ from course.validation import (
     as_float_array,
     format_shape,
     is_positive_finite,
+    is_real_number,
     require_examples,
     require_ndim,
     require_positive_int,
@@ -35,17 +36,80 @@ def validate_ranker_options(
         )
 
 
+OBJECTIVES = ("hinge", "contrastive")
+
+
+def validate_objective_options(
+    objective: object,
+    temperature: object,
+    caption_bias: object,
+    bias_weight: object,
+    reg: object,
+) -> None:
+    """The loss ('hinge' or 'contrastive', temperature > 0), the caption bias and reg >= 0."""
+    func = "ImageSentenceRanker"
+    if objective not in OBJECTIVES:
+        raise ValueError(
+            f"{func}: objective must be 'hinge' (max-margin ranking) or 'contrastive' "
+            f"(softmax over the batch), got {objective!r}"
+        )
+    if not is_positive_finite(temperature):
+        raise ValueError(
+            f"{func}: temperature must be a number > 0 (0.05 is usual; the contrastive "
+            f"logits are scores / temperature), got {temperature!r}"
+        )
+    if not isinstance(caption_bias, (bool, np.bool_)):
+        raise TypeError(f"{func}: caption_bias must be True or False, got {caption_bias!r}")
+    if not is_real_number(bias_weight) or not 0 <= bias_weight < np.inf:
+        raise ValueError(
+            f"{func}: bias_weight is how much of the caption bias ranking adds, a number "
+            f">= 0 (1: all of it, 0: none), got {bias_weight!r}"
+        )
+    if not is_real_number(reg) or not 0 <= reg < np.inf:
+        raise ValueError(
+            f"{func}: reg is the L2 weight decay, a number >= 0 (0 turns it off), got {reg!r}"
+        )
+
+
+def validate_contrastive_loss_inputs(
+    scores: object, temperature: object, negatives: object, log_q: object
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Scores (N, N), a temperature > 0, negatives as below and log_q None or (N,) finite."""
+    func = "bidirectional_contrastive_loss"
+    negatives = _validate_scores_and_negatives(func, scores, negatives)
+    if not is_positive_finite(temperature):
+        raise ValueError(
+            f"{func}: temperature must be a number > 0 (0.05 is usual), got {temperature!r}"
+        )
+    if log_q is None:
+        return negatives, None
+    as_float_array(func, "log_q", log_q)
+    if log_q.shape != (len(scores),) or not np.all(np.isfinite(log_q) & (log_q <= 0)):
+        raise ValueError(
+            f"{func}: log_q must be ({len(scores)},) finite log-probabilities (<= 0), one per "
+            f"caption of the batch (how often the batch sampler draws it); got shape "
+            f"{format_shape(log_q.shape)}"
+        )
+    return negatives, log_q
+
+
 def validate_ranking_loss_inputs(scores: object, margin: object, negatives: object) -> np.ndarray:
     """Scores (N, N), a margin > 0 and negatives (N, N) bool with a False diagonal."""
     func = "bidirectional_ranking_loss"
+    negatives = _validate_scores_and_negatives(func, scores, negatives)
+    if not is_positive_finite(margin):
+        raise ValueError(f"{func}: margin must be a number > 0 (0.2 is usual), got {margin!r}")
+    return negatives
+
+
+def _validate_scores_and_negatives(func: str, scores: object, negatives: object) -> np.ndarray:
+    """Scores (N, N) and negatives (N, N) bool with a False diagonal (None: all j != i)."""
     as_float_array(func, "scores", scores)
     if scores.ndim != 2 or scores.shape[0] != scores.shape[1]:
         raise ValueError(
             f"{func}: scores has shape {format_shape(scores.shape)}; expected (N, N), "
             "S[i, j] = s(image i, caption j) of N matched pairs"
         )
-    if not is_positive_finite(margin):
-        raise ValueError(f"{func}: margin must be a number > 0 (0.2 is usual), got {margin!r}")
     N = len(scores)
     if negatives is None:
         return ~np.eye(N, dtype=bool)

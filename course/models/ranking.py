@@ -3,20 +3,33 @@
 The talk's last model (Karpathy & Fei-Fei 2015; Kiros et al. 2014): an image
 and a sentence that describe each other should land close together.
 
-- Image side: projected CNN features, ``u = normalize(features @ W_img + b_img)``.
+- Image side: projected CNN features, ``u = normalize(features @ W_img + b_img)``
+  (optionally through a hidden ReLU layer first, ``image_hidden_dim``).
 - Sentence side: word embedding -> RNN or LSTM over the caption's words ->
   the hidden state after its last real (non-``<NULL>``) word ->
   ``v = normalize(h_last @ W_sent + b_sent)``.
-- Score: the cosine similarity ``s(image, caption) = u . v``.
+- Score: the cosine similarity ``s(image, caption) = u . v``; with
+  ``caption_bias`` plus a scalar of the caption alone, ``beta = h_last @ w_bias``:
+  ``s = u . v + beta``, how likely the caption is whatever the image.
 
 Training uses N matched pairs (row i of ``features`` and of ``captions``
-belong together): with ``S = u v^T`` (N, N), the positives on its diagonal,
-the bidirectional max-margin ranking loss (:func:`bidirectional_ranking_loss`)
-pushes every matched pair above every mismatched one by ``margin``, for
-image -> caption and for caption -> image queries. Evaluation ranks whole
-test splits (:func:`ranking_metrics`: Recall@K and median rank);
-:func:`retrieve` answers one query caption (``course.plots.show_retrieval``
-draws the answer).
+belong together): with ``S = u v^T (+ beta)`` (N, N), the positives on its
+diagonal, either
+- ``objective='hinge'``: the bidirectional max-margin ranking loss
+  (:func:`bidirectional_ranking_loss`) pushes every matched pair above every
+  mismatched one by ``margin``, for image -> caption and for caption -> image
+  queries; or
+- ``objective='contrastive'``: a softmax over the batch both ways
+  (:func:`bidirectional_contrastive_loss`, InfoNCE with a ``temperature``),
+  corrected for how often each sentence is drawn (``sentence_frequencies``),
+  so that ``S`` learns log P(caption | image): an image's likely captions
+  ("a red circle") above its merely possible ones.
+
+Evaluation ranks whole test splits (:func:`ranking_metrics`: Recall@K and
+median rank) by ``embed_images(f) @ embed_captions(c).T``, which holds the
+caption bias too (weighted by ``bias_weight``: see
+:meth:`ImageSentenceRanker.embed_captions`); :func:`retrieve` answers one
+query caption (``course.plots.show_retrieval`` draws the answer).
 
 Training with the Solver: X = image features of the pairs, y = their
 captions (``course.recipes.ranker.caption_pairs`` builds them from an
@@ -32,14 +45,13 @@ and also records the validation Recall@K after every epoch::
     ranking_metrics(model.embed_images(f_test), model.embed_captions(c_test), idx_test)
 
 Dimension letters: N images (or pairs), M captions, F feature size, E joint
-embedding size, T time steps, D word-vector size, Hd hidden size,
-V vocabulary size; G = 1 for 'rnn' and 4 for 'lstm'.
+embedding size, T time steps, D word-vector size, Hd hidden size, Hi image
+hidden size, V vocabulary size; G = 1 for 'rnn' and 4 for 'lstm'.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -49,20 +61,27 @@ from course.models._ranking_validation import (
     validate_caption_texts,
     validate_captions,
     validate_metric_inputs,
+    validate_objective_options,
     validate_query,
     validate_ranker_options,
-    validate_ranking_loss_inputs,
 )
 from course.models._recurrent import init_recurrent_params
 from course.models._validation import validate_features, validate_recurrent_model
-from course.validation import (
-    require_positive_int,
+from course.models.ranking_losses import (
+    SentenceFrequencies,
+    bidirectional_contrastive_loss,
+    bidirectional_ranking_loss,
 )
+from course.validation import require_positive_int
 
-if TYPE_CHECKING:
-    pass
-
-__all__ = ["ImageSentenceRanker", "bidirectional_ranking_loss", "ranking_metrics", "retrieve"]
+__all__ = [
+    "ImageSentenceRanker",
+    "SentenceFrequencies",
+    "bidirectional_contrastive_loss",
+    "bidirectional_ranking_loss",
+    "ranking_metrics",
+    "retrieve",
+]
 
 # The fast sequence layers; the LSTM's forward also returns its last cell state, unused here.
 _FORWARD = {"rnn": layers.rnn_forward_fused, "lstm": layers.lstm_forward_fused}
@@ -73,14 +92,20 @@ _EPS = 1e-12  # inside the norm's square root: a zero vector normalises to 0, no
 class ImageSentenceRanker:
     """Images and captions embedded in one space, scored by cosine similarity.
 
-    Parameters: ``W_img`` (F, E), ``b_img`` (E,) project the image features;
+    Parameters: ``W_img`` (F, E), ``b_img`` (E,) project the image features
+    (with ``image_hidden_dim`` Hi: ``W_img_hidden`` (F, Hi), ``b_img_hidden``
+    (Hi,) and ReLU first, and ``W_img`` is (Hi, E));
     ``W_embed`` (V, D), ``Wx`` (D, G*Hd), ``Wh`` (Hd, G*Hd), ``b`` (G*Hd,)
     are the sentence encoder (zero initial state); ``W_sent`` (Hd, E),
-    ``b_sent`` (E,) project its last hidden state.
+    ``b_sent`` (E,) project its last hidden state; with ``caption_bias``,
+    ``w_bias`` (Hd,) reads the caption's bias from it.
 
-    ``margin`` and ``hardest_negative`` are plain attributes and may be
-    changed between trainings: VSE++ (Faghri et al. 2018) trains with the sum
-    over negatives first and switches to the hardest negative later.
+    ``margin``, ``hardest_negative``, ``temperature`` and ``bias_weight`` are
+    plain attributes and may be changed between trainings: VSE++ (Faghri et
+    al. 2018) trains with the sum over negatives first and switches to the
+    hardest negative later. ``sentence_frequencies`` (None, or a
+    :class:`SentenceFrequencies` of the training captions, which
+    ``train_ranker`` sets) is what the contrastive loss corrects for.
     """
 
     def __init__(
@@ -93,6 +118,12 @@ class ImageSentenceRanker:
         cell: str = "lstm",
         margin: float = 0.2,
         hardest_negative: bool = False,
+        objective: str = "hinge",
+        temperature: float = 0.05,
+        caption_bias: bool = False,
+        bias_weight: float = 1.0,
+        reg: float = 0.0,
+        image_hidden_dim: int = 0,
         null_index: int = 0,
         dtype: type | np.dtype = np.float32,
         seed: int = 0,
@@ -105,6 +136,17 @@ class ImageSentenceRanker:
         - margin: > 0, how far a matched pair must score above a mismatched one
         - hardest_negative: False sums the hinge over all negatives of a query
           (Kiros et al. 2014); True keeps only the hardest one (VSE++)
+        - objective: 'hinge' (margin, hardest_negative) or 'contrastive'
+          (temperature > 0; 0.05 for CLIP-like unit vectors)
+        - caption_bias: add ``beta = h_last @ w_bias`` to every score of the caption
+        - bias_weight: >= 0, gamma: ranking adds ``gamma * beta`` (``embed_captions``),
+          training always all of it. Below 1 it trades how often the top
+          captions are true for Recall@K under the standard protocol (see
+          ``course.recipes.ranker``)
+        - reg: >= 0, L2 weight decay of the weight matrices (``W*``): the loss
+          gains ``reg / 2 * sum W^2``
+        - image_hidden_dim: 0 (a linear image projection) or Hi, the size of a
+          hidden ReLU layer before it
         - null_index: the padding word; captions are encoded without it
         - dtype: np.float32 or np.float64, of the parameters and all outputs
         - seed: int seed of the initial weights
@@ -117,17 +159,26 @@ class ImageSentenceRanker:
             "hidden_dim": hidden_dim,
         }
         self.cell, self.dtype = validate_recurrent_model("ImageSentenceRanker", sizes, cell, dtype)
+        Hi = require_positive_int(
+            "ImageSentenceRanker", "image_hidden_dim", image_hidden_dim, True
+        )
         validate_ranker_options(margin, hardest_negative, null_index, vocab_size)
+        validate_objective_options(objective, temperature, caption_bias, bias_weight, reg)
         self.vocab_size, self.feature_dim, self.embed_dim = vocab_size, feature_dim, embed_dim
         self.wordvec_dim, self.hidden_dim = wordvec_dim, hidden_dim
         self.margin, self.hardest_negative = float(margin), bool(hardest_negative)
+        self.objective, self.temperature = objective, float(temperature)
+        self.caption_bias, self.bias_weight = bool(caption_bias), float(bias_weight)
+        self.reg = float(reg)
+        self.image_hidden_dim = Hi
         self.null_index = int(null_index)
+        self.sentence_frequencies: SentenceFrequencies | None = None
 
         rng = np.random.default_rng(seed)
         V, F, E, D, Hd = vocab_size, feature_dim, embed_dim, wordvec_dim, hidden_dim
         Wx, Wh, b = init_recurrent_params(rng, D, Hd, self.cell, self.dtype)
         params = {
-            "W_img": rng.standard_normal((F, E)) / np.sqrt(F),
+            "W_img": rng.standard_normal((Hi or F, E)) / np.sqrt(Hi or F),
             "b_img": np.zeros(E),
             "W_embed": rng.standard_normal((V, D)) / 10,
             "Wx": Wx,
@@ -136,6 +187,11 @@ class ImageSentenceRanker:
             "W_sent": rng.standard_normal((Hd, E)) / np.sqrt(Hd),
             "b_sent": np.zeros(E),
         }
+        if self.caption_bias:
+            params["w_bias"] = np.zeros(Hd)
+        if Hi:  # He initialisation before the ReLU
+            params["W_img_hidden"] = rng.standard_normal((F, Hi)) * np.sqrt(2 / F)
+            params["b_img_hidden"] = np.zeros(Hi)
         self.params: dict[str, np.ndarray] = {k: v.astype(self.dtype) for k, v in params.items()}
 
     # ------------------------------------------------------------------ training
@@ -144,6 +200,11 @@ class ImageSentenceRanker:
         self, features: np.ndarray, captions: np.ndarray | None = None
     ) -> tuple[float, dict[str, np.ndarray]]:
         """The ranking loss of N matched (image, caption) pairs, and its gradients.
+
+        The pairs' scores ``S = u v^T + beta`` (beta = 0 without the caption
+        bias) go to the ``objective``'s loss; a contrastive loss subtracts
+        ``log q`` of the captions when ``sentence_frequencies`` is set; with
+        ``reg`` the loss gains ``reg / 2`` times the weight matrices' squares.
 
         Pairs whose feature rows are identical (one image captioned twice in
         the batch), or whose captions are the same sentence, are not
@@ -158,7 +219,8 @@ class ImageSentenceRanker:
           padding (anywhere); each row needs at least one other word
 
         Returns:
-        - loss: float, :func:`bidirectional_ranking_loss` of S = u v^T
+        - loss: float, :func:`bidirectional_ranking_loss` (hinge) or
+          :func:`bidirectional_contrastive_loss` of S, plus the L2 term
         - grads: dict keyed like ``params``, each of its parameter's dtype
         """
         func = "ImageSentenceRanker.loss"
@@ -166,38 +228,66 @@ class ImageSentenceRanker:
         captions = validate_captions(func, captions, self.vocab_size, self.null_index)
         require_pairs(func, features, captions)
         u, image_cache = self._embed_images(features)  # (N, E), unit rows
-        v, caption_cache = self._embed_captions(captions)  # (N, E), unit rows
-        S = u @ v.T  # (N, E) @ (E, N) -> (N, N): S[i, j] = s(image i, caption j)
-        loss, dS = bidirectional_ranking_loss(
-            S, self.margin, _negatives(features, captions), self.hardest_negative
-        )
+        v, beta, caption_cache = self._embed_captions(captions)  # (N, E) unit rows, (N,)
+        S = u @ v.T + beta  # (N, E) @ (E, N) -> (N, N): S[i, j] = s(image i, caption j)
+        negatives = _negatives(features, captions)
+        if self.objective == "hinge":
+            loss, dS = bidirectional_ranking_loss(S, self.margin, negatives, self.hardest_negative)
+        else:
+            log_q = None
+            if self.sentence_frequencies is not None:
+                log_q = self.sentence_frequencies.log_q(captions)
+            loss, dS = bidirectional_contrastive_loss(S, self.temperature, negatives, log_q)
         grads = self._backward_images(dS @ v, image_cache)  # du = dS v
-        grads.update(self._backward_captions(dS.T @ u, caption_cache))  # dv = dS^T u
+        # dv = dS^T u; dbeta_j = sum_i dS_ij
+        grads.update(self._backward_captions(dS.T @ u, dS.sum(axis=0), caption_cache))
+        for name in self._regularised():  # L2: loss += reg/2 |W|^2, dW += reg W
+            loss += 0.5 * self.reg * float(np.sum(self.params[name] ** 2))
+            grads[name] = grads[name] + self.reg * self.params[name]
         return loss, {k: grads[k].astype(p.dtype, copy=False) for k, p in self.params.items()}
+
+    def _regularised(self) -> list[str]:
+        """The weight matrices that the L2 term ``reg`` shrinks (not the biases)."""
+        return [name for name in self.params if name.startswith("W")] if self.reg else []
 
     # The two towers, forward and backward side by side.
 
     def _embed_images(self, features: np.ndarray) -> tuple[np.ndarray, tuple]:
-        """u = normalize(features @ W_img + b_img): (N, E), and the cache."""
+        """u = normalize(x @ W_img + b_img): (N, E), and the cache.
+
+        x is ``features`` (N, F), or with ``image_hidden_dim`` the hidden layer
+        ``x = max(0, features @ W_img_hidden + b_img_hidden)`` (N, Hi).
+        """
         p = self.params
-        r, affine_cache = layers.affine_forward(features, p["W_img"], p["b_img"])  # (N, E)
+        x, hidden_cache = features, None
+        if self.image_hidden_dim:
+            x, hidden_cache = layers.affine_relu_forward(
+                features, p["W_img_hidden"], p["b_img_hidden"]
+            )  # (N, Hi)
+        r, affine_cache = layers.affine_forward(x, p["W_img"], p["b_img"])  # (N, E)
         u, norm_cache = _normalize_forward(r)
-        return u, (affine_cache, norm_cache)
+        return u, (hidden_cache, affine_cache, norm_cache)
 
     def _backward_images(self, du: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
-        affine_cache, norm_cache = cache
+        hidden_cache, affine_cache, norm_cache = cache
+        grads: dict[str, np.ndarray] = {}
         dr = _normalize_backward(du, norm_cache)
-        _, dW_img, db_img = layers.affine_backward(dr, affine_cache)
-        return {"W_img": dW_img, "b_img": db_img}
+        dx, grads["W_img"], grads["b_img"] = layers.affine_backward(dr, affine_cache)
+        if hidden_cache is not None:
+            _, grads["W_img_hidden"], grads["b_img_hidden"] = layers.affine_relu_backward(
+                dx, hidden_cache
+            )
+        return grads
 
-    def _embed_captions(self, captions: np.ndarray) -> tuple[np.ndarray, tuple]:
-        """v = normalize(h_last @ W_sent + b_sent): (M, E), and the cache.
+    def _embed_captions(self, captions: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
+        """v = normalize(h_last @ W_sent + b_sent): (M, E), beta (M,), and the cache.
 
         1. Move every caption's words to its front (``_pack_words``), so that
            caption m's last word sits at column ``last[m]``.
         2. Embed and run the recurrent layer over them; the states after
            ``last[m]`` read padding and are never used.
         3. Project the state after the last word and normalise.
+        4. The caption bias ``beta = h_last @ w_bias`` (zeros without the head).
         """
         p = self.params
         words, last = _pack_words(captions, self.null_index)  # (M, L), (M,)
@@ -207,13 +297,19 @@ class ImageSentenceRanker:
         h_last = h[np.arange(len(words)), last]  # (M, Hd)
         r, affine_cache = layers.affine_forward(h_last, p["W_sent"], p["b_sent"])  # (M, E)
         v, norm_cache = _normalize_forward(r)
-        return v, (embed_cache, rnn_cache, h.shape, last, affine_cache, norm_cache)
+        beta = h_last @ p["w_bias"] if self.caption_bias else np.zeros(len(v), v.dtype)  # (M,)
+        return v, beta, (embed_cache, rnn_cache, h.shape, h_last, last, affine_cache, norm_cache)
 
-    def _backward_captions(self, dv: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
-        embed_cache, rnn_cache, h_shape, last, affine_cache, norm_cache = cache
+    def _backward_captions(
+        self, dv: np.ndarray, dbeta: np.ndarray, cache: tuple
+    ) -> dict[str, np.ndarray]:
+        embed_cache, rnn_cache, h_shape, h_last, last, affine_cache, norm_cache = cache
         grads: dict[str, np.ndarray] = {}
         dr = _normalize_backward(dv, norm_cache)
         dh_last, grads["W_sent"], grads["b_sent"] = layers.affine_backward(dr, affine_cache)
+        if self.caption_bias:
+            grads["w_bias"] = h_last.T @ dbeta  # (Hd, M) @ (M,) -> (Hd,)
+            dh_last = dh_last + dbeta[:, None] * self.params["w_bias"]  # (M, Hd)
         dh = np.zeros(h_shape, dtype=dh_last.dtype)  # (M, L, Hd): only the last word's state
         dh[np.arange(h_shape[0]), last] = dh_last
         dx, _, grads["Wx"], grads["Wh"], grads["b"] = _BACKWARD[self.cell](dh, rnn_cache)
@@ -223,19 +319,33 @@ class ImageSentenceRanker:
     # ----------------------------------------------------------------- inference
 
     def embed_images(self, features: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-        """Unit-length image embeddings u (N, E) of ``features`` (N, F), in batches."""
+        """Image embeddings of ``features`` (N, F), in batches: u (N, E), unit rows.
+
+        With ``caption_bias`` each row gets a last entry 1: ``[u, 1]`` (N, E + 1),
+        so that its dot product with ``embed_captions``' ``[v, gamma * beta]``
+        is the whole ranking score ``u . v + gamma * beta``.
+        """
         func = "ImageSentenceRanker.embed_images"
         features = validate_features(func, features, self.feature_dim, self.dtype, "feature_dim")
         batch_size = require_positive_int(func, "batch_size", batch_size)
-        return np.concatenate(
+        u = np.concatenate(
             [
                 self._embed_images(features[start : start + batch_size])[0]
                 for start in range(0, len(features), batch_size)
             ]
-        )
+        )  # (N, E)
+        return np.hstack([u, np.ones((len(u), 1), u.dtype)]) if self.caption_bias else u
 
     def embed_captions(self, captions: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-        """Unit-length caption embeddings v (M, E) of ``captions`` (M, T), in batches.
+        """Caption embeddings of ``captions`` (M, T), in batches: v (M, E), unit rows.
+
+        With ``caption_bias`` each row gets the caption's weighted bias as a
+        last entry: ``[v, gamma * beta]`` (M, E + 1), gamma = ``bias_weight``.
+        Any score computed as ``embed_images(f) @ embed_captions(c).T``
+        (``ranking_metrics``, ``retrieve``, ``truth_metrics``) is then the
+        model's ranking score ``u . v + gamma * beta``. The bias is one number
+        per caption, so it reorders the captions of an image, never the
+        images of a caption.
 
         Each batch keeps only its own forward cache, so 50,000 captions embed
         in the memory of ``batch_size`` of them (the default LSTM, T = 12,
@@ -244,12 +354,12 @@ class ImageSentenceRanker:
         func = "ImageSentenceRanker.embed_captions"
         captions = validate_captions(func, captions, self.vocab_size, self.null_index)
         batch_size = require_positive_int(func, "batch_size", batch_size)
-        return np.concatenate(
-            [
-                self._embed_captions(captions[start : start + batch_size])[0]
-                for start in range(0, len(captions), batch_size)
-            ]
-        )
+        parts = []
+        for start in range(0, len(captions), batch_size):
+            v, beta, _ = self._embed_captions(captions[start : start + batch_size])
+            bias = self.bias_weight * beta[:, None]  # (M, 1)
+            parts.append(np.hstack([v, bias]) if self.caption_bias else v)
+        return np.concatenate(parts)  # (M, E) or (M, E + 1)
 
 
 # ---------------------------------------------------------------------------
@@ -304,53 +414,6 @@ def _negatives(features: np.ndarray, captions: np.ndarray) -> np.ndarray:
         ids = ids.reshape(-1)  # (N,): equal rows share an id
         negatives &= ids[:, None] != ids[None, :]
     return negatives
-
-
-def bidirectional_ranking_loss(
-    scores: np.ndarray,
-    margin: float,
-    negatives: np.ndarray | None = None,
-    hardest_negative: bool = False,
-) -> tuple[float, np.ndarray]:
-    """Bidirectional max-margin ranking loss of N matched pairs, and its gradient.
-
-    With ``S = scores`` and the positives ``S[i, i]`` on the diagonal,
-    1. image i against caption j: ``c_ij = max(0, margin - S[i, i] + S[i, j])``
-    2. caption i against image j: ``d_ij = max(0, margin - S[i, i] + S[j, i])``
-    3. ``loss = sum_{j negative} (c_ij + d_ij) / N`` (Kiros et al. 2014,
-       Karpathy & Fei-Fei 2015); with ``hardest_negative`` only the largest
-       c_ij and the largest d_ij of every i count (VSE++, Faghri et al. 2018).
-
-    Inputs:
-    - scores: (N, N) S[i, j] = s(image i, caption j); pair i is (image i, caption i)
-    - margin: > 0
-    - negatives: (N, N) bool, True where image i and caption j do not belong
-      together (symmetric); None: every j != i. The diagonal must be False.
-    - hardest_negative: sum over negatives (False) or the hardest one (True)
-
-    Returns:
-    - loss: float
-    - dscores: (N, N), the gradient in the dtype of scores
-    """
-    negatives = validate_ranking_loss_inputs(scores, margin, negatives)
-    N = scores.shape[0]
-    positive = np.diag(scores)[:, None]  # (N, 1)
-    cost_c = np.maximum(0, margin - positive + scores) * negatives  # (N, N): image i, caption j
-    cost_d = np.maximum(0, margin - positive + scores.T) * negatives.T  # caption i, image j
-    if hardest_negative:  # keep each row's largest hinge only
-        cost_c, cost_d = _row_maximum_only(cost_c), _row_maximum_only(cost_d)
-    loss = float((cost_c.sum() + cost_d.sum()) / N)
-    active_c, active_d = cost_c > 0, cost_d > 0  # where the hinges have slope 1
-    dscores = active_c.astype(scores.dtype) + active_d.T  # +1 on each negative's score
-    dscores[np.diag_indices(N)] -= active_c.sum(axis=1) + active_d.sum(axis=1)  # -1 per hinge
-    return loss, dscores / N
-
-
-def _row_maximum_only(cost: np.ndarray) -> np.ndarray:
-    """``cost`` with all but the first largest entry of every row set to 0."""
-    keep = np.zeros(cost.shape, dtype=bool)
-    keep[np.arange(len(cost)), cost.argmax(axis=1)] = True
-    return np.where(keep, cost, 0)
 
 
 # ---------------------------------------------------------------------------
@@ -424,6 +487,8 @@ def retrieve(
     model: ImageSentenceRanker, caption: np.ndarray, image_features: np.ndarray, k: int = 5
 ) -> np.ndarray:
     """The k images that score highest for one query caption, best first.
+
+    A caption bias is one number for the query, so it never changes the order.
 
     Inputs:
     - model: a trained ImageSentenceRanker
