@@ -657,10 +657,8 @@ def test_check_passes_the_reference_with_one_line(name, capsys):
     ],
     ids=["captioning_loss", "sample_captions", "beam_search"],
 )
-def test_the_student_solutions_pass_in_well_under_a_second(check, student, capsys):
-    started = time.perf_counter()
+def test_the_student_solutions_pass_with_one_line(check, student, capsys):
     check(student)
-    assert time.perf_counter() - started < 1.0
     out = capsys.readouterr().out
     assert out.startswith(f"OK {student.__name__}: relative errors ") and out.count("\n") == 1
 
