@@ -74,6 +74,7 @@ __all__ = [
     "Untransferable",
     "Worker",
     "WorkerDied",
+    "strip_magics",
 ]
 
 OUTPUT_LIMIT = 64 * 1024  # characters of a cell's output (and bytes of stray output) kept
@@ -614,7 +615,7 @@ def _apply_limits(memory_mb: int, cpu_seconds: int, file_mb: int) -> dict[str, b
     return applied
 
 
-def _strip_magics(source: str) -> str:
+def strip_magics(source: str) -> str:
     """Replace IPython magics and shell lines (``%...``, ``!...``) by ``pass``, same line count."""
     lines = source.split("\n")
     for i, line in enumerate(lines):
@@ -713,7 +714,7 @@ def _serve(request_fd: int, response_fd: int, memory_mb: int, output_limit: int)
         sys.stdout = sys.stderr = capture
         try:
             if request["op"] == "cell":
-                source = _strip_magics(request["source"])
+                source = strip_magics(request["source"])
                 filename = f"<cell {request['index']}>"
                 linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
                 code = compile(source, filename, "exec")

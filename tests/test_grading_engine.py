@@ -1,0 +1,159 @@
+"""Tests for course/grading/engine.py: the master decides, the submission's cells only run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course.grading.engine import grade_submission, read_master
+
+ROOT = Path(__file__).resolve().parent.parent
+MASTER = ROOT / "solutions" / "01_fully_connected.ipynb"
+RELEASED = ROOT / "assignments" / "01_fully_connected.ipynb"
+LIMITS = {"cell_timeout": 10, "total_timeout": 120, "memory_mb": 2048}
+EXERCISE_CHECKS = {
+    "affine_forward": 2,
+    "affine_backward": 3,
+    "relu_forward": 1,
+    "relu_backward": 1,
+    "softmax_loss": 3,
+    "svm_loss": 3,
+    "sgd_momentum": 2,
+    "rmsprop": 2,
+    "adam": 3,
+    "batchnorm_forward": 3,
+    "batchnorm_backward": 4,
+    "dropout_forward": 2,
+    "dropout_backward": 1,
+}
+
+
+def submission(tmp_path: Path, edit=None, name: str = "student.ipynb") -> Path:
+    """Write a copy of the master, changed by ``edit(nb)``, and return its path."""
+    nb = nbformat.read(MASTER, as_version=4)
+    if edit is not None:
+        edit(nb)
+    path = tmp_path / name
+    path.write_text(nbformat.writes(nb), encoding="utf-8")
+    return path
+
+
+def cell(nb, cell_id: str):
+    return next(c for c in nb.cells if c.get("id") == cell_id)
+
+
+def grade(path: Path, **limits):
+    before = path.read_bytes()
+    result = grade_submission(MASTER, path, **{**LIMITS, **limits})
+    assert path.read_bytes() == before, "grading changed the submitted file"
+    return result
+
+
+def by_check(grade_result) -> dict:
+    return {r.check: r for r in grade_result.results}
+
+
+def test_master_checks_are_those_of_its_exercise_cells():
+    master = read_master(MASTER)
+    defined = set().union(*master.defines.values())
+    checked = {c.name: c.points for c in master.check_cells}
+    assert checked == EXERCISE_CHECKS
+    assert set(checked) <= defined
+    assert master.setup and "affine-forward-code" in master.exercises
+    assert "two-layer-train" not in master.exercises  # training is never run when grading
+
+
+def test_the_master_as_submission_gets_full_points(tmp_path):
+    result = grade(submission(tmp_path))
+    assert result.error is None and result.notes == []
+    assert [r.check for r in result.results] == list(EXERCISE_CHECKS)
+    for r in result.results:
+        assert (r.status, r.points) == ("passed", r.possible), r
+        assert r.message.startswith(f"OK {r.check}")
+    assert len(result.sha256) == 64
+
+
+def test_the_released_assignment_is_not_implemented():
+    result = grade(RELEASED)
+    assert result.error is None
+    assert {r.status for r in result.results} == {"not implemented"}
+    assert result.points == 0 and result.possible == sum(EXERCISE_CHECKS.values())
+
+
+def test_tampered_check_cells_earn_only_what_the_functions_earn(tmp_path):
+    def tamper(nb):
+        for c in nb.cells:
+            if c.get("metadata", {}).get("course", {}).get("check"):
+                c.source = 'print("OK affine_forward")' if "affine" in c.id else "pass"
+        # one honest mistake: relu_forward lets negatives through
+        code = cell(nb, "relu-forward-code")
+        code.source = "def relu_forward(x):\n    return x.copy(), x\n"
+        # metadata and kernelspec claims change nothing
+        nb.metadata["course"] = {"cell_timeout": 10_000, "skip": ["relu-forward-code"]}
+        nb.metadata["kernelspec"] = {"name": "cheat", "display_name": "cheat", "language": "py"}
+
+    result = grade(submission(tmp_path, tamper))
+    results = by_check(result)
+    assert (results["relu_forward"].status, results["relu_forward"].points) == ("failed", 0)
+    for name, points in EXERCISE_CHECKS.items():
+        if name != "relu_forward":
+            assert (results[name].status, results[name].points) == ("passed", points), name
+    assert result.points == sum(EXERCISE_CHECKS.values()) - EXERCISE_CHECKS["relu_forward"]
+    assert any("'affine-forward-check' edited" in note for note in result.notes)
+
+
+def test_deleted_and_duplicated_cells(tmp_path):
+    def delete(nb):
+        nb.cells = [c for c in nb.cells if c.id not in ("adam-code", "adam-check")]
+
+    path = submission(tmp_path, delete)
+    data = json.loads(path.read_text(encoding="utf-8"))  # nbformat would repair the duplicate
+    index = next(i for i, c in enumerate(data["cells"]) if c["id"] == "svm-loss-code")
+    wrong = dict(data["cells"][index], source="def svm_loss(x, y):\n    raise ValueError('no')\n")
+    data["cells"].insert(index + 1, wrong)  # a later duplicate: ignored
+    path.write_text(json.dumps(data), encoding="utf-8")
+    result = grade(path)
+    results = by_check(result)
+    assert results["adam"].points == 0 and results["adam"].status == "missing"
+    assert "adam-code" in results["adam"].reason
+    assert results["svm_loss"].status == "passed"
+    assert any("repeats the id 'svm-loss-code'" in note for note in result.notes)
+    assert any("'adam-check' deleted" in note for note in result.notes)
+
+
+def test_an_infinite_loop_costs_only_the_checks_it_reaches(tmp_path):
+    def loop(nb):
+        code = cell(nb, "softmax-loss-code")
+        code.source = "def softmax_loss(x, y):\n    return x, y\n\nwhile True:\n    pass\n"
+        code.metadata["course"] = {"timeout": 1000}
+        nb.metadata["course"] = {"cell_timeout": 1000}
+
+    result = grade(submission(tmp_path, loop), cell_timeout=2)
+    results = by_check(result)
+    assert results["softmax_loss"].status == "timeout"
+    assert results["softmax_loss"].points == 0
+    assert "timeout after 2 s" in results["softmax_loss"].reason
+    for name in ("affine_forward", "affine_backward", "svm_loss", "dropout_backward"):
+        assert results[name].status == "passed", results[name]
+    assert any("restarted without exercise cell 'softmax-loss-code'" in n for n in result.notes)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{not json",
+        '{"nbformat": 3, "cells": []}',
+        '{"nbformat": 4, "metadata": {}}',
+        "[1, 2]",
+    ],
+)
+def test_a_malformed_submission_is_an_error_row(tmp_path, text):
+    path = tmp_path / "broken.ipynb"
+    path.write_text(text, encoding="utf-8")
+    result = grade(path)
+    assert result.error
+    assert [r.check for r in result.results] == list(EXERCISE_CHECKS)
+    assert {(r.status, r.points) for r in result.results} == {("not run", 0)}
