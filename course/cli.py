@@ -4,6 +4,7 @@
     course data info
     course release SRC --out OUT [--check | --force]
     course progress NOTEBOOK [--timeout S]
+    course grade --master MASTER SUBMISSIONS... --out DIR [--workers N] [--scheduler URL]
     course train charrnn [...] | course train tinyvgg [...]
     course sample charrnn [...]
     course train captioner [...] | course caption [...] | course train ranker [...]
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(commands)
     _add_release(commands)
     _add_progress(commands)
+    _add_grade(commands)
     _add_train(commands)
     _add_sample(commands)
     _add_caption(commands)
@@ -288,6 +290,71 @@ def _run_progress(args: argparse.Namespace) -> int:
         print("\ncourse progress: interrupted; no results", file=sys.stderr)
         return 130
     print(format_progress(results))
+    return 0
+
+
+# ----- course grade ------------------------------------------------------------------
+
+
+def _add_grade(commands: argparse._SubParsersAction) -> None:
+    grade = commands.add_parser(
+        "grade",
+        help="grade student submissions against the master notebook",
+        description="Grade each submission against MASTER, the only authority: its setup and "
+        "check cells run, the submission's exercise cells (matched by cell id) run in a "
+        "separate, limited worker process. The student id is each file's stem. Writes "
+        "DIR/gradebook.sqlite, DIR/grades.csv and DIR/feedback/<student>.md and .html, and "
+        "prints each student's points. Re-grading the same files changes nothing.",
+    )
+    grade.add_argument("--master", required=True, metavar="MASTER", help="the master notebook")
+    grade.add_argument("submissions", nargs="+", metavar="SUBMISSIONS", help="student notebooks")
+    grade.add_argument("--out", required=True, metavar="DIR", help="folder for the results")
+    grade.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=2,
+        metavar="N",
+        help="submissions graded at once here (default: %(default)s)",
+    )
+    grade.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="grade on this running Dask cluster instead (needs the [grading] extra)",
+    )
+    grade.add_argument("--cell-timeout", type=float, default=30, metavar="S", help="per cell")
+    grade.add_argument("--total-timeout", type=float, default=600, metavar="S", help="per worker")
+    grade.add_argument(
+        "--memory-mb", type=_positive_int, default=2048, metavar="M", help="per worker"
+    )
+    grade.set_defaults(run=_run_grade, command="grade")
+
+
+def _run_grade(args: argparse.Namespace) -> int:
+    """Grade the batch; print one line per student and where the CSV is."""
+    from course.grading.batch import grade_batch
+
+    try:
+        report = grade_batch(
+            args.master,
+            args.submissions,
+            args.out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            cell_timeout=args.cell_timeout,
+            total_timeout=args.total_timeout,
+            memory_mb=args.memory_mb,
+        )
+    except ImportError as error:  # --scheduler without distributed: it says what to install
+        print(f"course grade: error: {error}", file=sys.stderr)
+        return 1
+    width = max(len("student"), *(len(s.student) for s in report.students))
+    print(f"{'student':<{width}}  {'points':>12}  error")
+    for s in report.students:
+        points = f"{s.points:g} / {s.possible:g}"
+        print(f"{s.student:<{width}}  {points:>12}  {s.error or ''}".rstrip())
+    print(f"{report.assignment}: {len(report.students)} graded in {report.seconds:.1f} s")
+    print(f"wrote {report.csv}, {report.gradebook} and {len(report.feedback)} feedback files")
     return 0
 
 

@@ -13,7 +13,7 @@ from course import cli
 from course.cli import build_parser, main
 from course.demo import DemoSettings, run_demo
 
-COMMANDS = ("demo", "data", "release", "progress", "train", "sample", "caption")
+COMMANDS = ("demo", "data", "release", "progress", "grade", "train", "sample", "caption")
 
 FIGURES = (
     "samples",

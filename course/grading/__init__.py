@@ -11,6 +11,12 @@
 - ``gradebook``: the SQLite gradebook (safe under parallel writers,
   idempotent re-grading), its CSV export and per-student feedback.
 
-Still to come: ``course grade`` and the pytest plugin, hidden cases, the
-gradebook wired in, and grading on Dask.
+- ``batch``: ``grade_batch`` and ``course grade``: many submissions in
+  parallel processes (``--workers``) or on a Dask cluster (``--scheduler``),
+  recorded in the gradebook, with the CSV and the feedback files.
+- ``pytest_plugin``: ``pytest --course-grade=MASTER SUBMISSIONS...``, one
+  test item per student per check.
+
+Still to come: hidden seeded cases, detecting calls of the reference
+implementation, the red-team batch of 40 submissions and its timings.
 """

@@ -132,13 +132,14 @@ def grade_submission(
     or call, ``total_timeout`` s per worker, ``memory_mb`` MiB of address space.
     """
     master = read_master(master_path)
+    name = Path(submission_path).name  # what the student sees: never the grader's paths
     try:
         data = Path(submission_path).read_bytes()
     except OSError as error:
-        return _unreadable(master, f"{submission_path}: cannot be read ({error.strerror})", "")
+        return _unreadable(master, f"{name}: cannot be read ({error.strerror})", "")
     sha256 = hashlib.sha256(data).hexdigest()
     try:
-        cells = _submission_cells(data, submission_path)
+        cells = _submission_cells(data, name)
     except ValueError as error:
         return _unreadable(master, str(error), sha256)
     notes: list[str] = []

@@ -1,0 +1,245 @@
+"""Grade a batch of submissions, here in threads or on a Dask cluster, into one gradebook.
+
+:func:`grade_batch` grades every submission against one master with
+:func:`~course.grading.engine.grade_submission`, records each result in
+``OUT/gradebook.sqlite`` as it completes (the grader's process is the only
+writer), then writes ``OUT/grades.csv`` and ``OUT/feedback/<student>.md``
+and ``.html``.
+
+- The student id is the submission file's stem (``alice.ipynb`` -> ``alice``);
+  two submissions with the same stem are an error naming both files.
+- The assignment is the master file's stem (``01_fully_connected``).
+- Locally (the default) a pool of ``workers`` processes grades, one
+  submission per task, so a slow submission holds only its own process.
+- With ``scheduler='tcp://HOST:PORT'`` the same tasks go to a running Dask
+  distributed cluster. Its workers must have this package installed and see
+  the master and submissions at the same absolute paths (a shared filesystem).
+
+Why processes and not threads: :func:`grade_submission` captures what each
+check prints with ``contextlib.redirect_stdout`` (it swaps the process-wide
+``sys.stdout``) and sets the process-wide ``course.checks.set_time_limit``,
+whose SIGALRM limit works only in a main thread. Two grades in threads of one
+process would mix up each other's check messages (a re-run would then differ)
+and run without that limit. A Dask worker runs tasks in threads, so there
+grades take turns within one worker process (a lock): start workers with
+``dask worker --nthreads 1 --nworkers N``; the worker's ``cell_timeout``
+bounds every call of a student's function there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from course.grading.engine import SubmissionGrade, grade_submission, read_master
+from course.grading.gradebook import Gradebook
+
+__all__ = ["BatchReport", "StudentReport", "grade_batch"]
+
+SCHEDULER_TIMEOUT_S = 30  # s to wait for a Dask scheduler before giving up
+INSTALL_HINT = "pip install 'nn-practitioner[grading]'"
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()  # for a file that could not be read
+_ONE_GRADE_AT_A_TIME = threading.Lock()  # per process: stdout capture and time limit are global
+
+
+@dataclass(frozen=True)
+class StudentReport:
+    """One student's line of the batch: points, possible, error (None when graded), seconds."""
+
+    student: str
+    points: float
+    possible: float
+    error: str | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """What a batch graded and wrote.
+
+    - assignment: the master's stem; students: one StudentReport each, sorted by student
+    - seconds: wall time of the whole batch
+    - gradebook, csv: the files written; feedback: the Markdown and HTML files written
+    """
+
+    assignment: str
+    students: list[StudentReport]
+    seconds: float
+    gradebook: Path
+    csv: Path
+    feedback: list[Path]
+
+
+def grade_batch(
+    master: str | Path,
+    submissions: Sequence[str | Path],
+    out: str | Path,
+    *,
+    workers: int = 2,
+    scheduler: str | None = None,
+    cell_timeout: float = 30,
+    total_timeout: float = 600,
+    memory_mb: int = 2048,
+    progress: bool = True,
+) -> BatchReport:
+    """Grade ``submissions`` against ``master``; write the gradebook, CSV and feedback in ``out``.
+
+    ``workers`` processes grade at once here, or with ``scheduler`` a Dask cluster does.
+    Raises ValueError for two submissions with the same stem or ``workers`` < 1,
+    ModuleNotFoundError when ``scheduler`` is given without ``distributed`` installed,
+    and ConnectionError when the scheduler cannot be reached.
+    """
+    started = time.monotonic()
+    master = Path(master).resolve()
+    students = _students(submissions)
+    if workers < 1:
+        raise ValueError(f"grade_batch: workers must be >= 1; got {workers}")
+    checks = [cell.name for cell in read_master(master).check_cells]  # a broken master raises
+    assignment = master.stem
+    out = Path(out)
+    limits = {"cell_timeout": cell_timeout, "total_timeout": total_timeout, "memory_mb": memory_mb}
+    grade_all = _grade_on_dask if scheduler else _grade_in_processes
+    option = scheduler if scheduler else workers
+    reports = []
+    with Gradebook(out / "gradebook.sqlite") as book:
+        completed = grade_all(master, students, option, limits)
+        for student, grade, seconds in _progress_bar(completed, len(students), progress):
+            book.record(
+                student,
+                assignment,
+                grade.sha256 or _EMPTY_SHA256,
+                grade.results,
+                error=grade.error,
+                path=students[student],
+            )
+            reports.append(
+                StudentReport(student, grade.points, grade.possible, grade.error, seconds)
+            )
+        csv = book.export_csv(assignment, out / "grades.csv", checks)
+        feedback = _write_feedback(book, assignment, sorted(students), out / "feedback")
+    reports.sort(key=lambda report: report.student)
+    return BatchReport(
+        assignment, reports, time.monotonic() - started, out / "gradebook.sqlite", csv, feedback
+    )
+
+
+def _students(submissions: Sequence[str | Path]) -> dict[str, Path]:
+    """Student id (the file's stem) -> absolute path; ValueError naming both files of a clash."""
+    students: dict[str, Path] = {}
+    for submission in submissions:
+        path = Path(submission).resolve()
+        if path.stem in students:
+            raise ValueError(
+                f"grade_batch: {students[path.stem]} and {path} both give the student id "
+                f"{path.stem!r} (the file's stem); rename one of them"
+            )
+        students[path.stem] = path
+    return students
+
+
+# ---------------------------------------------------------------------------
+# Where the grading runs: threads here, or a Dask cluster
+# ---------------------------------------------------------------------------
+
+Completed = Iterator[tuple[str, SubmissionGrade, float]]  # (student, grade, seconds) as done
+
+
+def _grade_timed(
+    master: Path, submission: Path, limits: dict[str, float]
+) -> tuple[SubmissionGrade, float]:
+    """Grade one submission; return the grade and the seconds it took (one at a time here)."""
+    with _ONE_GRADE_AT_A_TIME:
+        started = time.monotonic()
+        grade = grade_submission(master, submission, **limits)
+        return grade, time.monotonic() - started
+
+
+def _grade_in_processes(
+    master: Path, students: dict[str, Path], workers: int, limits: dict[str, float]
+) -> Completed:
+    """Grade in a pool of ``workers`` fresh processes; yield each grade as it completes."""
+    spawn = multiprocessing.get_context("spawn")  # not fork: the grader may hold threads
+    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+        futures = {
+            pool.submit(_grade_timed, master, path, limits): student
+            for student, path in students.items()
+        }
+        for future in as_completed(futures):
+            grade, seconds = future.result()
+            yield futures[future], grade, seconds
+
+
+def _grade_on_dask(
+    master: Path, students: dict[str, Path], scheduler: str, limits: dict[str, float]
+) -> Completed:
+    """Send one task per submission to the Dask ``scheduler``; yield each grade as it completes."""
+    try:
+        import distributed
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError(
+            f"grading on a Dask cluster (--scheduler) needs distributed: {INSTALL_HINT}"
+        ) from error
+    try:
+        client = distributed.Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+    except (OSError, TimeoutError) as error:
+        raise ConnectionError(
+            f"cannot reach the Dask scheduler at {scheduler} within {SCHEDULER_TIMEOUT_S} s "
+            f"({error}); start it with `dask scheduler` and its workers with "
+            f"`dask worker --nthreads 1 {scheduler}`, or grade here without --scheduler"
+        ) from error
+    with client:
+        names = list(students)
+        futures = client.map(
+            _grade_timed,
+            [master] * len(names),
+            [students[name] for name in names],
+            [limits] * len(names),
+            pure=False,
+        )
+        student_of = dict(zip(futures, names, strict=True))
+        for future in distributed.as_completed(futures):
+            grade, seconds = future.result()
+            yield student_of[future], grade, seconds
+
+
+def _progress_bar(completed: Completed, total: int, shown: bool) -> Completed:
+    """``completed``, with a tqdm bar over the submissions when ``shown``."""
+    if not shown:
+        yield from completed
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, desc="grading", unit="submission") as bar:
+        for item in completed:
+            bar.set_postfix_str(item[0])
+            bar.update()
+            yield item
+
+
+# ---------------------------------------------------------------------------
+# Feedback files
+# ---------------------------------------------------------------------------
+
+
+def _write_feedback(
+    book: Gradebook, assignment: str, students: list[str], folder: Path
+) -> list[Path]:
+    """Write ``<student>.md`` and ``.html`` for each student; return the paths written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    views: tuple[tuple[str, Callable[[str, str], str]], ...] = (
+        (".md", book.feedback),
+        (".html", book.feedback_html),
+    )
+    for student in students:
+        for suffix, view in views:
+            path = folder / f"{student}{suffix}"
+            path.write_text(view(student, assignment), encoding="utf-8")
+            written.append(path)
+    return written
