@@ -157,3 +157,34 @@ def test_a_malformed_submission_is_an_error_row(tmp_path, text):
     assert result.error
     assert [r.check for r in result.results] == list(EXERCISE_CHECKS)
     assert {(r.status, r.points) for r in result.results} == {("not run", 0)}
+
+
+DELEGATIONS = {
+    "import": "from course.layers import affine_forward as reference\n",
+    "a copy of the package's file": (
+        "import importlib.util\nfrom pathlib import Path\nimport course\n"
+        "spec = importlib.util.spec_from_file_location(\n"
+        "    'fc_copy', Path(course.__file__).parent / 'layers' / 'fc.py'\n)\n"
+        "module = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(module)\n"
+        "reference = module.affine_forward\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("how", DELEGATIONS)
+def test_a_function_that_calls_the_course_reference_earns_nothing(tmp_path, how):
+    def delegate(nb):
+        code = cell(nb, "affine-forward-code")
+        code.source = (
+            DELEGATIONS[how] + "\n\ndef affine_forward(x, w, b):\n    return reference(x, w, b)\n"
+        )
+
+    results = by_check(grade(submission(tmp_path, delegate)))
+    assert (results["affine_forward"].status, results["affine_forward"].points) == ("failed", 0)
+    assert "calls the course's own affine_forward (course/layers/fc.py)" in (
+        results["affine_forward"].message
+    )
+    # The other checks, the backward included (it calls the student's forward), keep theirs.
+    for name, points in EXERCISE_CHECKS.items():
+        if name != "affine_forward":
+            assert results[name].points == points, results[name]

@@ -17,6 +17,8 @@
 - ``pytest_plugin``: ``pytest --course-grade=MASTER SUBMISSIONS...``, one
   test item per student per check.
 
-Still to come: hidden seeded cases, detecting calls of the reference
-implementation, the red-team batch of 40 submissions and its timings.
+A checked function that calls the course's own implementation of itself
+(imported, or from a copy of the package's file) earns nothing: the worker
+watches the calls (``Worker.forbid``). Still to come: hidden seeded cases
+and the full red-team suite.
 """

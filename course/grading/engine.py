@@ -224,6 +224,7 @@ def _grade_check(
         return _zero(cell, status, f"{cell.name}: not graded ({status})", worker.died)
     namespace = {"__builtins__": builtins, **_CHECK_NAMESPACE}
     namespace.update({name: worker.function(name) for name in names})
+    worker.forbid(cell.checks)  # the checked functions may not call the course's own
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed):

@@ -192,6 +192,7 @@ class Worker:
                 raise ValueError(f"Worker: {name} must be > 0 seconds, got {value!r}")
         self.cells = list(cells)
         self.cell_timeout = float(cell_timeout)
+        self.forbidden: frozenset[str] = frozenset()  # see forbid()
         self.total_timeout = float(total_timeout)
         self.memory_mb = int(memory_mb)
         self.limits: dict[str, bool] = {}
@@ -292,6 +293,19 @@ class Worker:
             raise ValueError(f"Worker.function: expected a function name, got {name!r}")
         return RemoteFunction(self, name)
 
+    def forbid(self, names: Sequence[str]) -> None:
+        """From now on, a call fails when it reaches the course's own function of one of ``names``.
+
+        A graded ``affine_forward`` that returns ``course.layers.affine_forward(...)``,
+        or the same function from a copy of the package's file loaded some
+        other way, would pass every check without being the student's work:
+        while a call runs, the worker watches every Python function it enters,
+        and one named in ``names`` whose code lives in the ``course`` package
+        makes the call raise ``ReferenceCalled``. Other course functions (the
+        layers an exercise is meant to build on) stay allowed.
+        """
+        self.forbidden = frozenset(names)
+
     def call(self, name: str, *args, **kwargs):
         """Call ``name(*args, **kwargs)`` in the worker and return its result as plain data.
 
@@ -305,6 +319,7 @@ class Worker:
             request = {
                 "op": "call",
                 "name": name,
+                "forbid": sorted(self.forbidden),
                 "args": encode(list(args), payloads, owner=self._token),
                 "kwargs": encode(dict(kwargs), payloads, owner=self._token),
             }
@@ -687,6 +702,40 @@ def _as_student(original_builtins: dict, function: Callable, *args, **kwargs) ->
         _restore(vars(builtins), original_builtins)
 
 
+class ReferenceCalled(Exception):
+    """A graded function called the course's own implementation of a graded function."""
+
+
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../course
+
+
+def _without_reference(
+    forbidden: Sequence[str], original_builtins: dict, function: Callable, *args, **kwargs
+) -> object:
+    """:func:`_as_student`, failing when the call enters the package's own ``forbidden`` code."""
+    if not forbidden:
+        return _as_student(original_builtins, function, *args, **kwargs)
+    names, entered = frozenset(forbidden), []
+
+    def watch(frame, event, arg):  # a profile hook: sees every Python function call
+        code = frame.f_code
+        ours = code.co_filename.startswith(_PACKAGE_ROOT)
+        if event == "call" and code.co_name in names and ours:
+            entered.append((code.co_name, os.path.relpath(code.co_filename, _PACKAGE_ROOT)))
+
+    sys.setprofile(watch)
+    try:
+        value = _as_student(original_builtins, function, *args, **kwargs)
+    finally:
+        sys.setprofile(None)
+    if entered:
+        name, path = entered[0]
+        raise ReferenceCalled(
+            f"it calls the course's own {name} (course/{path}); graded code must be your own"
+        )
+    return value
+
+
 def _serve(request_fd: int, response_fd: int, memory_mb: int, output_limit: int) -> None:
     """Answer the grader's requests until it says goodbye or closes the channel."""
     namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
@@ -725,7 +774,9 @@ def _serve(request_fd: int, response_fd: int, memory_mb: int, output_limit: int)
                 function = namespace.get(request["name"])
                 if function is None:
                     raise NameError(f"name {request['name']!r} is not defined in the notebook")
-                value = _as_student(original_builtins, function, *args, **kwargs)
+                value = _without_reference(
+                    request.get("forbid") or [], original_builtins, function, *args, **kwargs
+                )
                 reply["value"] = encode(value, sent, to_handle)
                 before = decode(request["args"], payloads, from_handle)
                 before_kw = decode(request["kwargs"], payloads, from_handle)
