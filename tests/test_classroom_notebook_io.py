@@ -85,6 +85,13 @@ def test_source_text_joins_a_list_of_lines():
     assert source_text({}) == ""
 
 
+def test_source_text_of_unvalidated_json_keeps_only_strings():
+    # A submission read as plain JSON may hold anything where the source should be.
+    assert source_text({"source": ["a = 1\n", 7, None, "b = 2"]}) == "a = 1\nb = 2"
+    assert source_text({"source": None}) == ""
+    assert source_text({"source": {"code": "x"}}) == ""
+
+
 def test_sources_digest_ignores_outputs_and_metadata_but_not_sources():
     nb = notebook()
     digest = sources_digest(nb)

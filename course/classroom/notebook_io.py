@@ -136,10 +136,17 @@ def _not_a_notebook(path: Path, reason: str) -> ValueError:
     )
 
 
-def source_text(cell: NotebookNode) -> str:
-    """Return a cell's source as one string (nbformat may hold it as a list of lines)."""
+def source_text(cell: NotebookNode | dict) -> str:
+    """Return a cell's source as one string (nbformat may hold it as a list of lines).
+
+    A cell read as plain JSON (a submission that is not validated) may hold
+    anything: lines that are not strings are left out, and a source that is
+    neither a string nor a list reads as empty.
+    """
     source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
+    if isinstance(source, list):
+        return "".join(line for line in source if isinstance(line, str))
+    return source if isinstance(source, str) else ""
 
 
 def sources_digest(nb: NotebookNode) -> str:

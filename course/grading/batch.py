@@ -1,4 +1,4 @@
-"""Grade a batch of submissions, here in threads or on a Dask cluster, into one gradebook.
+"""Grade a batch of submissions, here in processes or on a Dask cluster, into one gradebook.
 
 :func:`grade_batch` grades every submission against one master with
 :func:`~course.grading.engine.grade_submission`, records each result in
@@ -144,7 +144,7 @@ def _students(submissions: Sequence[str | Path]) -> dict[str, Path]:
 
 
 # ---------------------------------------------------------------------------
-# Where the grading runs: threads here, or a Dask cluster
+# Where the grading runs: processes here, or a Dask cluster
 # ---------------------------------------------------------------------------
 
 Completed = Iterator[tuple[str, SubmissionGrade, float]]  # (student, grade, seconds) as done

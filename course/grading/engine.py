@@ -153,7 +153,7 @@ def grade_submission(
         elif cell.get("cell_type") != "code":
             notes.append(f"exercise cell {cell_id!r} is a {cell.get('cell_type')} cell: not run")
         else:
-            exercise_sources[cell_id] = _source(cell)
+            exercise_sources[cell_id] = source_text(cell)
     previous_limit = set_time_limit(cell_timeout + CHECK_TIME_MARGIN)
     try:
         results = _run_and_check(
@@ -334,15 +334,8 @@ def _note_check_cells(master: MasterNotebook, by_id: dict[str, dict], notes: lis
             notes.append(
                 f"check cell {cell.cell_id!r} turned into {theirs.get('cell_type')}: ignored"
             )
-        elif _source(theirs) != cell.source:
+        elif source_text(theirs) != cell.source:
             notes.append(f"check cell {cell.cell_id!r} edited in the submission: ignored")
-
-
-def _source(cell: dict) -> str:
-    source = cell.get("source", "")
-    if isinstance(source, list):
-        return "".join(line for line in source if isinstance(line, str))
-    return source if isinstance(source, str) else ""
 
 
 def _unreadable(master: MasterNotebook, error: str, sha256: str) -> SubmissionGrade:

@@ -46,8 +46,13 @@ from course.widgets._validation import (
     validate_description,
 )
 
-__all__ = ["CaptionBrowser", "CaptionReport", "DecodedCaption", "describe_scene"]
-__all__ += ["plot_word_probabilities"]
+__all__ = [
+    "CaptionBrowser",
+    "CaptionReport",
+    "DecodedCaption",
+    "describe_scene",
+    "plot_word_probabilities",
+]
 
 MAX_WORDS = 12  # the longest caption decoded, <END> included (Captioner.caption's default)
 REFERENCES = 5  # true captions shown per scene (the dataset's captions_per_scene)
