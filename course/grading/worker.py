@@ -64,6 +64,8 @@ from course.grading._protocol import (
     read_frame,
     write_frame,
 )
+from course.grading._sandbox import Guard
+from course.grading._sandbox import install as install_sandbox
 
 __all__ = [
     "CellResult",
@@ -710,9 +712,18 @@ _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .
 
 
 def _without_reference(
-    forbidden: Sequence[str], original_builtins: dict, function: Callable, *args, **kwargs
+    guard: Guard,
+    forbidden: Sequence[str],
+    original_builtins: dict,
+    function: Callable,
+    *args,
+    **kwargs,
 ) -> object:
-    """:func:`_as_student`, failing when the call enters the package's own ``forbidden`` code."""
+    """:func:`_as_student`, failing when the call enters the package's own ``forbidden`` code.
+
+    While the call runs the sandbox refuses new threads and changes to the
+    profiler (either would hide calls from the watch); a call that tries fails.
+    """
     if not forbidden:
         return _as_student(original_builtins, function, *args, **kwargs)
     names, entered = frozenset(forbidden), []
@@ -723,11 +734,16 @@ def _without_reference(
         if event == "call" and code.co_name in names and ours:
             entered.append((code.co_name, os.path.relpath(code.co_filename, _PACKAGE_ROOT)))
 
+    guard.tampered = None
     sys.setprofile(watch)
+    guard.graded = True
     try:
         value = _as_student(original_builtins, function, *args, **kwargs)
     finally:
+        guard.graded = False
         sys.setprofile(None)
+    if guard.tampered is not None:
+        raise ReferenceCalled(f"{guard.tampered} while it is graded, which hides its calls")
     if entered:
         name, path = entered[0]
         raise ReferenceCalled(
@@ -736,7 +752,9 @@ def _without_reference(
     return value
 
 
-def _serve(request_fd: int, response_fd: int, memory_mb: int, output_limit: int) -> None:
+def _serve(
+    request_fd: int, response_fd: int, memory_mb: int, output_limit: int, guard: Guard
+) -> None:
     """Answer the grader's requests until it says goodbye or closes the channel."""
     namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
     objects: dict[int, object] = {}
@@ -774,8 +792,9 @@ def _serve(request_fd: int, response_fd: int, memory_mb: int, output_limit: int)
                 function = namespace.get(request["name"])
                 if function is None:
                     raise NameError(f"name {request['name']!r} is not defined in the notebook")
+                forbid = request.get("forbid") or []
                 value = _without_reference(
-                    request.get("forbid") or [], original_builtins, function, *args, **kwargs
+                    guard, forbid, original_builtins, function, *args, **kwargs
                 )
                 reply["value"] = encode(value, sent, to_handle)
                 before = decode(request["args"], payloads, from_handle)
@@ -807,12 +826,13 @@ def main(argv: list[str] | None = None) -> None:
         int, (argv if argv is not None else sys.argv[1:])
     )
     limits = _apply_limits(memory_mb, cpu_seconds, file_mb)
+    guard = install_sandbox(os.getcwd())
     # the hello request is answered with the limits in force
     request, _ = read_frame(request_fd, None, 1 << 30)
     write_frame(
         response_fd, {"seq": request.get("seq"), "status": "ok", "limits": limits}, [], None
     )
-    _serve(request_fd, response_fd, memory_mb, output_limit)
+    _serve(request_fd, response_fd, memory_mb, output_limit, guard)
 
 
 if __name__ == "__main__":
