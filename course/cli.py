@@ -327,6 +327,12 @@ def _add_grade(commands: argparse._SubParsersAction) -> None:
     grade.add_argument(
         "--memory-mb", type=_positive_int, default=2048, metavar="M", help="per worker"
     )
+    grade.add_argument(
+        "--hidden-salt",
+        default="",
+        metavar="TEXT",
+        help="renews every hidden test input (they are seeded from the master and this)",
+    )
     grade.set_defaults(run=_run_grade, command="grade")
 
 
@@ -344,6 +350,7 @@ def _run_grade(args: argparse.Namespace) -> int:
             cell_timeout=args.cell_timeout,
             total_timeout=args.total_timeout,
             memory_mb=args.memory_mb,
+            hidden_salt=args.hidden_salt,
         )
     except ImportError as error:  # --scheduler without distributed: it says what to install
         print(f"course grade: error: {error}", file=sys.stderr)

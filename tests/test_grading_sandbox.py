@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import course
@@ -102,9 +103,8 @@ t = threading.Thread(target=print, args=('a thread outside a graded call',)); t.
     ids=["profiler", "thread"],
 )
 def test_a_graded_call_cannot_hide_a_call_to_the_reference(body, reason):
-    cell = f"from course.layers import affine_forward as _ref\ndef affine_forward(x, w, b):\n{body}"
-    import numpy as np
-
+    header = "from course.layers import affine_forward as _ref\ndef affine_forward(x, w, b):\n"
+    cell = header + body
     with Worker([cell], **LIMITS) as worker:
         assert worker.run_cells()[0].ok
         x, w, b = np.ones((2, 3)), np.ones((3, 4)), np.zeros(4)

@@ -86,6 +86,7 @@ def grade_batch(
     cell_timeout: float = 30,
     total_timeout: float = 600,
     memory_mb: int = 2048,
+    hidden_salt: str = "",
     progress: bool = True,
 ) -> BatchReport:
     """Grade ``submissions`` against ``master``; write the gradebook, CSV and feedback in ``out``.
@@ -103,7 +104,12 @@ def grade_batch(
     checks = [cell.name for cell in read_master(master).check_cells]  # a broken master raises
     assignment = master.stem
     out = Path(out)
-    limits = {"cell_timeout": cell_timeout, "total_timeout": total_timeout, "memory_mb": memory_mb}
+    limits = {
+        "cell_timeout": cell_timeout,
+        "total_timeout": total_timeout,
+        "memory_mb": memory_mb,
+        "hidden_salt": hidden_salt,
+    }
     grade_all = _grade_on_dask if scheduler else _grade_in_processes
     option = scheduler if scheduler else workers
     reports = []
@@ -150,9 +156,7 @@ def _students(submissions: Sequence[str | Path]) -> dict[str, Path]:
 Completed = Iterator[tuple[str, SubmissionGrade, float]]  # (student, grade, seconds) as done
 
 
-def _grade_timed(
-    master: Path, submission: Path, limits: dict[str, float]
-) -> tuple[SubmissionGrade, float]:
+def _grade_timed(master: Path, submission: Path, limits: dict) -> tuple[SubmissionGrade, float]:
     """Grade one submission; return the grade and the seconds it took (one at a time here)."""
     with _ONE_GRADE_AT_A_TIME:
         started = time.monotonic()
@@ -161,7 +165,7 @@ def _grade_timed(
 
 
 def _grade_in_processes(
-    master: Path, students: dict[str, Path], workers: int, limits: dict[str, float]
+    master: Path, students: dict[str, Path], workers: int, limits: dict
 ) -> Completed:
     """Grade in a pool of ``workers`` fresh processes; yield each grade as it completes."""
     spawn = multiprocessing.get_context("spawn")  # not fork: the grader may hold threads
@@ -176,7 +180,7 @@ def _grade_in_processes(
 
 
 def _grade_on_dask(
-    master: Path, students: dict[str, Path], scheduler: str, limits: dict[str, float]
+    master: Path, students: dict[str, Path], scheduler: str, limits: dict
 ) -> Completed:
     """Send one task per submission to the Dask ``scheduler``; yield each grade as it completes."""
     try:

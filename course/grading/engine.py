@@ -35,12 +35,14 @@ from course.classroom.cell_metadata import read_cell_settings
 from course.classroom.markers import BEGIN_SOLUTION
 from course.classroom.notebook_io import read_notebook, source_text
 from course.grading.gradebook import PASSED, CheckResult
-from course.grading.worker import Worker, WorkerDied, strip_magics
+from course.grading.hidden import HIDDEN_CASES, run_hidden_cases, seed_for
+from course.grading.worker import CellResult, Worker, WorkerDied, strip_magics
 
 __all__ = ["MasterNotebook", "SubmissionGrade", "grade_submission", "read_master"]
 
 CHECK_TIME_MARGIN = 5.0  # s the checks' own alarm waits beyond the worker's cell timeout
 MIN_RESTART_S = 5.0  # s of the total time limit a restarted worker needs to be worth starting
+MAX_CHECK_RESTARTS = 3  # fresh workers after functions that hang or crash during checks
 _CHECK_NAMESPACE = {name: getattr(checks_module, name) for name in checks_module.__all__}
 
 
@@ -66,6 +68,7 @@ class MasterNotebook:
     exercises: tuple[str, ...]  # ids of the exercise cells, in order
     defines: dict[str, frozenset[str]]  # exercise id -> names its master source defines
     check_cells: tuple[CheckCell, ...]
+    sha256: str = ""  # of the master file: the hidden cases' seed derives from it
 
 
 @dataclass
@@ -95,6 +98,7 @@ class SubmissionGrade:
 def read_master(master_path: str | Path) -> MasterNotebook:
     """Read the master's setup, exercise and check cells (raises for a broken master)."""
     nb = read_notebook(Path(master_path))
+    sha256 = hashlib.sha256(Path(master_path).read_bytes()).hexdigest()
     setup, exercises, defines, check_cells = [], [], {}, []
     for number, cell in enumerate(nb.cells, start=1):
         if cell.cell_type != "code":
@@ -113,7 +117,7 @@ def read_master(master_path: str | Path) -> MasterNotebook:
         elif any(line.strip() == BEGIN_SOLUTION for line in source.splitlines()):
             exercises.append(cell.id)
             defines[cell.id] = _defined_names(source)
-    return MasterNotebook(tuple(setup), tuple(exercises), defines, tuple(check_cells))
+    return MasterNotebook(tuple(setup), tuple(exercises), defines, tuple(check_cells), sha256)
 
 
 def grade_submission(
@@ -123,13 +127,16 @@ def grade_submission(
     cell_timeout: float = 30,
     total_timeout: float = 600,
     memory_mb: int = 2048,
+    hidden_salt: str = "",
 ) -> SubmissionGrade:
     """Grade ``submission_path`` against ``master_path``; never raises for a bad submission.
 
     The worker runs the master's setup cells and the submission's exercise
     cells (matched by id); the master's check cells run here, calling the
-    student's functions in the worker. Limits: ``cell_timeout`` s per cell
-    or call, ``total_timeout`` s per worker, ``memory_mb`` MiB of address space.
+    student's functions in the worker. A function whose visible check passes
+    is then run on hidden cases (:mod:`course.grading.hidden`), seeded from
+    the master's SHA-256 and ``hidden_salt``. Limits: ``cell_timeout`` s per
+    cell or call, ``total_timeout`` s per worker, ``memory_mb`` MiB of address space.
     """
     master = read_master(master_path)
     name = Path(submission_path).name  # what the student sees: never the grader's paths
@@ -156,9 +163,9 @@ def grade_submission(
             exercise_sources[cell_id] = source_text(cell)
     previous_limit = set_time_limit(cell_timeout + CHECK_TIME_MARGIN)
     try:
-        results = _run_and_check(
-            master, exercise_sources, notes, cell_timeout, total_timeout, memory_mb
-        )
+        limits = {"cell_timeout": cell_timeout, "memory_mb": memory_mb}
+        seed = seed_for(master.sha256, hidden_salt)
+        results = _run_and_check(master, exercise_sources, notes, limits, total_timeout, seed)
     finally:
         set_time_limit(previous_limit)
     return SubmissionGrade(results, None, sha256, notes)
@@ -173,36 +180,71 @@ def _run_and_check(
     master: MasterNotebook,
     exercise_sources: dict[str, str],
     notes: list[str],
-    cell_timeout: float,
+    limits: dict,
     total_timeout: float,
-    memory_mb: int,
+    seed: int,
 ) -> list[CheckResult]:
-    """Run the cells (restarting once without a cell that killed the worker), then the checks."""
-    started = time.monotonic()
+    """Run the cells, then the checks; a worker that dies during a check is started again.
+
+    A function that hangs or crashes when a check calls it costs that check
+    only: the next check gets a fresh worker (the same cells run again), up
+    to ``MAX_CHECK_RESTARTS`` times and while the total time limit allows.
+    """
+    deadline = time.monotonic() + total_timeout
     lost: dict[str, tuple[str, str]] = {}  # exercise id -> (status, reason) of the worker's death
     ids = [cell_id for cell_id in master.exercises if cell_id in exercise_sources]
+    start = (master, exercise_sources, ids, lost, notes, limits, deadline)
+    worker = _start_worker(*start)
+    results, restarts = [], 0
+    try:
+        for cell in master.check_cells:
+            alive = worker.died is None
+            results.append(_grade_check(cell, master, exercise_sources, lost, worker, seed))
+            if alive and worker.died is not None:  # this check's call hung or crashed
+                if restarts == MAX_CHECK_RESTARTS or deadline - time.monotonic() < MIN_RESTART_S:
+                    continue  # the later checks report the death as their reason
+                restarts += 1
+                notes.append(f"worker restarted after the check of {cell.name}: {worker.died}")
+                worker.close()
+                start = (master, exercise_sources, ids, lost, notes, limits, deadline)
+                worker = _start_worker(*start)
+    finally:
+        worker.close()
+    return results
+
+
+def _start_worker(
+    master: MasterNotebook,
+    exercise_sources: dict[str, str],
+    ids: list[str],
+    lost: dict[str, tuple[str, str]],
+    notes: list[str],
+    limits: dict,
+    deadline: float,
+) -> Worker:
+    """A worker that has run the setup and exercise cells, restarted once without a killer cell.
+
+    A cell that ends the worker (timeout, crash, memory) is removed from
+    ``ids`` and recorded in ``lost``; the checks of what it defines score 0.
+    """
     for attempt in range(2):
-        budget = total_timeout - (time.monotonic() - started)
+        budget = max(deadline - time.monotonic(), 0.1)
         sources = [*master.setup, *(exercise_sources[cell_id] for cell_id in ids)]
-        worker = Worker(
-            sources, cell_timeout=cell_timeout, total_timeout=budget, memory_mb=memory_mb
-        )
+        worker = Worker(sources, total_timeout=budget, **limits)
         cell_results = worker.run_cells()
-        killer = next((r for r in cell_results if r.status in ("timeout", "died")), None)
+        killer = next((r for r in cell_results if _kills(r)), None)
         position = None if killer is None else killer.index - len(master.setup)
-        can_restart = budget - (time.monotonic() - started) > MIN_RESTART_S
+        can_restart = deadline - time.monotonic() > MIN_RESTART_S
         if position is None or position < 0 or attempt == 1 or not can_restart:
-            break
+            return worker
         cell_id = ids.pop(position)
         status = "timeout" if killer.status == "timeout" else _death_status(killer.message)
+        if killer.error_type == "MemoryError":
+            status = "out of memory"
         lost[cell_id] = (status, f"exercise cell {cell_id!r}: {killer.message}")
         notes.append(f"worker restarted without exercise cell {cell_id!r}: {killer.message}")
         worker.close()
-    with worker:
-        return [
-            _grade_check(cell, master, exercise_sources, lost, worker)
-            for cell in master.check_cells
-        ]
+    return worker
 
 
 def _grade_check(
@@ -211,8 +253,9 @@ def _grade_check(
     exercise_sources: dict[str, str],
     lost: dict[str, tuple[str, str]],
     worker: Worker,
+    seed: int,
 ) -> CheckResult:
-    """Run one master check cell here, against the worker's functions."""
+    """Run one master check cell here, against the worker's functions, then the hidden cases."""
     names = _referenced_names(cell.source) - _CHECK_NAMESPACE.keys() - vars(builtins).keys()
     for cell_id, (status, reason) in lost.items():
         defined = master.defines[cell_id] | _defined_names(exercise_sources[cell_id])
@@ -246,8 +289,20 @@ def _grade_check(
         return _zero(cell, "crashed", message, message)
     lines = [line for line in printed.getvalue().splitlines() if line.strip()]
     ok = next((line for line in reversed(lines) if line.startswith("OK")), None)
-    message = ok or (lines[-1] if lines else f"{cell.name}: passed")
-    return CheckResult(cell.name, cell.points, cell.points, PASSED, message)
+    messages = [ok or (lines[-1] if lines else f"{cell.name}: passed")]
+    for name in cell.checks:
+        if name not in HIDDEN_CASES:
+            continue
+        functions = {need: worker.function(need) for need in HIDDEN_CASES[name].needs}
+        try:
+            hidden = run_hidden_cases(name, functions, seed)
+        except WorkerDied as died:
+            status = "timeout" if died.timeout else _death_status(died.reason)
+            return _zero(cell, status, f"{cell.name}: not graded ({status})", died.reason)
+        if not hidden.passed:
+            return _zero(cell, "failed", hidden.message, "its visible check passed")
+        messages.append(hidden.message)
+    return CheckResult(cell.name, cell.points, cell.points, PASSED, "; ".join(messages))
 
 
 def _missing_reason(
@@ -262,6 +317,16 @@ def _missing_reason(
     return (
         f"exercise cell(s) missing from the submission: {', '.join(missing)}" if missing else None
     )
+
+
+def _kills(result: CellResult) -> bool:
+    """Whether a cell leaves the worker unfit to go on: it ended it, or ran out of memory.
+
+    After a ``MemoryError`` the cell's data may still hold the memory (a list
+    the student grew to the limit), and every later import or allocation
+    would fail; so such a cell is dropped like one that crashed.
+    """
+    return result.status in ("timeout", "died") or result.error_type == "MemoryError"
 
 
 def _worker_died(error: BaseException) -> WorkerDied | None:

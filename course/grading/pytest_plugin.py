@@ -53,6 +53,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=2048,
         help="MiB of address space one submission's worker may use (default 2048)",
     )
+    group.addoption(
+        "--course-hidden-salt",
+        default="",
+        help="renews every hidden test input (seeded from the master and this text)",
+    )
 
 
 def _master(config: pytest.Config) -> Path | None:
@@ -98,6 +103,7 @@ class SubmissionFile(pytest.File):
                 cell_timeout=option("course_cell_timeout"),
                 total_timeout=option("course_total_timeout"),
                 memory_mb=option("course_memory_mb"),
+                hidden_salt=option("course_hidden_salt"),
             )
         return self._grade
 
