@@ -314,6 +314,13 @@ def pickle_payload(nb: dict) -> None:
     )
 
 
+def right_only_on_the_visible_inputs(nb: dict) -> None:
+    """Adam keeping its moments in arrays of the visible weight's shape: hidden cases catch it."""
+    code = _cell(nb, "adam-code")
+    source = "".join(code["source"])
+    code["source"] = source.replace("np.zeros_like(w)", "np.zeros((4, 5), dtype=w.dtype)")
+
+
 def syntax_error(nb: dict) -> None:
     _append(nb, "rmsprop-code", "def broken(:\n    pass\n")
 
@@ -376,6 +383,9 @@ TRICKS: dict[str, Trick] = {
         {"dropout_forward": "timeout", "dropout_backward": "timeout"},
     ),
     "pickle-payload": Trick(pickle_payload, BROKEN_AFFINE),
+    "right-only-on-the-visible-inputs": Trick(
+        right_only_on_the_visible_inputs, {"adam": "failed"}
+    ),
     "syntax-error": Trick(syntax_error, {"rmsprop": "failed"}),
     "half-complete": Trick(
         half_complete,

@@ -1,6 +1,6 @@
 """The red-team suite: one batch of every known trick, each with the exact grade it must get.
 
-The batch (``tests/grading_redteam.py``: 27 submissions of notebook 01)
+The batch (``tests/grading_redteam.py``: 28 submissions of notebook 01)
 is graded once with ``course grade``'s engine in two processes; each test
 reads one student's results. A trick earns nothing for the checks it
 targets, and every honest exercise of the same submission keeps its points.
@@ -82,6 +82,14 @@ def test_the_instructor_is_told_what_happened(tmp_path, name):
     path = write_submission(name, tmp_path, tmp_path / "gradebook.sqlite")
     grade = grade_submission(MASTER, path, cell_timeout=CELL_TIMEOUT, total_timeout=120)
     assert any(TRICKS[name].note in note for note in grade.notes), grade.notes
+
+
+def test_a_function_right_only_on_the_visible_inputs_fails_its_hidden_cases(batch):
+    _, results, _, _ = batch
+    _, _, _, message, reason = results["right-only-on-the-visible-inputs"]["adam"]
+    assert message.startswith("adam: hidden case 1 of 3: adam raised ValueError")
+    assert reason == "its visible check passed"
+    assert "(4, 5)" not in message and "4, 5" not in message  # the hidden shapes stay hidden
 
 
 def test_the_fifty_megabytes_are_cut_and_the_feedback_stays_small(batch):
