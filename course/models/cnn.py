@@ -22,6 +22,7 @@ from course.models._validation import (
     validate_tiny_vgg,
 )
 from course.models.weight_init import init_weight
+from course.validation import require_dout
 
 POOL_2X2 = {"pool_height": 2, "pool_width": 2, "stride": 2}
 
@@ -246,9 +247,47 @@ class TinyVGG:
         scores, caches, _ = self._forward(X, mode, keep=False)
         if y is None:
             return scores
-        loss, dh = layers.softmax_loss(scores, y)
+        loss, dscores = layers.softmax_loss(scores, y)
+        _, grads = self._backward(dscores, caches)
+        for k in range(1, self.num_layers + 1):
+            W = self.params[f"W{k}"]
+            loss += 0.5 * self.reg * float(np.sum(W * W))
+            grads[f"W{k}"] = grads[f"W{k}"] + self.reg * W
+        return float(loss), grads
+
+    def input_gradient(self, X: np.ndarray, dscores: np.ndarray) -> np.ndarray:
+        """The gradient on the input images of ``sum(dscores * scores)``, in test mode.
+
+        Runs the forward pass in test mode (batchnorm uses its running averages),
+        then backpropagates the upstream gradient ``dscores`` through the layers'
+        own backward functions down to the pixels: with ``dscores`` one-hot in
+        class y it is the gradient of the (unnormalised) class score S_y(X),
+        what saliency maps, class visualisation and fooling images ascend.
+
+        Inputs:
+        - X: (N, C, H, W) images
+        - dscores: (N, num_classes) upstream gradient on the scores
+
+        Returns:
+        - dX: (N, C, H, W), in the model's dtype
+        """
+        func = "TinyVGG.input_gradient"
+        X = validate_images(func, X, self.input_dim, self.dtype)
+        dscores = require_dout(
+            func, dscores, (X.shape[0], self.num_classes), name="dscores", of="scores"
+        )
+        _, caches, _ = self._forward(X, "test", keep=False)
+        dX, _ = self._backward(dscores.astype(self.dtype, copy=False), caches)
+        return dX
+
+    def _backward(self, dscores: np.ndarray, caches: list[tuple]):
+        """Backpropagate ``dscores`` (N, num_classes) through the caches of :meth:`_forward`.
+
+        Returns ``(dX, grads)``: the (N, C, H, W) gradient on the input and the
+        gradients of every parameter (without the regularisation term).
+        """
         grads: dict[str, np.ndarray] = {}
-        i = self.num_layers
+        dh, i = dscores, self.num_layers
         for cache in reversed(caches):
             kind = cache[0]
             if kind == "scores":
@@ -268,11 +307,7 @@ class TinyVGG:
                     )
                 dh, grads[f"W{i}"], grads[f"b{i}"] = layers.conv_backward_fast(dh, conv_cache)
                 i -= 1
-        for k in range(1, self.num_layers + 1):
-            W = self.params[f"W{k}"]
-            loss += 0.5 * self.reg * float(np.sum(W * W))
-            grads[f"W{k}"] = grads[f"W{k}"] + self.reg * W
-        return float(loss), grads
+        return dh, grads
 
     def activations(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """Every layer's output in test mode, keyed by :meth:`layer_names` (for visualisation).
