@@ -303,3 +303,43 @@ def test_the_checks_own_time_limit_stops_a_call_and_ends_the_worker():
     finally:
         set_time_limit(previous)
     assert "interrupted while waiting for spin()" in worker.died or "closed" in worker.died
+
+
+def test_a_course_model_travels_as_data_and_its_changes_come_back():
+    from course.models.cnn import TinyVGG
+
+    model = TinyVGG(
+        input_dim=(3, 8, 8),
+        stages=((4,),),
+        hidden_dims=(),
+        num_classes=3,
+        normalization="batchnorm",
+        dtype=np.float64,
+        seed=1,
+    )
+    for bn_param in model.bn_params:
+        bn_param.update(running_mean=np.ones(4), running_var=np.full(4, 2.0))
+    model.mean_image = np.full((3, 8, 8), 0.5)
+    X = np.random.default_rng(0).standard_normal((2, 3, 8, 8))
+    cell = (
+        "def scores(model, X):\n    return model.loss(X - model.mean_image)\n\n"
+        "def spoil(model):\n    model.params['W1'] *= 0\n"
+    )
+    worker, results = run([cell])
+    with worker:
+        assert results[0].ok
+        np.testing.assert_array_equal(worker.function("scores")(model, X), model.loss(X - 0.5))
+        worker.function("spoil")(model)
+        assert not model.params["W1"].any()  # the check sees the student's in-place edit
+
+
+def test_a_model_tree_that_does_not_fit_its_config_is_refused():
+    from course.grading._protocol import decode, encode
+    from course.models.cnn import TinyVGG
+
+    payloads: list[bytes] = []
+    tree = encode(TinyVGG(input_dim=(3, 8, 8), stages=((4,),), hidden_dims=()), payloads)
+    assert tree["$"] == "model"
+    tree["params"]["v"] = tree["params"]["v"][:-1]  # a parameter missing
+    with pytest.raises(ProtocolError, match="malformed model"):
+        decode(tree, payloads, lambda handle: handle)

@@ -16,6 +16,9 @@ travels as a JSON tree whose leaves are JSON scalars or tagged objects:
     {"$": "tuple" | "list", "v": [...]}
     {"$": "dict", "v": [[key, value], ...]}   keys: str, int, float, bool or None
     {"$": "handle", "id": 3, "type": "Cache"}  an object that stays in the worker
+    {"$": "model", "class": "TinyVGG", "config": ..., "params": ..., "bn_params": ...,
+     "mean_image": ...}        a course model, rebuilt from its constructor
+                               arguments and arrays (the checks of notebook 03 pass one)
 
 Decoding checks every payload's ``.npy`` header before reading it: only
 numeric and bool dtypes (kinds ``b i u f c``) pass, so an object array, the
@@ -129,6 +132,15 @@ def _encode(value, payloads, to_handle, depth, owner=None):
                 ]
             )
         return {"$": "dict", "v": pairs}
+    if is_model(value):
+        fields = {
+            "config": value.config(),
+            "params": value.params,
+            "bn_params": value.bn_params,
+            "mean_image": value.mean_image,
+        }
+        trees = {k: _encode(v, payloads, None, depth + 1) for k, v in fields.items()}
+        return {"$": "model", "class": type(value).__name__, **trees}
     raise Untransferable(
         f"a {type(value).__name__} cannot be sent to the worker: only numeric or bool numpy "
         "arrays, int, float, bool, None, str and tuples, lists and dicts of these can"
@@ -182,11 +194,44 @@ def decode(
             return result
         if kind == "handle":
             return make_handle(tree)
+        if kind == "model":
+            return _decode_model(tree, payloads, make_handle, depth)
     except ProtocolError:
         raise
     except (KeyError, IndexError, TypeError, ValueError) as error:
         raise ProtocolError(f"malformed {kind!r} value: {type(error).__name__}: {error}") from None
     raise ProtocolError(f"unknown value tag {kind!r}")
+
+
+def is_model(value: object) -> bool:
+    """Whether ``value`` is a course model that travels as data (only ``TinyVGG``)."""
+    from course.models.cnn import TinyVGG
+
+    return type(value) is TinyVGG
+
+
+def _decode_model(tree: dict, payloads: list[bytes], make_handle, depth: int) -> object:
+    """Rebuild a TinyVGG from its config and arrays; ProtocolError when they do not fit."""
+    from course.models.cnn import TinyVGG
+
+    if tree.get("class") != "TinyVGG":
+        raise ProtocolError(f"unknown model class {tree.get('class')!r}")
+    parts = {
+        key: decode(tree[key], payloads, make_handle, depth + 1)
+        for key in ("config", "params", "bn_params", "mean_image")
+    }
+    config, params, bn_params = parts["config"], parts["params"], parts["bn_params"]
+    if not (isinstance(config, dict) and isinstance(params, dict) and isinstance(bn_params, list)):
+        raise ProtocolError("malformed model: config, params or bn_params of the wrong type")
+    model = TinyVGG(**config)  # validates the architecture
+    for name, array in model.params.items():
+        given = params.get(name)
+        if not isinstance(given, np.ndarray) or given.shape != array.shape:
+            raise ProtocolError(f"malformed model: parameter {name!r} missing or misshapen")
+    if set(params) != set(model.params) or len(bn_params) != len(model.bn_params):
+        raise ProtocolError("malformed model: parameters or batchnorm states do not match")
+    model.params, model.bn_params, model.mean_image = params, bn_params, parts["mean_image"]
+    return model
 
 
 def load_array(data: bytes) -> np.ndarray:

@@ -61,6 +61,7 @@ from course.grading._protocol import (
     Untransferable,
     decode,
     encode,
+    is_model,
     read_frame,
     write_frame,
 )
@@ -83,6 +84,7 @@ OUTPUT_LIMIT = 64 * 1024  # characters of a cell's output (and bytes of stray ou
 MESSAGE_LIMIT = 500  # characters of an error message kept
 STARTUP_TIMEOUT = 60.0  # seconds for the worker to start (bounded by the total time limit)
 _tokens = itertools.count(1)
+_MODEL_STATE = ("params", "bn_params")  # what a call may change in a model argument
 
 
 class WorkerDied(Exception):
@@ -503,6 +505,10 @@ def _terminate(process: subprocess.Popen, fds: list[int], tempdir: str | None) -
 
 def _mirror(target: object, new: object) -> None:
     """Make the grader's argument ``target`` look like the worker's ``new``, in place."""
+    if is_model(target) and is_model(new):
+        for part in _MODEL_STATE:
+            _mirror(getattr(target, part), getattr(new, part))
+        return
     if isinstance(target, np.ndarray) and isinstance(new, np.ndarray):
         if not target.flags.writeable:
             return
@@ -667,6 +673,10 @@ def _describe(error: BaseException, memory_mb: int) -> tuple[str, str, str]:
 
 def _changed(after: object, before: object) -> bool:
     """Whether an argument differs after a call from a fresh decoding of what was sent."""
+    if is_model(before):
+        return not is_model(after) or any(
+            _changed(getattr(after, part), getattr(before, part)) for part in _MODEL_STATE
+        )
     if isinstance(before, np.ndarray):
         return not (
             isinstance(after, np.ndarray)
