@@ -68,6 +68,11 @@ from course.checks.temporal import (
     check_word_embedding_backward,
     check_word_embedding_forward,
 )
+from course.checks.viz import (
+    check_class_visualisation_step,
+    check_make_fooling_image,
+    check_saliency_maps,
+)
 
 __all__ = [
     "CheckFailed",
@@ -80,6 +85,7 @@ __all__ = [
     "check_beam_search",
     "check_captioning_loss",
     "check_batchnorm_forward",
+    "check_class_visualisation_step",
     "check_conv_backward_naive",
     "check_conv_forward_naive",
     "check_dropout_backward",
@@ -88,6 +94,7 @@ __all__ = [
     "check_lstm_forward",
     "check_lstm_step_backward",
     "check_lstm_step_forward",
+    "check_make_fooling_image",
     "check_max_pool_backward_naive",
     "check_max_pool_forward_naive",
     "check_relu_backward",
@@ -97,6 +104,7 @@ __all__ = [
     "check_rnn_forward",
     "check_rnn_step_backward",
     "check_rnn_step_forward",
+    "check_saliency_maps",
     "check_sample_captions",
     "check_sgd_momentum",
     "check_softmax_loss",

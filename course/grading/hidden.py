@@ -39,8 +39,9 @@ engine to report.
 Functions without hidden cases (``NO_HIDDEN_CASES``): ``dropout_forward`` and
 ``dropout_backward`` draw a random mask, which no reference can reproduce
 value for value (their check tests its statistics); ``captioning_loss``,
-``sample_captions`` and ``beam_search`` take a whole model, which their
-visible checks build and exercise.
+``sample_captions`` and ``beam_search``, and notebook 03's ``saliency_maps``,
+``class_visualisation_step`` and ``make_fooling_image``, take a whole model,
+which their visible checks build (two architectures each) and exercise.
 
 Instructors change every hidden input (after a leak, or for a new term) by
 passing a salt: ``seed_for(master_sha256, salt="2027-spring")``.
@@ -79,7 +80,16 @@ ERROR_MESSAGE_LIMIT = 160  # characters of a student's exception message shown i
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])")
 KINK_MARGIN = 1e-3  # ReLU inputs (and pre-activations) at least this far from 0
 NO_HIDDEN_CASES = frozenset(
-    {"dropout_forward", "dropout_backward", "captioning_loss", "sample_captions", "beam_search"}
+    {
+        "dropout_forward",
+        "dropout_backward",
+        "captioning_loss",
+        "sample_captions",
+        "beam_search",
+        "saliency_maps",
+        "class_visualisation_step",
+        "make_fooling_image",
+    }
 )
 
 Rng = np.random.Generator
