@@ -15,6 +15,7 @@ from course.data._caption_validation import require_scene
 from course.data.caption_scenes import SCENE_SIZE
 from course.recipes.caption_pipeline import Captioner
 from course.validation import require_positive_int
+from course.viz._validation import require_vis_model
 
 SPLITS = ("train", "val", "test")
 MAX_BEAM_WIDTH = 10  # the widest beam the browser's slider offers
@@ -105,3 +106,66 @@ def validate_browser(
             f"{func}: beam_width={beam_width}; the browser offers beams of 1 to {MAX_BEAM_WIDTH}"
         )
     return split, count, seed, beam_width
+
+
+# ---------------------------------------------------------------------------
+# The ConvNet widgets (filter, activation, neuron and saliency browsers; training monitor)
+# ---------------------------------------------------------------------------
+
+SHAPES_INPUT = (3, 32, 32)  # what the Shapes-10 images are, as model inputs (C, H, W)
+MAX_IMAGES = 5000  # Shapes-10 images a browser generates at most (about 0.1 ms each)
+MAX_NEURON_IMAGES = 2000  # images whose maps the neuron browser keeps (conv1: 64 KB each)
+MAX_PATCHES = 16  # the most top-activating patches the neuron browser shows
+
+
+def require_widget_model(func: str, model: object, shapes: bool = True) -> object:
+    """``model`` if it is None (the shipped one) or a TinyVGG-like model with input gradients.
+
+    With ``shapes``, the model must also take Shapes-10 images (3, 32, 32) and
+    score the ten classes, since the widget shows it Shapes-10 images.
+    """
+    if model is None:
+        return None
+    require_vis_model(func, model, gradient=True)
+    if shapes and (tuple(model.input_dim) != SHAPES_INPUT or model.num_classes != 10):
+        raise ValueError(
+            f"{func}: model takes {tuple(model.input_dim)} inputs and scores "
+            f"{model.num_classes} classes; this widget shows Shapes-10 images, so it needs "
+            f"{SHAPES_INPUT} inputs and 10 classes, as course.models.load_pretrained() has"
+        )
+    return model
+
+
+def validate_image_source(
+    func: str, count: object, seed: object, most: int = MAX_IMAGES
+) -> tuple[int, int]:
+    """Check how many Shapes-10 test images a widget browses and their seed; return both."""
+    count = require_positive_int(func, "count", count)
+    if count > most:
+        raise ValueError(f"{func}: count={count} images; browse at most {most}")
+    seed = require_positive_int(func, "seed", seed, allow_zero=True)
+    return count, seed
+
+
+def require_patch_count(func: str, k: object) -> int:
+    """The number k of top-activating patches shown: 1 to MAX_PATCHES."""
+    k = require_positive_int(func, "k", k)
+    if k > MAX_PATCHES:
+        raise ValueError(f"{func}: k={k} patches; the browser shows 1 to {MAX_PATCHES}")
+    return k
+
+
+def require_choice(func: str, name: str, value: object, choices: Sequence[object]) -> object:
+    """``value`` if it is one of ``choices``, else a ValueError listing them."""
+    if value not in tuple(choices):
+        raise ValueError(f"{func}: {name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def require_seconds(func: str, name: str, value: object) -> float:
+    """A finite number of seconds >= 0 (0: every time)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{func}: {name} must be a number of seconds, got {type(value).__name__}")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{func}: {name} must be a finite number of seconds >= 0, got {value}")
+    return float(value)
