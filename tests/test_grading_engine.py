@@ -188,3 +188,28 @@ def test_a_function_that_calls_the_course_reference_earns_nothing(tmp_path, how)
     for name, points in EXERCISE_CHECKS.items():
         if name != "affine_forward":
             assert results[name].points == points, results[name]
+
+
+MASTER_03 = ROOT / "solutions" / "03_visualizing_convnets.ipynb"
+
+
+def test_notebook_03_sends_its_model_to_the_worker_and_catches_delegation(tmp_path):
+    """The visualisation checks pass a TinyVGG: it travels as data, and copying viz fails."""
+
+    def delegate(nb):
+        cell(nb, "saliency-code").source = (
+            "from course import viz\n\ndef saliency_maps(model, X, y):\n"
+            "    return viz.saliency_maps(model, X, y)\n"
+        )
+
+    path = tmp_path / "student.ipynb"
+    nb = nbformat.read(MASTER_03, as_version=4)
+    delegate(nb)
+    path.write_text(nbformat.writes(nb), encoding="utf-8")
+    results = by_check(grade_submission(MASTER_03, path, **LIMITS))
+    assert results["saliency_maps"].points == 0
+    assert "calls the course's own saliency_maps (course/viz/saliency.py)" in (
+        results["saliency_maps"].message
+    )
+    for name in ("class_visualisation_step", "make_fooling_image"):
+        assert results[name].status == "passed", results[name]
