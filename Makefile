@@ -7,13 +7,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LAB_STAMP := $(VENV)/.lab-installed
 OUT ?= output/demo
+GALLERY_PORT ?= 8866
 
-.PHONY: install demo test lint lab clean help
+.PHONY: install demo test lint lab gallery browser clean help
 
 help:
 	@echo "make demo   generate Shapes-10, train a net, print its accuracy, write figures to $(OUT)/"
 	@echo "make test   run the whole test suite, notebooks included"
 	@echo "make lab    open JupyterLab on the course (assignments/, notebooks/, solutions/)"
+	@echo "make gallery  serve the widget gallery as a web page on http://127.0.0.1:$(GALLERY_PORT)/"
 	@echo "make lint   ruff check and format check"
 	@echo "make clean  remove the virtual environment, build files and outputs"
 
@@ -29,8 +31,22 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/course demo --out $(OUT)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's chromium (no browser is downloaded). As root
+# with apt, this installs it; elsewhere it says how, and those tests are skipped.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } \
+	      || echo "note: apt-get could not install chromium; the browser tests will be skipped"; \
+	  else \
+	    echo "note: Debian's chromium is missing (sudo apt-get install chromium); the browser tests will be skipped"; \
+	  fi; }
+
+gallery: $(STAMP)
+	$(BIN)/voila notebooks/02_widget_gallery.ipynb --Voila.ip=127.0.0.1 --port=$(GALLERY_PORT) --no-browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check course tests benchmarks

@@ -23,6 +23,11 @@ from threadpoolctl import ThreadpoolController
 _RED = "var(--jp-error-color1, #cf222e)"  # JupyterLab's theme colour, with a fallback
 
 
+def with_article(noun: str) -> str:
+    """'a heart', 'an arrow': the noun with its indefinite article."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
 def figure_png(fig: Figure) -> bytes:
     """PNG bytes of a figure, drawn by Agg (no pyplot, nothing shown)."""
     buffer = io.BytesIO()

@@ -48,6 +48,7 @@ from course.widgets._view import (
     fit_scale,
     heat_picture,
     picture_png,
+    with_article,
 )
 
 __all__ = [
@@ -187,7 +188,7 @@ class ActivationBrowser(WidgetView):
             min=0, max=self.count - 1, description="test image", style=label, layout=wide
         )
         self.new_image_button = widgets.Button(
-            description="new random image", icon="random", layout={"width": "170px"}
+            description="new random image", layout={"width": "170px"}
         )
         self.seed_box = widgets.BoundedIntText(
             value=0,
@@ -370,7 +371,7 @@ class ActivationBrowser(WidgetView):
     @staticmethod
     def _heading(key: tuple[str, Any], label: int | None) -> str:
         kind, value = key
-        truth = "" if label is None else f", a {CLASS_NAMES[label]}"
+        truth = "" if label is None else f", {with_article(CLASS_NAMES[label])}"
         if kind == "test":
             return f"<b>test image {value}</b>{truth}"
         if kind == "fresh":

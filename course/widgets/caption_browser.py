@@ -383,7 +383,6 @@ class CaptionBrowser:
         )
         self.new_scene_button = widgets.Button(
             description="new random scene",
-            icon="random",
             tooltip="draw a fresh scene with the next seed",
             layout={"width": "170px"},
         )

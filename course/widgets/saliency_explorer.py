@@ -45,7 +45,7 @@ from course.viz import (
 )
 from course.viz.pixels import rescale
 from course.widgets._validation import require_widget_model, validate_image_source
-from course.widgets._view import WidgetView, fit_scale, heat_picture, picture_png
+from course.widgets._view import WidgetView, fit_scale, heat_picture, picture_png, with_article
 from course.widgets.activation_browser import TEST_STREAM, shapes_inputs
 
 __all__ = ["SaliencyExplorer"]
@@ -241,7 +241,8 @@ class SaliencyExplorer(WidgetView):
         )
         name, truth = CLASS_NAMES[target], CLASS_NAMES[int(self.labels[index])]
         heading = (
-            f"<b>test image {index}</b>, a {truth}, predicted {CLASS_NAMES[self.predicted]}; "
+            f"<b>test image {index}</b>, {with_article(truth)}, "
+            f"predicted {CLASS_NAMES[self.predicted]}; "
             f"saliency of the <b>{name}</b> score (brighter: the score hangs on that pixel)"
         )
         if self.result_buttons.value == "class":
