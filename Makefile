@@ -9,7 +9,7 @@ LAB_STAMP := $(VENV)/.lab-installed
 OUT ?= output/demo
 GALLERY_PORT ?= 8866
 
-.PHONY: install demo test lint lab gallery browser clean help
+.PHONY: install demo test lint lab gallery browser browser-test clean help
 
 help:
 	@echo "make demo   generate Shapes-10, train a net, print its accuracy, write figures to $(OUT)/"
@@ -44,6 +44,9 @@ browser:
 	  else \
 	    echo "note: Debian's chromium is missing (sudo apt-get install chromium); the browser tests will be skipped"; \
 	  fi; }
+
+browser-test: $(STAMP) browser
+	$(BIN)/python -m pytest tests/test_browser_gallery.py
 
 gallery: $(STAMP)
 	$(BIN)/voila notebooks/02_widget_gallery.ipynb --Voila.ip=127.0.0.1 --port=$(GALLERY_PORT) --no-browser

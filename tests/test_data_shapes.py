@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course.data import CLASS_NAMES, generate_shapes, load_shapes, shape_parameters
+from course.data import CLASS_NAMES, generate_shapes, load_shapes, shape_masks, shape_parameters
 
 
 def test_class_names() -> None:
@@ -89,6 +89,19 @@ def test_shape_parameters_match_the_images() -> None:
     error = np.abs(centre_pixels - params["colour"]).max(axis=1)
     solid = labels != CLASS_NAMES.index("ring")
     assert np.mean(error[solid] < 0.25) > 0.97
+
+
+def test_shape_masks_cover_the_pixels_painted_in_the_shape_s_colour() -> None:
+    images, _ = generate_shapes(200, seed=5, stream=2)
+    masks = shape_masks(200, seed=5, stream=2)
+    colour = shape_parameters(200, seed=5, stream=2)["colour"]  # (N, 3)
+    assert masks.shape == (200, 32, 32) and masks.dtype == bool
+    assert masks.sum(axis=(1, 2)).min() >= 20  # every shape is there, and not tiny
+    error = np.abs(images / 255.0 - colour[:, None, None, :]).max(axis=3)  # (N, 32, 32)
+    # Inside the mask the pixels are the shape's colour (up to noise); far outside, rarely.
+    assert np.mean(error[masks] < 0.25) > 0.95
+    assert np.mean(error[~masks] < 0.1) < 0.1
+    np.testing.assert_array_equal(shape_masks(5, seed=5, stream=2), masks[:5])  # chunked
 
 
 def test_shapes_are_big_and_inside_the_image() -> None:

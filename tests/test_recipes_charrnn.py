@@ -279,7 +279,15 @@ def test_ctrl_c_on_the_command_line_saves_and_says_where(tmp_path):
     argv = [sys.executable, "-m", "course", "train", "charrnn", "--text", str(text_file)]
     argv += ["--out", str(out), "--iterations", "100000", "--minutes", "2"]
     argv += ["--hidden-dim", "16", "--seq-length", "12", "--batch-size", "4"]
-    process = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        argv,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        # As in a terminal: a test run started in the background (`make test &`, some CI
+        # runners) ignores SIGINT, and a child would inherit that and never see Ctrl-C.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     seen = ""
     while "it/s" not in seen and process.poll() is None:  # the progress bar is moving
         seen += process.stderr.read(1)

@@ -5,7 +5,13 @@ import pytest
 from matplotlib.figure import Figure
 from viz_models import pretrained_and_shapes
 
-from course.viz import plot_top_patches, receptive_field_box, receptive_fields, top_patches
+from course.viz import (
+    layer_peaks,
+    plot_top_patches,
+    receptive_field_box,
+    receptive_fields,
+    top_patches,
+)
 from course.viz.pixels import input_offset
 
 
@@ -83,3 +89,23 @@ def test_bad_inputs_name_the_function():
         top_patches(model, X[:4], "conv1_1", 0, maps=np.zeros((4, 16, 16, 16)))
     with pytest.raises(TypeError, match="plot_top_patches: result must be a TopPatches"):
         plot_top_patches({"patches": []})
+
+
+def test_layer_peaks_of_one_pass_give_the_same_result_as_the_maps():
+    model, X, labels = pretrained_and_shapes()
+    X, labels = X[:90], labels[:90]
+    peaks = layer_peaks(model, X, batch_size=40)  # three batches
+    activations = model.conv_activations(X)
+    assert set(peaks) == set(activations)
+    for layer, channel in [("conv1_1", 2), ("pool1", 9), ("conv3_2", 40)]:
+        maxima, positions = peaks[layer]
+        assert maxima.shape == activations[layer].shape[:2]
+        assert positions.shape == (*maxima.shape, 2)
+        from_maps = top_patches(model, X, layer, channel, 5, labels, activations[layer])
+        from_peaks = top_patches(model, X, layer, channel, 5, labels, peaks=peaks[layer])
+        for field in ("indices", "positions", "activations", "boxes", "patches", "histogram"):
+            np.testing.assert_array_equal(getattr(from_peaks, field), getattr(from_maps, field))
+    with pytest.raises(ValueError, match="top_patches: peaks must be layer_peaks"):
+        top_patches(model, X, "conv1_1", 0, peaks=peaks["conv1_1"][0])
+    with pytest.raises(ValueError, match="with N = 90"):
+        top_patches(model, X, "conv1_1", 0, peaks=(peaks["conv1_1"][0][:5], peaks["conv1_1"][1]))

@@ -6,7 +6,7 @@ Images (every loader returns the same dict: ``X_train``, ``y_train``,
 
 - ``shapes``: Shapes-10, a procedural CIFAR-10-like dataset of ten shape
   classes (``CLASS_NAMES``) that needs no download: ``load_shapes``,
-  ``generate_shapes``, ``shape_parameters``, ``to_nchw_float``; drawn by
+  ``generate_shapes``, ``shape_masks``, ``shape_parameters``, ``to_nchw_float``; drawn by
   ``shape_renderer``.
 - ``cifar10``: the real CIFAR-10, read by ``load_cifar10`` from the official
   python batches under ``data_root()`` (``paths``); when they are missing,
@@ -59,6 +59,7 @@ from course.data.shapes import (
     SHAPES_CLASSES,
     generate_shapes,
     load_shapes,
+    shape_masks,
     shape_parameters,
     to_nchw_float,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "pad_sequences",
     "parse_caption",
     "render_caption_scenes",
+    "shape_masks",
     "shape_parameters",
     "split_sentences",
     "stream_windows",

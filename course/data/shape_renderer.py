@@ -182,6 +182,24 @@ def _shape_sdf(name: str, centre: np.ndarray, size: np.ndarray, angle: np.ndarra
     return dist
 
 
+def shape_coverage(scenes: dict[str, np.ndarray]) -> np.ndarray:
+    """How much of each pixel the shape covers, (m, 32, 32) in [0, 1], as it is painted.
+
+    ``scenes`` needs ``labels``, ``centre``, ``size`` and ``angle`` (m,...);
+    the coverage is what :func:`render_scenes` paints the shape's colour with.
+    """
+    labels = scenes["labels"]
+    cover = np.zeros((len(labels), IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
+    for k, name in enumerate(CLASS_NAMES):
+        rows = np.flatnonzero(labels == k)
+        if rows.size:
+            dist = _shape_sdf(
+                name, scenes["centre"][rows], scenes["size"][rows], scenes["angle"][rows]
+            )
+            cover[rows] = np.clip(0.5 - dist, 0.0, 1.0)
+    return cover
+
+
 def _segment_distance(ax, ay, bx, by, out: np.ndarray, scratch: np.ndarray) -> np.ndarray:
     """Distance in pixels to segments from (ax, ay) to (bx, by), each (m,), written into ``out``.
 
@@ -359,13 +377,7 @@ def render_scenes(
 
     # 3. The shape, one class at a time (each class has its own SDF).
     cover = a
-    for k, name in enumerate(CLASS_NAMES):
-        rows = np.flatnonzero(scenes["labels"] == k)
-        if rows.size:
-            dist = _shape_sdf(
-                name, scenes["centre"][rows], scenes["size"][rows], scenes["angle"][rows]
-            )
-            cover[rows] = np.clip(0.5 - dist, 0.0, 1.0)
+    cover[...] = shape_coverage(scenes)
     _paint(canvas, cover, scenes["colour"], rgb)
 
     # 4. Per-pixel noise, then quantise to bytes like a photo.

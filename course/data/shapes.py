@@ -39,6 +39,7 @@ from course.data.shape_renderer import (
     make_workspace,
     render_scenes,
     sample_scenes,
+    shape_coverage,
 )
 from course.data.splits import assemble_splits
 
@@ -49,6 +50,7 @@ __all__ = [
     "SHAPES_CLASSES",
     "generate_shapes",
     "load_shapes",
+    "shape_masks",
     "shape_parameters",
     "to_nchw_float",
 ]
@@ -105,6 +107,23 @@ def generate_shapes(
         render_scenes(scenes, rng, images[start:stop], work)
         labels[start:stop] = scenes["labels"]
     return images, labels
+
+
+def shape_masks(num_images: int, seed: int = 0, *, stream: int = 0) -> np.ndarray:
+    """Where the shape is in each image of ``generate_shapes(num_images, seed, stream=stream)``.
+
+    Returns
+    -------
+    masks : np.ndarray of bool, shape (N, 32, 32)
+        True where the shape covers at least half of the pixel (its painted
+        coverage, antialiased at the edge, is 0.5 or more). Nothing is rendered.
+    """
+    func = "shape_masks"
+    num_images, seed, stream = validate_image_stream(func, num_images, seed, stream)
+    masks = np.zeros((num_images, IMAGE_SIZE, IMAGE_SIZE), dtype=bool)
+    for start, stop, scenes, _ in _chunks(num_images, seed, stream):
+        masks[start:stop] = shape_coverage(scenes) >= 0.5
+    return masks
 
 
 def shape_parameters(num_images: int, seed: int = 0, *, stream: int = 0) -> dict[str, np.ndarray]:

@@ -44,7 +44,13 @@ from course.viz.neighbours import Neighbours, nearest_neighbours, plot_nearest_n
 from course.viz.pixels import input_range, to_pixels
 from course.viz.receptive_field import ReceptiveField, receptive_field_box, receptive_fields
 from course.viz.saliency import plot_saliency_maps, saliency_maps
-from course.viz.top_patches import TopPatches, plot_top_patches, top_patches
+from course.viz.top_patches import (
+    TopPatches,
+    layer_peaks,
+    map_peaks,
+    plot_top_patches,
+    top_patches,
+)
 
 __all__ = [
     "FoolingFailed",
@@ -79,4 +85,6 @@ __all__ = [
     "saliency_maps",
     "to_pixels",
     "top_patches",
+    "layer_peaks",
+    "map_peaks",
 ]

@@ -50,6 +50,54 @@ class TopPatches:
     histogram: np.ndarray | None
 
 
+def map_peaks(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every channel's strongest response per image and where it is (the first maximum).
+
+    Inputs:
+    - maps: (N, F, H', W') a layer's maps
+
+    Returns:
+    - maxima: (N, F); positions: (N, F, 2) as (row, col)
+    """
+    N, F, H_out, W_out = maps.shape
+    flat = maps.reshape(N, F, H_out * W_out)
+    where = flat.argmax(axis=2)  # (N, F), the first maximum
+    maxima = np.take_along_axis(flat, where[..., None], axis=2)[..., 0]
+    return maxima, np.stack(np.divmod(where, W_out), axis=2)
+
+
+def layer_peaks(
+    model, X: np.ndarray, batch_size: int = 250
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """:func:`map_peaks` of every conv and pool layer, in one pass over X.
+
+    All :func:`top_patches` needs of a layer, for every channel, in (N, F)
+    numbers rather than the (N, F, H', W') maps: a browser can switch layers
+    and channels without running the net again, and keep little memory.
+
+    Inputs:
+    - X: (N, C, H, W) model inputs; batch_size: images per forward pass
+
+    Returns:
+    - dict layer -> (maxima (N, F), positions (N, F, 2))
+    """
+    func = "layer_peaks"
+    require_vis_model(func, model)
+    X = require_model_images(func, model, X)
+    batch_size = require_positive_int(func, "batch_size", batch_size)
+    batches = [
+        {
+            name: map_peaks(maps)
+            for name, maps in model.conv_activations(X[s : s + batch_size]).items()
+        }
+        for s in range(0, X.shape[0], batch_size)
+    ]
+    return {
+        name: tuple(np.concatenate([batch[name][i] for batch in batches]) for i in (0, 1))
+        for name in batches[0]
+    }
+
+
 def channel_maxima(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each image's strongest response and where it is (the first maximum, row-major).
 
@@ -74,6 +122,7 @@ def top_patches(
     labels: np.ndarray | None = None,
     maps: np.ndarray | None = None,
     batch_size: int = 250,
+    peaks: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TopPatches:
     """The k images of X that excite ``channel`` of ``layer`` most, cropped to the neuron.
 
@@ -85,6 +134,8 @@ def top_patches(
     - maps: optional (N, F, H', W'), ``model.conv_activations(X)[layer]`` computed
       once by the caller, to switch channels without running the net again
     - batch_size: images per forward pass when maps is None
+    - peaks: optional ``layer_peaks(model, X)[layer]`` instead of maps: the
+      (N, F) maxima and (N, F, 2) positions of every channel
 
     Returns:
     - TopPatches (see its docstring)
@@ -98,7 +149,11 @@ def top_patches(
     if labels is not None:
         labels = require_class_labels(func, labels, N, model.num_classes, name="labels")
     field = receptive_fields(model)[layer]
-    if maps is None:
+    if peaks is not None:
+        maxima, positions = _require_peaks(func, peaks, N, layer)
+        channel = require_index(func, "channel", channel, maxima.shape[1], layer)
+        maxima, positions = maxima[:, channel], positions[:, channel]
+    elif maps is None:
         batch_size = require_positive_int(func, "batch_size", batch_size)
         F = model.conv_activations(X[:1])[layer].shape[1]
         channel = require_index(func, "channel", channel, F, layer)
@@ -112,8 +167,8 @@ def top_patches(
         maps = _require_maps(func, maps, N, field.output_shape, layer)
         channel = require_index(func, "channel", channel, maps.shape[1], layer)
         maps = maps[:, channel]  # (N, H', W')
-
-    maxima, positions = channel_maxima(maps)  # (N,), (N, 2)
+    if peaks is None:
+        maxima, positions = channel_maxima(maps)  # (N,), (N, 2)
     order = np.lexsort((np.arange(N), -maxima))[:k]  # largest first; ties: smaller index
     boxes = np.array([receptive_field_box(model, layer, *positions[n]) for n in order])
     pixels = X[order] + input_offset(model)  # (k, C, H, W) in [0, 1]
@@ -139,6 +194,25 @@ def top_patches(
         patches=np.clip(patches, 0.0, 1.0),
         histogram=histogram,
     )
+
+
+def _require_peaks(func: str, peaks: object, N: int, layer: str):
+    if not (isinstance(peaks, tuple) and len(peaks) == 2):
+        raise ValueError(f"{func}: peaks must be layer_peaks(model, X)['{layer}']: a pair")
+    maxima, positions = peaks
+    if not (
+        isinstance(maxima, np.ndarray)
+        and isinstance(positions, np.ndarray)
+        and maxima.ndim == 2
+        and maxima.shape[0] == N
+        and positions.shape == (*maxima.shape, 2)
+    ):
+        raise ValueError(
+            f"{func}: peaks must be layer_peaks(model, X)['{layer}']: maxima (N, F) and "
+            f"positions (N, F, 2) with N = {N}; got {getattr(maxima, 'shape', None)} and "
+            f"{getattr(positions, 'shape', None)}"
+        )
+    return maxima, positions
 
 
 def _require_maps(func: str, maps: object, N: int, shape: tuple[int, int], layer: str):

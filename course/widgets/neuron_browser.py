@@ -6,10 +6,12 @@ channel most, each cropped to the receptive field of the neuron that fired,
 and the histogram of their classes) and :func:`course.viz.plot_top_patches`.
 
 :class:`NeuronBrowser` is the ipywidgets view over them: a layer dropdown and
-a channel slider over Shapes-10 test images. A layer's maps over the whole
-dataset (N, F, H', W') are computed once, on the layer's first visit (one
-forward pass over the N images, about 1 ms an image on two cores), and
-cached: a channel change only ranks that channel's maxima and redraws.
+a channel slider over Shapes-10 test images. When it is made, one forward
+pass over the N images (about 1 ms an image on two cores) keeps, for every
+conv and pool layer and every channel, each image's strongest response and
+where it is (:func:`course.viz.layer_peaks`: (N, F) numbers a layer, not its
+(N, F, H', W') maps); no control change runs the net again, and a layer or
+channel change only ranks that channel's maxima and redraws.
 Typical use in a notebook::
 
     from course.widgets import NeuronBrowser
@@ -29,7 +31,7 @@ from matplotlib.figure import Figure
 
 from course.data.shapes import CLASS_NAMES, generate_shapes
 from course.models.pretrained import load_pretrained
-from course.viz import TopPatches, plot_top_patches, top_patches
+from course.viz import TopPatches, layer_peaks, plot_top_patches, top_patches
 from course.viz.architecture import layer_kind
 from course.viz.pixels import as_pictures
 from course.widgets._validation import (
@@ -45,7 +47,7 @@ __all__ = ["NeuronBrowser"]
 
 PATCH_PX = 64  # each patch is shown about this many screen pixels wide
 GAP = 2  # pixels of white between patches, before enlarging
-BATCH = 250  # images per forward pass when a layer's maps are computed
+BATCH = 250  # images per forward pass when the peaks are computed
 
 
 class NeuronBrowser(WidgetView):
@@ -56,8 +58,8 @@ class NeuronBrowser(WidgetView):
     patches in a row, strongest first, enlarged with crisp pixels),
     ``captions`` (each patch's activation and class), ``histogram_view``
     (the classes of the k images), ``info``, ``status``. What is on show:
-    ``layer``, ``channel``, ``result`` (the TopPatches), ``maps`` (the
-    layer's cached maps (N, F, H', W')), ``last_update_seconds``.
+    ``layer``, ``channel``, ``result`` (the TopPatches), ``peaks`` (every
+    layer's ``layer_peaks``), ``last_update_seconds``.
     ``figure()`` is ``plot_top_patches`` of the result on show; ``X``
     (N, 3, 32, 32) and ``labels`` (N,) are the browsed images.
 
@@ -80,8 +82,10 @@ class NeuronBrowser(WidgetView):
         self.layers = [n for n in self.model.layer_names() if layer_kind(n) in ("conv", "pool")]
         images, self.labels = generate_shapes(count, seed, stream=TEST_STREAM)
         self.X = shapes_inputs(self.model, images)  # (N, 3, 32, 32)
-        # The caches: layer -> its maps (N, F, H', W'); (layer, channel) -> (result, PNG).
-        self._maps: dict[str, np.ndarray] = {}
+        # Every layer's peaks, from one pass over the images at construction (about half a
+        # second for 500: then no control change runs the net); (layer, channel) -> (result, PNG).
+        with self._blas.limit(limits=1, user_api="blas"):
+            self.peaks = layer_peaks(self.model, self.X, BATCH)
         self._results: dict[tuple[str, int], tuple[TopPatches, bytes]] = {}
         self._build_controls()
         self._update()
@@ -95,7 +99,7 @@ class NeuronBrowser(WidgetView):
         )
         self.channel_slider = widgets.IntSlider(
             min=0,
-            max=self._maps_of(self.layers[0]).shape[1] - 1,
+            max=self.channels(self.layers[0]) - 1,
             description="channel",
             style=label,
             layout={"width": "420px"},
@@ -121,12 +125,8 @@ class NeuronBrowser(WidgetView):
 
     def _on_layer(self, change: dict) -> None:
         started = time.perf_counter()
-        self.status.value = (
-            f"<span style='color:gray'>computing {html.escape(self.layer)}'s maps over "
-            f"{self.count} images...</span>"
-        )
-        self._fit_slider(self.channel_slider, self._maps_of(self.layer).shape[1])
-        self._update(started=started)  # the layer's first visit: its maps' time counts
+        self._fit_slider(self.channel_slider, self.channels(self.layer))
+        self._update(started=started)
 
     # ---------------------------------------------------------------- what is shown
 
@@ -138,10 +138,9 @@ class NeuronBrowser(WidgetView):
     def channel(self) -> int:
         return self.channel_slider.value
 
-    @property
-    def maps(self) -> np.ndarray:
-        """The layer's maps over the N images (N, F, H', W'), computed once per layer."""
-        return self._maps_of(self.layer)
+    def channels(self, layer: str) -> int:
+        """How many channels (maps) ``layer`` has."""
+        return self.peaks[layer][0].shape[1]
 
     @property
     def result(self) -> TopPatches:
@@ -152,21 +151,10 @@ class NeuronBrowser(WidgetView):
         """The plain function's Figure: ``plot_top_patches`` of the result on show."""
         return plot_top_patches(self.result, CLASS_NAMES, self.labels)
 
-    def _maps_of(self, layer: str) -> np.ndarray:
-        if layer not in self._maps:
-            with self._blas.limit(limits=1, user_api="blas"):
-                self._maps[layer] = np.concatenate(
-                    [
-                        self.model.conv_activations(self.X[s : s + BATCH])[layer]
-                        for s in range(0, self.count, BATCH)
-                    ]
-                )  # (N, F, H', W')
-        return self._maps[layer]
-
     def _result_of(self, layer: str, channel: int) -> tuple[TopPatches, bytes]:
         if (layer, channel) not in self._results:
             result = top_patches(
-                self.model, self.X, layer, channel, self.k, self.labels, self._maps_of(layer)
+                self.model, self.X, layer, channel, self.k, self.labels, peaks=self.peaks[layer]
             )
             pictures = as_pictures(result.patches)  # (k, S, S, 3)
             k, S = pictures.shape[:2]
@@ -198,7 +186,7 @@ class NeuronBrowser(WidgetView):
             f"<div style='font-size:13px; margin-top:6px'><b>classes of the top {k}</b>"
             f"{bar_rows(list(CLASS_NAMES), result.histogram / k, counts)}</div>"
         )
-        F = self.maps.shape[1]
+        F = self.channels(layer)
         self.info.value = (
             f"<div style='font-size:13px'><b>{html.escape(layer)}</b> channel {channel} of {F}: "
             f"the {k} strongest of {self.count} test images, each cropped to the "
