@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from course import checks, layers, optim
+from course import checks, layers, optim, viz
 from course.grading.hidden import (
     HIDDEN_CASES,
     NO_HIDDEN_CASES,
@@ -23,7 +23,7 @@ STABLE_HASH_OF_AFFINE_FORWARD = 0x3100FD76FA44CFF8  # sha256, first 8 bytes
 
 
 def reference(name: str):
-    return getattr(layers, name, None) or getattr(optim, name)
+    return getattr(layers, name, None) or getattr(optim, name, None) or getattr(viz, name)
 
 
 def references(name: str) -> dict:
@@ -268,6 +268,7 @@ WRONG = [
 
 
 def test_every_graded_function_but_dropout_and_captioning_has_hidden_cases():
+    assert {"saliency_maps", "class_visualisation_step", "make_fooling_image"} <= set(HIDDEN_CASES)
     graded = {name.removeprefix("check_") for name in checks.__all__ if name.startswith("check_")}
     assert set(HIDDEN_CASES) == graded - NO_HIDDEN_CASES
     assert NO_HIDDEN_CASES <= graded
@@ -595,3 +596,83 @@ def test_hidden_cases_run_through_a_worker():
         result = run_hidden_cases("affine_backward", only_n2, SEED)
         assert not result.passed
         assert "dw differs" in result.message
+
+
+# ---------------------------------------------------------------------------
+# Notebook 03: functions of a model, on small TinyVGGs the hidden cases draw
+# ---------------------------------------------------------------------------
+
+
+def _one_hot(model, y):
+    dscores = np.zeros((len(y), model.num_classes))
+    dscores[np.arange(len(y)), y] = 1
+    return dscores
+
+
+def saliency_summed_over_channels(model, X, y):
+    return np.abs(model.input_gradient(X, _one_hot(model, y))).sum(axis=1)
+
+
+def saliency_for_five_classes(model, X, y):
+    """Right for the visible check's models (5 classes), wrong for any other."""
+    dscores = np.zeros((len(y), 5))
+    dscores[np.arange(len(y)), y] = 1
+    return np.abs(model.input_gradient(X, dscores)).max(axis=1)
+
+
+def class_step_unnormalised(model, img, target, l2_reg, learning_rate):
+    g = model.input_gradient(img, _one_hot(model, [target])) - 2 * l2_reg * img
+    return img + learning_rate * g
+
+
+def fooling_one_step_late(model, X, target, learning_rate, max_iterations):
+    X_fooling, steps = viz.make_fooling_image(model, X, target, learning_rate, max_iterations)
+    p = np.exp(model.loss(X_fooling) - model.loss(X_fooling).max())
+    p /= p.sum()
+    g = model.input_gradient(X_fooling, _one_hot(model, [target]) - p)
+    return X_fooling + learning_rate * g / np.linalg.norm(g), steps + 1
+
+
+@pytest.mark.parametrize(
+    ("name", "student", "expected"),
+    [
+        ("saliency_maps", saliency_summed_over_channels, "saliency differs"),
+        ("saliency_maps", saliency_for_five_classes, "saliency_maps raised"),
+        ("class_visualisation_step", class_step_unnormalised, "new_img differs"),
+        ("make_fooling_image", fooling_one_step_late, "differs"),
+    ],
+    ids=lambda value: getattr(value, "__name__", None),
+)
+def test_a_model_exercise_mistake_fails_its_hidden_cases(name, student, expected):
+    result = run_hidden_cases(name, {name: student}, SEED)
+    assert not result.passed and expected in result.message, result.message
+
+
+def test_a_saliency_map_for_five_classes_passes_the_visible_check_but_not_hidden(capsys):
+    checks.check_saliency_maps(saliency_for_five_classes)  # the visible models have 5 classes
+    assert "OK saliency_maps" in capsys.readouterr().out
+    assert not run_hidden_cases(
+        "saliency_maps", {"saliency_maps": saliency_for_five_classes}, SEED
+    ).passed
+
+
+def test_the_model_cases_draw_different_architectures():
+    shapes = set()
+    for seed in range(6):
+        model, *_ = HIDDEN_CASES["saliency_maps"].draw(np.random.default_rng(seed), 0)
+        shapes.add((model.input_dim, model.stages, model.num_classes, model.normalization))
+    assert len(shapes) == 6
+
+
+def test_a_model_exercise_is_graded_through_a_worker():
+    cell = (
+        "import numpy as np\n\ndef saliency_maps(model, X, y):\n"
+        "    d = np.zeros((len(y), model.num_classes))\n    d[np.arange(len(y)), y] = 1\n"
+        "    return np.abs(model.input_gradient(X, d)).max(axis=1)\n"
+    )
+    with Worker([cell], cell_timeout=10, total_timeout=60) as worker:
+        assert worker.run_cells()[0].ok
+        result = run_hidden_cases(
+            "saliency_maps", {"saliency_maps": worker.function("saliency_maps")}, SEED
+        )
+    assert result.passed, result.message

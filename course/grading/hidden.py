@@ -39,9 +39,15 @@ engine to report.
 Functions without hidden cases (``NO_HIDDEN_CASES``): ``dropout_forward`` and
 ``dropout_backward`` draw a random mask, which no reference can reproduce
 value for value (their check tests its statistics); ``captioning_loss``,
-``sample_captions`` and ``beam_search``, and notebook 03's ``saliency_maps``,
-``class_visualisation_step`` and ``make_fooling_image``, take a whole model,
-which their visible checks build (two architectures each) and exercise.
+``sample_captions`` and ``beam_search`` take a whole captioning model, which
+their visible checks build and exercise.
+
+Notebook 03's ``saliency_maps``, ``class_visualisation_step`` and
+``make_fooling_image`` take a model too: their hidden cases draw a small
+float64 TinyVGG of their own (input size, stages, filters, classes, with or
+without batchnorm in test mode, and its weights from the seed), which travels
+to the student's process as data, and compare the saliency, the new image,
+or the fooling image and its exact step count with ``course.viz``.
 
 Instructors change every hidden input (after a leak, or for a new term) by
 passing a salt: ``seed_for(master_sha256, salt="2027-spring")``.
@@ -59,10 +65,11 @@ from types import MappingProxyType
 
 import numpy as np
 
-from course import layers, optim
+from course import layers, optim, viz
 from course.checks.core import GRAD_TOL, VALUE_TOL
 from course.gradcheck import rel_error
 from course.grading.worker import StudentError, WorkerDied
+from course.models.cnn import TinyVGG
 
 __all__ = [
     "HIDDEN_CASES",
@@ -86,9 +93,6 @@ NO_HIDDEN_CASES = frozenset(
         "captioning_loss",
         "sample_captions",
         "beam_search",
-        "saliency_maps",
-        "class_visualisation_step",
-        "make_fooling_image",
     }
 )
 
@@ -107,12 +111,12 @@ class HiddenResult:
 class HiddenCase:
     """How to test one graded function on hidden inputs.
 
-    - kind: 'forward', 'backward', 'loss' or 'update' (how the function is run)
+    - kind: 'forward', 'backward', 'loss', 'update' or 'model' (how the function is run)
     - needs: the student functions called, in order (a backward needs its forward)
     - draw: ``draw(rng, case) -> inputs`` (``case`` counts from 0)
     - reference: the reference forward, loss or update rule
     - reference_backward: the reference backward (kind 'backward')
-    - outputs: what a forward returns before its cache
+    - outputs: what a forward returns before its cache (kind 'model': all it returns)
     - grads: what a backward returns, in order
     - state: the keys of ``bn_param`` a forward updates, or of the state an
       update rule keeps in its config
@@ -266,11 +270,36 @@ def _run_update(spec: HiddenCase, functions: Mapping, inputs: tuple, rng: Rng) -
     return errors
 
 
+def _run_model(spec: HiddenCase, functions: Mapping, inputs: tuple, rng: Rng) -> dict:
+    """A function of a model (notebook 03): each output against ``course.viz``'s.
+
+    The student's function gets its own copy of the model; a step count (an
+    int output) must be exact.
+    """
+    (name,) = spec.needs
+    result = _call(name, functions[name], *_copies(inputs))
+    outs = _expect_tuple(name, result, spec.outputs)
+    expected = spec.reference(*_copies(inputs))
+    expected = (expected,) if len(spec.outputs) == 1 else expected
+    errors = {}
+    for output, actual, value in zip(spec.outputs, outs, expected, strict=True):
+        if isinstance(value, int):
+            if isinstance(actual, bool) or not isinstance(actual, (int, np.integer)):
+                raise _Failed(f"{output} should be an int, got {type(actual).__name__}")
+            if actual != value:
+                raise _Failed(f"{output} differs from the reference's")
+            errors[output] = 0.0
+        else:
+            errors[output] = _compare(output, actual, value, VALUE_TOL)
+    return errors
+
+
 _RUNNERS = {
     "forward": _run_forward,
     "backward": _run_backward,
     "loss": _run_loss,
     "update": _run_update,
+    "model": _run_model,
 }
 
 
@@ -539,6 +568,66 @@ def _draw_update(rule: str) -> Callable[[Rng, int], tuple]:
 # ---------------------------------------------------------------------------
 
 
+def _draw_tiny_vgg(rng: Rng) -> TinyVGG:
+    """A small float64 TinyVGG with drawn architecture and weights (batchnorm in test mode)."""
+    size = int(rng.choice([8, 12, 16]))
+    stages = tuple(
+        tuple(int(f) for f in rng.integers(2, 6, size=int(rng.integers(1, 3))))
+        for _ in range(int(rng.integers(1, 3)))
+    )
+    normalization = "batchnorm" if rng.random() < 0.5 else None
+    model = TinyVGG(
+        input_dim=(3, size, size),
+        stages=stages,
+        hidden_dims=() if rng.random() < 0.5 else (int(rng.integers(4, 9)),),
+        num_classes=int(rng.integers(3, 7)),
+        normalization=normalization,
+        dtype=np.float64,
+        seed=int(rng.integers(2**31)),
+    )
+    for name, value in model.params.items():
+        if name.startswith(("b", "beta")):  # non-zero biases: a bias bug shows
+            model.params[name] = 0.1 * rng.standard_normal(value.shape)
+    for i, bn_param in enumerate(model.bn_params, start=1):
+        F = model.params[f"b{i}"].shape[0]
+        bn_param.update(
+            mode="test",
+            running_mean=0.1 * rng.standard_normal(F),
+            running_var=rng.uniform(0.5, 2, F),
+        )
+    model.mean_image = rng.uniform(0.3, 0.7, model.input_dim)
+    return model
+
+
+def _draw_saliency(rng: Rng, case: int) -> tuple:
+    model = _draw_tiny_vgg(rng)
+    N = int(rng.integers(2, 6))
+    X = rng.standard_normal((N, *model.input_dim))
+    return model, X, rng.integers(0, model.num_classes, size=N)
+
+
+def _draw_class_step(rng: Rng, case: int) -> tuple:
+    model = _draw_tiny_vgg(rng)
+    img = 0.3 * rng.standard_normal((1, *model.input_dim))
+    target = int(rng.integers(model.num_classes))
+    return model, img, target, float(rng.uniform(1e-3, 0.1)), float(rng.uniform(0.1, 2.0))
+
+
+def _draw_fooling(rng: Rng, case: int) -> tuple:
+    """A model, an image and a target the reference reaches in a few steps (redrawn if not)."""
+    while True:
+        model = _draw_tiny_vgg(rng)
+        X = rng.standard_normal((1, *model.input_dim))
+        predicted = int(model.loss(X)[0].argmax())
+        target = int((predicted + rng.integers(1, model.num_classes)) % model.num_classes)
+        learning_rate, max_iterations = float(rng.uniform(0.05, 0.3)), 60
+        try:
+            viz.make_fooling_image(model, X, target, learning_rate, max_iterations)
+        except viz.FoolingFailed:
+            continue
+        return model, X, target, learning_rate, max_iterations
+
+
 def _pair(
     forward: str,
     draw: Callable[[Rng, int], tuple],
@@ -605,5 +694,22 @@ HIDDEN_CASES: Mapping[str, HiddenCase] = MappingProxyType(
             )
             for rule in ("sgd_momentum", "rmsprop", "adam")
         },
+        "saliency_maps": HiddenCase(
+            "model", ("saliency_maps",), _draw_saliency, viz.saliency_maps, outputs=("saliency",)
+        ),
+        "class_visualisation_step": HiddenCase(
+            "model",
+            ("class_visualisation_step",),
+            _draw_class_step,
+            viz.class_visualisation_step,
+            outputs=("new_img",),
+        ),
+        "make_fooling_image": HiddenCase(
+            "model",
+            ("make_fooling_image",),
+            _draw_fooling,
+            viz.make_fooling_image,
+            outputs=("X_fooling", "steps"),
+        ),
     }
 )
