@@ -48,9 +48,9 @@ def make_batch(folder: Path, gradebook: Path) -> list[Path]:
     for k in range(HONEST):
         correct = folder / f"honest-correct-{k}.ipynb"
         shutil.copy(MASTER, correct)
-        paths.append(correct)
-        half = write_submission("half-complete", folder, gradebook)
-        paths.append(half.rename(folder / f"honest-half-{k}.ipynb"))
+        half = folder / f"honest-half-{k}.ipynb"
+        shutil.copy(folder / "half-complete.ipynb", half)
+        paths += [correct, half]
     return paths
 
 
