@@ -1,8 +1,8 @@
 """How long does `course grade` take on a class? 40 mixed submissions, locally and on Dask.
 
-The batch: the 28 red-team submissions of ``tests/grading_redteam.py`` (every
+The batch: the 29 red-team submissions of ``tests/grading_redteam.py`` (every
 known trick, three of which run into the per-cell timeout and one into the
-memory limit) and 12 honest ones (6 fully correct, 6 half-complete), all of
+memory limit) and 11 honest ones (6 fully correct, 5 half-complete), all of
 ``solutions/01_fully_connected.ipynb``. The script times, in one run:
 
 - one correct submission alone (``grade_submission``): the reference;
@@ -39,18 +39,17 @@ from grading_redteam import MASTER, TRICKS, write_submission  # noqa: E402
 from course.grading.batch import grade_batch  # noqa: E402
 from course.grading.engine import grade_submission  # noqa: E402
 
-HONEST = 6  # of each kind: fully correct, half-complete
+CORRECT, HALF = 6, 5  # honest submissions: fully correct, half-complete
 
 
 def make_batch(folder: Path, gradebook: Path) -> list[Path]:
-    """The 28 tricks and 12 honest submissions, written into ``folder``."""
+    """The tricks and the honest submissions, written into ``folder``."""
     paths = [write_submission(name, folder, gradebook) for name in TRICKS]
-    for k in range(HONEST):
-        correct = folder / f"honest-correct-{k}.ipynb"
-        shutil.copy(MASTER, correct)
+    for k in range(CORRECT):
+        paths.append(Path(shutil.copy(MASTER, folder / f"honest-correct-{k}.ipynb")))
+    for k in range(HALF):
         half = folder / f"honest-half-{k}.ipynb"
-        shutil.copy(folder / "half-complete.ipynb", half)
-        paths += [correct, half]
+        paths.append(Path(shutil.copy(folder / "half-complete.ipynb", half)))
     return paths
 
 

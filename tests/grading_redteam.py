@@ -197,6 +197,18 @@ def delegates_to_a_copy_of_the_package_file(nb: dict) -> None:
     )
 
 
+def runs_a_copy_of_the_reference_source(nb: dict) -> None:
+    """The reference's source, read and exec'd under another name: the same code, caught."""
+    _set(
+        nb,
+        "affine-forward-code",
+        "import inspect\nimport course.layers.fc as fc\n"
+        "source = inspect.getsource(fc.affine_forward).replace('affine_forward(', 'mine(', 1)\n"
+        "space = dict(vars(fc))\nexec(source, space)\n\n"
+        "def affine_forward(x, w, b):\n    return space['mine'](x, w, b)\n",
+    )
+
+
 _WRONG_AFFINE = (
     "def affine_forward(x, w, b):\n"
     "    out = np.zeros((x.shape[0], w.shape[1]), dtype=x.dtype)\n    return out, (x, w, b)\n\n"
@@ -363,6 +375,9 @@ TRICKS: dict[str, Trick] = {
     "delegates-by-import": Trick(delegates_by_import, {"affine_forward": "failed"}),
     "delegates-to-a-copy-of-the-package-file": Trick(
         delegates_to_a_copy_of_the_package_file, {"affine_forward": "failed"}
+    ),
+    "runs-a-copy-of-the-reference-source": Trick(
+        runs_a_copy_of_the_reference_source, {"affine_forward": "failed"}
     ),
     "numpy-monkeypatched": Trick(numpy_monkeypatched, BROKEN_AFFINE),
     "course-checks-monkeypatched": Trick(course_checks_monkeypatched, BROKEN_AFFINE),

@@ -213,3 +213,27 @@ def test_notebook_03_sends_its_model_to_the_worker_and_catches_delegation(tmp_pa
     )
     for name in ("class_visualisation_step", "make_fooling_image"):
         assert results[name].status == "passed", results[name]
+
+
+MASTER_05 = ROOT / "solutions" / "05_image_captioning.ipynb"
+
+
+def test_notebook_05_s_beam_search_is_graded_through_callbacks_and_delegation_fails(tmp_path):
+    """check_beam_search passes a decoder, a function: the worker calls it back in the grader."""
+    master = by_check(grade_submission(MASTER_05, MASTER_05, **LIMITS))
+    assert {r.status for r in master.values()} == {"passed"}
+    assert master["beam_search"].points == 6
+
+    nb = nbformat.read(MASTER_05, as_version=4)
+    cell(nb, "beam-code").source = (
+        "from course.models.captioning import beam_search_one_image\n\n"
+        "def beam_search(step, state, beam_width, max_length, start_index, end_index, "
+        "null_index):\n"
+        "    return beam_search_one_image(step, state, beam_width, max_length, start_index, "
+        "end_index, null_index)\n"
+    )
+    path = tmp_path / "student.ipynb"
+    path.write_text(nbformat.writes(nb), encoding="utf-8")
+    results = by_check(grade_submission(MASTER_05, path, **LIMITS))
+    assert results["beam_search"].points == 0
+    assert "calls the course's own beam_search_one_image" in results["beam_search"].message

@@ -1,6 +1,6 @@
 """The red-team suite: one batch of every known trick, each with the exact grade it must get.
 
-The batch (``tests/grading_redteam.py``: 28 submissions of notebook 01)
+The batch (``tests/grading_redteam.py``: 29 submissions of notebook 01)
 is graded once with ``course grade``'s engine in two processes; each test
 reads one student's results. A trick earns nothing for the checks it
 targets, and every honest exercise of the same submission keeps its points.

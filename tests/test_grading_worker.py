@@ -343,3 +343,60 @@ def test_a_model_tree_that_does_not_fit_its_config_is_refused():
     tree["params"]["v"] = tree["params"]["v"][:-1]  # a parameter missing
     with pytest.raises(ProtocolError, match="malformed model"):
         decode(tree, payloads, lambda handle: handle)
+
+
+COPIED_REFERENCE = """
+import inspect
+import course.layers.fc as fc
+
+source = inspect.getsource(fc.affine_forward).replace("def affine_forward", "def borrowed")
+namespace = dict(vars(fc))
+exec(source, namespace)
+
+def affine_forward(x, w, b):
+    return namespace["borrowed"](x, w, b)
+"""
+
+
+def test_a_copy_of_the_reference_made_from_its_source_is_recognised():
+    worker, results = run([COPIED_REFERENCE])
+    with worker:
+        assert results[0].ok
+        x, w, b = np.ones((2, 3)), np.ones((3, 4)), np.zeros(4)
+        worker.function("affine_forward")(x, w, b)  # not graded yet: allowed
+        worker.forbid(["affine_forward"])
+        with pytest.raises(StudentError, match="a copy of the course's own affine_forward"):
+            worker.function("affine_forward")(x, w, b)
+
+
+def test_the_grader_s_function_can_be_called_back_from_the_worker():
+    cell = "def twice(f, x):\n    return f(x) + f(x + 1)\n"
+    seen = []
+
+    def square(x):
+        seen.append(x.copy())
+        return x * x
+
+    worker, results = run([cell])
+    with worker:
+        assert results[0].ok
+        out = worker.function("twice")(square, np.arange(3.0))
+        np.testing.assert_array_equal(out, [1.0, 5.0, 13.0])
+        assert len(seen) == 2  # both calls ran here, in the grader
+
+
+def test_a_callback_s_error_reaches_the_grader_even_when_the_student_catches_it():
+    cell = (
+        "def stubborn(f):\n    try:\n        f(-1)\n    except Exception:\n        pass\n"
+        "    return 0\n"
+    )
+
+    def refuse(x):
+        raise CheckFailed("step: words must be >= 0")
+
+    worker, results = run([cell])
+    with worker:
+        assert results[0].ok
+        with pytest.raises(CheckFailed, match="words must be >= 0"):
+            worker.function("stubborn")(refuse)
+        assert worker.function("stubborn")(lambda x: x) == 0  # the next call is clean

@@ -16,6 +16,9 @@ travels as a JSON tree whose leaves are JSON scalars or tagged objects:
     {"$": "tuple" | "list", "v": [...]}
     {"$": "dict", "v": [[key, value], ...]}   keys: str, int, float, bool or None
     {"$": "handle", "id": 3, "type": "Cache"}  an object that stays in the worker
+    {"$": "callback", "id": 0}  a function of the grader's that the worker may call
+                                (a check's decoder passed to a student's beam search);
+                                each call is a round trip, its arguments and result data
     {"$": "model", "class": "TinyVGG", "config": ..., "params": ..., "bn_params": ...,
      "mean_image": ...}        a course model, rebuilt from its constructor
                                arguments and arrays (the checks of notebook 03 pass one)
@@ -80,22 +83,25 @@ def encode(
     to_handle: Callable[[object], dict] | None = None,
     depth: int = 0,
     owner: int | None = None,
+    callbacks: list[Callable] | None = None,
 ) -> object:
     """The JSON tree of ``value``; arrays are appended to ``payloads`` as ``.npy`` bytes.
 
     ``to_handle`` (the worker's side) turns what cannot travel into a handle
     tree; without it (the grader's side) such a value raises :class:`Untransferable`,
     and so does a :class:`RemoteHandle` whose ``owner`` is not ``owner`` (when given).
+    With ``callbacks`` (the grader's side), a function is appended to it and
+    sent as a callback tree.
     """
     try:
-        return _encode(value, payloads, to_handle, depth, owner)
+        return _encode(value, payloads, to_handle, depth, owner, callbacks)
     except Exception:  # on the worker's side whatever fails to encode stays there
         if to_handle is None:
             raise
         return to_handle(value)
 
 
-def _encode(value, payloads, to_handle, depth, owner=None):
+def _encode(value, payloads, to_handle, depth, owner=None, callbacks=None):
     if depth > MAX_DEPTH:
         raise Untransferable(f"values nested more than {MAX_DEPTH} levels deep cannot be sent")
     if value is None or isinstance(value, bool):
@@ -116,7 +122,7 @@ def _encode(value, payloads, to_handle, depth, owner=None):
         return str(value)
     if isinstance(value, (tuple, list)):
         kind = "tuple" if isinstance(value, tuple) else "list"
-        items = [encode(v, payloads, to_handle, depth + 1, owner) for v in value]
+        items = [encode(v, payloads, to_handle, depth + 1, owner, callbacks) for v in value]
         return {"$": kind, "v": items}
     if isinstance(value, dict):
         pairs = []
@@ -128,10 +134,13 @@ def _encode(value, payloads, to_handle, depth, owner=None):
             pairs.append(
                 [
                     _encode(key, payloads, None, depth + 1),
-                    encode(item, payloads, to_handle, depth + 1, owner),
+                    encode(item, payloads, to_handle, depth + 1, owner, callbacks),
                 ]
             )
         return {"$": "dict", "v": pairs}
+    if callbacks is not None and callable(value) and not isinstance(value, type):
+        callbacks.append(value)
+        return {"$": "callback", "id": len(callbacks) - 1}
     if is_model(value):
         fields = {
             "config": value.config(),
@@ -165,7 +174,10 @@ def decode(
     make_handle: Callable[[dict], object],
     depth: int = 0,
 ) -> object:
-    """The value of a JSON tree from :func:`encode`; ``make_handle`` builds handles."""
+    """The value of a JSON tree from :func:`encode`; ``make_handle`` builds handles.
+
+    ``make_handle`` also gets the callback trees (``tree["$"] == "callback"``).
+    """
     if depth > MAX_DEPTH:
         raise ProtocolError(f"value nested more than {MAX_DEPTH} levels deep")
     if tree is None or isinstance(tree, (bool, str)):
@@ -192,7 +204,7 @@ def decode(
                     raise ProtocolError(f"dict key of type {type(key).__name__}")
                 result[key] = decode(item, payloads, make_handle, depth + 1)
             return result
-        if kind == "handle":
+        if kind in ("handle", "callback"):
             return make_handle(tree)
         if kind == "model":
             return _decode_model(tree, payloads, make_handle, depth)

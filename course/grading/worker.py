@@ -36,6 +36,7 @@ process group.
 from __future__ import annotations
 
 import builtins
+import functools
 import itertools
 import linecache
 import math
@@ -49,6 +50,7 @@ import tempfile
 import threading
 import time
 import traceback
+import types
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -65,6 +67,7 @@ from course.grading._protocol import (
     read_frame,
     write_frame,
 )
+from course.grading._references import code_signature, forbidden_names, reference_signatures
 from course.grading._sandbox import Guard
 from course.grading._sandbox import install as install_sandbox
 
@@ -197,11 +200,14 @@ class Worker:
         self.cells = list(cells)
         self.cell_timeout = float(cell_timeout)
         self.forbidden: frozenset[str] = frozenset()  # see forbid()
+        self.signatures: dict[str, str] = {}
         self.total_timeout = float(total_timeout)
         self.memory_mb = int(memory_mb)
         self.limits: dict[str, bool] = {}
         self._token = next(_tokens)
         self._seq = 0
+        self._callbacks: list[Callable] = []  # the functions of the call in progress
+        self._callback_error: Exception | None = None
         self._dead: str | None = None
         self._max_bytes = (self.memory_mb + 64) * 1024 * 1024
         tempdir = None if cwd is not None else tempfile.mkdtemp(prefix="course-worker-")
@@ -303,12 +309,16 @@ class Worker:
         A graded ``affine_forward`` that returns ``course.layers.affine_forward(...)``,
         or the same function from a copy of the package's file loaded some
         other way, would pass every check without being the student's work:
-        while a call runs, the worker watches every Python function it enters,
-        and one named in ``names`` whose code lives in the ``course`` package
-        makes the call raise ``ReferenceCalled``. Other course functions (the
-        layers an exercise is meant to build on) stay allowed.
+        while a call runs, the worker watches every Python function it enters.
+        One named like an exercise of ``names`` (or its reference's other
+        name, see ``_references.ALIASES``) whose code lives in the ``course``
+        package, or one whose code is a copy of such a function's wherever it
+        was loaded from (same bytecode, names and constants), makes the call
+        raise ``ReferenceCalled``. Other course functions (the layers an
+        exercise is meant to build on) stay allowed.
         """
-        self.forbidden = frozenset(names)
+        self.forbidden = frozenset(forbidden_names(names))
+        self.signatures = _signatures(tuple(sorted(names)))
 
     def call(self, name: str, *args, **kwargs):
         """Call ``name(*args, **kwargs)`` in the worker and return its result as plain data.
@@ -319,17 +329,25 @@ class Worker:
         :class:`ProtocolError` for a reply that breaks the wire format.
         """
         payloads: list[bytes] = []
+        callbacks: list[Callable] = []  # functions among the arguments, called back by the worker
         try:
             request = {
                 "op": "call",
                 "name": name,
                 "forbid": sorted(self.forbidden),
-                "args": encode(list(args), payloads, owner=self._token),
-                "kwargs": encode(dict(kwargs), payloads, owner=self._token),
+                "signatures": dict(self.signatures),
+                "args": encode(list(args), payloads, owner=self._token, callbacks=callbacks),
+                "kwargs": encode(dict(kwargs), payloads, owner=self._token, callbacks=callbacks),
             }
         except Untransferable as error:
             raise Untransferable(f"{name}: {error}") from None
-        reply, received = self._exchange(request, payloads, self.cell_timeout, f"{name}()")
+        self._callbacks, self._callback_error = callbacks, None
+        try:
+            reply, received = self._exchange(request, payloads, self.cell_timeout, f"{name}()")
+        finally:
+            self._callbacks = []
+        if self._callback_error is not None:  # e.g. a check's decoder refused the arguments
+            raise self._callback_error
         if reply.get("status") != "ok":
             raise student_error(
                 _text(reply.get("type"), 100),
@@ -386,7 +404,12 @@ class Worker:
         total = self._deadline < now + timeout
         try:
             write_frame(self._request, request, payloads, deadline)
-            reply, received = read_frame(self._response, deadline, self._max_bytes, self._alive)
+            while True:  # the worker may call the grader's functions back before it answers
+                limit = self._max_bytes
+                reply, received = read_frame(self._response, deadline, limit, self._alive)
+                if reply.get("op") != "callback":
+                    break
+                self._answer_callback(reply, received, deadline)
         except TimeoutError:
             reason = (
                 f"total time limit of {self.total_timeout:g} s reached during {what}"
@@ -451,7 +474,35 @@ class Worker:
         _kill_group(self._process)
         return self._dead
 
+    def _answer_callback(self, request: dict, received: list[bytes], deadline: float) -> None:
+        """Run the grader's function the worker called back; send its result or its error.
+
+        The first error is kept and raised by :meth:`call` when the call ends,
+        whatever the student's code did with it.
+        """
+        index = request.get("id")
+        if not isinstance(index, int) or not 0 <= index < len(self._callbacks):
+            raise ProtocolError(f"callback {index!r} was not sent with this call")
+        args = decode(request.get("args"), received, self._handle)
+        kwargs = decode(request.get("kwargs"), received, self._handle)
+        if not (isinstance(args, list) and isinstance(kwargs, dict)):
+            raise ProtocolError("malformed callback arguments")
+        answer: dict = {"op": "callback-reply", "seq": request.get("seq"), "status": "ok"}
+        sent: list[bytes] = []
+        try:
+            value = self._callbacks[index](*args, **kwargs)
+            answer["value"] = encode(value, sent, owner=self._token)
+        except Exception as error:  # refused arguments, an untransferable result
+            if self._callback_error is None:
+                self._callback_error = error
+            sent = []
+            message = _text(str(error), MESSAGE_LIMIT)
+            answer.update(status="error", type=type(error).__name__, message=message)
+        write_frame(self._request, answer, sent, deadline)
+
     def _handle(self, tree: dict) -> RemoteHandle:
+        if tree.get("$") == "callback":
+            raise ProtocolError("the worker cannot send functions")
         return RemoteHandle(int(tree["id"]), _text(tree.get("type"), 80), self._token)
 
 
@@ -714,6 +765,10 @@ def _as_student(original_builtins: dict, function: Callable, *args, **kwargs) ->
         _restore(vars(builtins), original_builtins)
 
 
+class CallbackRefused(Exception):
+    """The grader's function, called back from the worker, raised (its type and message)."""
+
+
 class ReferenceCalled(Exception):
     """A graded function called the course's own implementation of a graded function."""
 
@@ -721,9 +776,19 @@ class ReferenceCalled(Exception):
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../course
 
 
+@functools.lru_cache(maxsize=64)
+def _signatures(names: tuple[str, ...]) -> dict[str, str]:
+    """Signature -> name of the course's implementations of ``names`` (computed once)."""
+    return reference_signatures(names)
+
+
+_SIGNATURES: dict[types.CodeType, str] = {}  # code -> its signature, in the worker
+
+
 def _without_reference(
     guard: Guard,
     forbidden: Sequence[str],
+    signatures: dict[str, str],
     original_builtins: dict,
     function: Callable,
     *args,
@@ -739,10 +804,20 @@ def _without_reference(
     names, entered = frozenset(forbidden), []
 
     def watch(frame, event, arg):  # a profile hook: sees every Python function call
+        if event != "call":
+            return
         code = frame.f_code
-        ours = code.co_filename.startswith(_PACKAGE_ROOT)
-        if event == "call" and code.co_name in names and ours:
-            entered.append((code.co_name, os.path.relpath(code.co_filename, _PACKAGE_ROOT)))
+        qualname = getattr(code, "co_qualname", code.co_name)
+        if code.co_filename.startswith(_PACKAGE_ROOT):
+            if code.co_name in names or qualname in names:
+                path = os.path.relpath(code.co_filename, _PACKAGE_ROOT)
+                entered.append(f"the course's own {qualname} (course/{path})")
+            return
+        signature = _SIGNATURES.get(code)
+        if signature is None:
+            signature = _SIGNATURES[code] = code_signature(code)
+        if signature in signatures:
+            entered.append(f"a copy of the course's own {signatures[signature]}")
 
     guard.tampered = None
     sys.setprofile(watch)
@@ -755,10 +830,7 @@ def _without_reference(
     if guard.tampered is not None:
         raise ReferenceCalled(f"{guard.tampered} while it is graded, which hides its calls")
     if entered:
-        name, path = entered[0]
-        raise ReferenceCalled(
-            f"it calls the course's own {name} (course/{path}); graded code must be your own"
-        )
+        raise ReferenceCalled(f"it calls {entered[0]}; graded code must be your own")
     return value
 
 
@@ -774,10 +846,34 @@ def _serve(
         objects[len(objects) + 1] = value
         return {"$": "handle", "id": len(objects), "type": type(value).__name__[:80]}
 
+    current = {"seq": None}  # the request being answered, for the callbacks it makes
+
     def from_handle(tree: dict) -> object:
+        if tree.get("$") == "callback":
+            return make_callback(tree.get("id"))
         if tree.get("id") not in objects:
             raise ProtocolError(f"unknown handle {tree.get('id')!r}")
         return objects[tree["id"]]
+
+    def make_callback(index: object) -> Callable:
+        def callback(*args, **kwargs):  # a round trip to the grader, which runs its function
+            sent: list[bytes] = []
+            frame = {
+                "op": "callback",
+                "seq": current["seq"],
+                "id": index,
+                "args": encode(list(args), sent, to_handle),
+                "kwargs": encode(dict(kwargs), sent, to_handle),
+            }
+            write_frame(response_fd, frame, sent, None)
+            answer, payloads = read_frame(request_fd, None, 1 << 62)
+            if answer.get("op") != "callback-reply":
+                raise ProtocolError("expected the grader's answer to a callback")
+            if answer.get("status") != "ok":
+                raise CallbackRefused(f"{answer.get('type')}: {answer.get('message')}")
+            return decode(answer.get("value"), payloads, from_handle)
+
+        return callback
 
     while True:
         try:
@@ -785,6 +881,7 @@ def _serve(
         except EOFError:
             return
         reply: dict = {"seq": request.get("seq"), "status": "ok"}
+        current["seq"] = request.get("seq")
         sent: list[bytes] = []
         capture = _TailWriter(output_limit)
         saved = sys.stdout, sys.stderr
@@ -803,8 +900,11 @@ def _serve(
                 if function is None:
                     raise NameError(f"name {request['name']!r} is not defined in the notebook")
                 forbid = request.get("forbid") or []
+                copies = request.get("signatures") or {}
+                if not isinstance(copies, dict):
+                    raise ProtocolError("malformed signatures")
                 value = _without_reference(
-                    guard, forbid, original_builtins, function, *args, **kwargs
+                    guard, forbid, copies, original_builtins, function, *args, **kwargs
                 )
                 reply["value"] = encode(value, sent, to_handle)
                 before = decode(request["args"], payloads, from_handle)
