@@ -55,7 +55,6 @@ passing a salt: ``seed_for(master_sha256, salt="2027-spring")``.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import math
 import re
@@ -66,7 +65,8 @@ from types import MappingProxyType
 import numpy as np
 
 from course import layers, optim, viz
-from course.checks.core import GRAD_TOL, VALUE_TOL
+from course.checks.core import GRAD_TOL, VALUE_TOL, _copies, _private_copy
+from course.checks.rnn import _recurrent_inputs
 from course.gradcheck import rel_error
 from course.grading.worker import StudentError, WorkerDied
 from course.models.cnn import TinyVGG
@@ -251,7 +251,7 @@ def _run_update(spec: HiddenCase, functions: Mapping, inputs: tuple, rng: Rng) -
     student_config, reference_config = dict(config), dict(config)
     errors: dict[str, float] = {}
     for step, dw in enumerate(gradients, start=1):
-        result = _call(rule, functions[rule], w.copy(), dw.copy(), _private(student_config))
+        result = _call(rule, functions[rule], w.copy(), dw.copy(), _private_copy(student_config))
         next_w, next_config = _expect_tuple(rule, result, ("next_w", "next_config"))
         if not isinstance(next_config, Mapping):
             raise _Failed(
@@ -370,21 +370,6 @@ def _compare(label: str, actual: object, expected: object, tol: float) -> float:
     return error
 
 
-def _copies(values: tuple | list) -> tuple:
-    """Private copies of ``values`` (arrays, dicts), so no call sees another's changes."""
-    return tuple(_private(value) for value in values)
-
-
-def _private(value: object) -> object:
-    """A deep copy of an array or container; anything else (or what cannot be copied) as is."""
-    if not isinstance(value, (np.ndarray, dict, list, tuple)):
-        return value
-    try:
-        return copy.deepcopy(value)
-    except Exception:  # an exotic object in a config a student's rule returned
-        return value
-
-
 # ---------------------------------------------------------------------------
 # Drawing the inputs: small random shapes, float64
 # ---------------------------------------------------------------------------
@@ -496,14 +481,8 @@ def _draw_recurrent(gates: int, step: bool) -> Callable[[Rng, int], tuple]:
 
     def draw(rng: Rng, case: int) -> tuple:
         N, T, D, Hd = _int(rng, 2, 5), _int(rng, 2, 5), _int(rng, 2, 6), _int(rng, 2, 5)
-        x = rng.standard_normal((N, D) if step else (N, T, D))
-        h = rng.standard_normal((N, Hd))
-        Wx = rng.standard_normal((D, gates * Hd)) / np.sqrt(D)
-        Wh = rng.standard_normal((Hd, gates * Hd)) / np.sqrt(Hd)
-        b = rng.standard_normal(gates * Hd)
-        if gates == 4 and step:
-            return x, h, rng.standard_normal((N, Hd)), Wx, Wh, b
-        return x, h, Wx, Wh, b
+        seed = int(rng.integers(2**31))  # the visible check's drawing, at other sizes
+        return _recurrent_inputs(seed, gates, step, N=N, T=T, D=D, Hd=Hd)
 
     return draw
 
