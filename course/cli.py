@@ -3,7 +3,7 @@
     course demo [--out DIR] [--num-train N] [--epochs E] [--seed S]
     course data info
     course release SRC --out OUT [--check | --force]
-    course progress NOTEBOOK [--timeout S]
+    course progress NOTEBOOK [--timeout S] [--verbose]
     course grade --master MASTER SUBMISSIONS... --out DIR [--workers N] [--scheduler URL]
     course train charrnn [...] | course train tinyvgg [...]
     course sample charrnn [...]
@@ -257,7 +257,8 @@ def _add_progress(commands: argparse._SubParsersAction) -> None:
         "implemented, not run, or timeout, and the score. Failing checks are progress, not "
         "an error: the exit status is 0 whenever the notebook could be run. A cell that "
         "does not stop when interrupted gets the kernel restarted (the cells above it run "
-        "again) and the run goes on. Ctrl-C stops the run and its kernel (exit status 130).",
+        "again) and the run goes on. Ctrl-C stops the run and its kernel (exit status 130). "
+        "Cells are numbered as JupyterLab counts them: every cell from 1, markdown included.",
     )
     progress.add_argument("notebook", metavar="NOTEBOOK", help="the student notebook (.ipynb)")
     progress.add_argument(
@@ -267,6 +268,12 @@ def _add_progress(commands: argparse._SubParsersAction) -> None:
         metavar="S",
         help="seconds one cell may run before it is interrupted and reported as a timeout "
         "(default: %(default)s)",
+    )
+    progress.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print each check's full message under the table (the table cuts long ones)",
     )
     progress.set_defaults(run=_run_progress, command="progress")
 
@@ -289,7 +296,7 @@ def _run_progress(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # the kernel is already shut down
         print("\ncourse progress: interrupted; no results", file=sys.stderr)
         return 130
-    print(format_progress(results))
+    print(format_progress(results, verbose=args.verbose))
     return 0
 
 

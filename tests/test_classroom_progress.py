@@ -1,5 +1,6 @@
 """Tests for course/classroom/progress.py and notebook_run.py: statuses from a real headless
-run (timeouts, cells that will not stop, Ctrl-C), and the table.
+run (timeouts, cells that will not stop, Ctrl-C), and the table (cut details, --verbose,
+cells numbered as JupyterLab counts, no kernel warning before it).
 
 One small notebook is executed once (module fixture) and covers every status: a kernel
 start dominates the time, so the tests share it. Then the cells that do not stop when
@@ -16,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,13 +25,18 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from course.classroom import notebook_run
 from course.classroom.notebook_run import INTERRUPT_GRACE
 from course.classroom.progress import (
+    CELL_LEGEND,
+    CUT_NOTE,
     DETAIL_WIDTH,
+    VERBOSE_WIDTH,
     ExerciseResult,
     format_progress,
     notebook_progress,
 )
+from course.cli import main
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
@@ -148,8 +155,8 @@ def test_table_of_the_run(executed):
     assert lines[1].split()[:5] == ["4", "f", "3", "/", "3"]
     assert "  pass  " in lines[1]
     assert "not implemented" in lines[3]
-    assert lines[-1] == "Score: 4 / 16 points; 2 of 9 checks pass"
-    columns = {line.index(line.split()[1]) for line in lines[1:-1]}
+    assert lines[-3:] == ["Score: 4 / 16 points; 2 of 9 checks pass", CELL_LEGEND, CUT_NOTE]
+    columns = {line.index(line.split()[1]) for line in lines[1:-3]}
     assert len(columns) == 1  # the exercise column is aligned
 
 
@@ -166,7 +173,37 @@ def test_format_progress_truncates_long_details_and_joins_exercises():
     assert lines[2].startswith("   7  relu_forward, relu_backward   0 / 2  fail    relu_backward:")
     detail = lines[2][lines[2].index("relu_backward:") :]
     assert detail.endswith("...") and len(detail) == DETAIL_WIDTH
-    assert lines[3] == "Score: 3 / 5 points; 1 of 2 checks pass"
+    assert lines[3:] == ["Score: 3 / 5 points; 1 of 2 checks pass", CELL_LEGEND, CUT_NOTE]
+
+
+def test_the_cut_note_is_printed_only_when_a_detail_was_cut():
+    short = [ExerciseResult(3, ("f",), 1, "pass", "relative errors out 2e-16 <= 1e-09")]
+    assert format_progress(short).splitlines()[-2:] == [
+        "Score: 1 / 1 points; 1 of 1 checks pass",
+        CELL_LEGEND,
+    ]
+    assert "--verbose" in CUT_NOTE and "..." in CUT_NOTE
+
+
+def test_verbose_prints_every_full_detail_wrapped_under_the_table():
+    long = "relu_backward: dx is wrong: relative error 0.5 > 1e-09; " + "hint words " * 20
+    results = [
+        ExerciseResult(3, ("affine_forward",), 3, "pass", "relative errors out 2e-16 <= 1e-09"),
+        ExerciseResult(7, ("relu_forward", "relu_backward"), 2, "fail", long + "\nsecond line"),
+    ]
+    compact = format_progress(results)
+    lines = format_progress(results, verbose=True).splitlines()
+    assert lines[: len(compact.splitlines()) - 1] == compact.splitlines()[:-1]  # same table
+    assert CUT_NOTE not in lines
+    listing = lines[lines.index(CELL_LEGEND) + 1 :]
+    assert listing[0] == "" and listing[1] == "cell 3  affine_forward: pass"
+    assert listing[2] == "    relative errors out 2e-16 <= 1e-09"
+    assert listing[4] == "cell 7  relu_forward, relu_backward: fail"
+    body = listing[5:]
+    assert len(body) > 2 and all(len(line) <= VERBOSE_WIDTH for line in body)
+    assert all(line.startswith("    ") for line in body)
+    assert " ".join(" ".join(body).split()) == " ".join((long + " second line").split())
+    assert body[-1] == "    second line"  # the message's own lines are kept
 
 
 def test_format_progress_of_a_notebook_without_checks():
@@ -192,6 +229,100 @@ def test_progress_module_imports_without_jupyter_machinery():
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------------------
+# What a student sees: only the table, cells numbered as in JupyterLab, --verbose
+# ---------------------------------------------------------------------------
+
+LONG_FAILURE = (
+    "g: out is wrong: relative error 0.5 > 1e-09 at out[0, 1]; check the sign of the bias "
+    "term and the order of the matrix product"
+)
+STUDENT_CELLS = [
+    new_markdown_cell("# Exercise 1"),  # JupyterLab's cell 1
+    new_markdown_cell("Read this first."),  # 2
+    new_code_cell(  # 3
+        "from course.checks.core import CheckFailed\n"
+        "from course.checks.display import install_check_display\n"
+        "install_check_display()"
+    ),
+    new_markdown_cell("## Your turn"),  # 4
+    check_cell('print("OK f: relative errors x 1e-10 <= 1e-07")', "f", 2),  # 5
+    new_markdown_cell("## The next one"),  # 6
+    check_cell(f"raise CheckFailed({LONG_FAILURE!r})", "g", 3),  # 7
+]
+
+
+@pytest.fixture(scope="module")
+def student_notebook(tmp_path_factory) -> Path:
+    return write_notebook(tmp_path_factory.mktemp("lab"), STUDENT_CELLS)
+
+
+def test_course_progress_prints_only_its_table_numbered_as_jupyterlab(student_notebook):
+    command = subprocess.run(
+        [sys.executable, "-m", "course", "progress", str(student_notebook)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert command.returncode == 0, command.stderr
+    assert "TCP" not in command.stdout + command.stderr  # no kernel warning
+    assert command.stderr.splitlines() == [
+        f"running {student_notebook} in a fresh kernel (a cell may take up to 600 s)..."
+    ]
+    lines = command.stdout.splitlines()
+    assert lines[0].split() == ["cell", "exercise(s)", "points", "status", "detail"]
+    # the markdown cells count: the checks are JupyterLab's cells 5 and 7
+    assert [line.split()[0] for line in lines[1:3]] == ["5", "7"]
+    assert lines[1].split()[1:5] == ["f", "2", "/", "2"]
+    assert lines[2].endswith("...") and LONG_FAILURE not in command.stdout
+    assert lines[3:] == ["Score: 2 / 5 points; 1 of 2 checks pass", CELL_LEGEND, CUT_NOTE]
+    assert "JupyterLab" in CELL_LEGEND and "markdown" in CELL_LEGEND
+
+
+def test_course_progress_verbose_prints_the_full_messages(student_notebook, capsys):
+    assert main(["progress", "-v", str(student_notebook)]) == 0
+    out = capsys.readouterr().out
+    listing = out[out.index("cell 7  g: fail") :]
+    assert " ".join(listing.split()[4:]) == LONG_FAILURE  # whole, wrapped, not cut
+    assert CUT_NOTE not in out
+
+
+class FakeKernelManager:
+    """What :func:`notebook_run._choose_transport` reads of a jupyter_client KernelManager."""
+
+    def __init__(self, supported_encryption, has_encryption_setting=True):
+        self.kernel_spec = type("Spec", (), {"metadata": {}})()
+        if supported_encryption is not None:
+            self.kernel_spec.metadata["supported_encryption"] = supported_encryption
+        self.has_encryption_setting = has_encryption_setting
+
+    def has_trait(self, name):
+        return name == "transport_encryption" and self.has_encryption_setting
+
+
+def test_the_kernel_gets_curve_encryption_else_ipc_never_plain_tcp_where_avoidable():
+    zmq = pytest.importorskip("zmq")
+    fallback = "ipc" if zmq.has("ipc") and os.name != "nt" else "tcp"
+    choose = notebook_run._choose_transport
+    if zmq.has("curve"):
+        assert choose(FakeKernelManager(["curve"])) == "curve"
+        assert choose(FakeKernelManager("Curve")) == "curve"
+    assert choose(FakeKernelManager(None)) == fallback  # the kernel does not declare Curve
+    assert choose(FakeKernelManager(["curve"], has_encryption_setting=False)) == fallback
+
+
+def test_ipc_transport_runs_quietly_and_leaves_no_sockets(tmp_path, monkeypatch, capfd):
+    # Where the kernel cannot be given CurveZMQ keys, it talks over IPC sockets in a private
+    # folder (not plain TCP, which makes ipykernel warn on stderr); the folder is removed.
+    monkeypatch.setattr(notebook_run, "_choose_transport", lambda km: "ipc")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    path = write_notebook(tmp_path, [check_cell('print("OK f: x 0 <= 1")', "f", 1)])
+    (result,) = notebook_progress(path, timeout=30)
+    assert result.status == "pass"
+    assert "TCP" not in capfd.readouterr().err
+    assert not list(tmp_path.glob("course-kernel-*"))
 
 
 # ---------------------------------------------------------------------------

@@ -6,14 +6,19 @@ engine under ``course progress``: a cell that runs past the timeout is
 interrupted; one that does not stop when interrupted (it catches
 KeyboardInterrupt) gets the kernel restarted, the cells above it run again,
 and the run goes on; Ctrl-C ends the run and always shuts the kernel down.
-nbclient is imported only when a notebook is run.
+The kernel is started on a connection it does not warn about (see
+:func:`_choose_transport`), so a command built on this prints only its own
+output. nbclient is imported only when a notebook is run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +28,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from jupyter_client import KernelManager
     from nbformat import NotebookNode
 
 TIMEOUT_ENAME = "CellTimeoutError"  # the error name nbclient's reply carries for a timeout
@@ -96,6 +102,7 @@ class _NotebookRun:
         self._reply: dict | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task | None = None
+        self._ipc_folder: str | None = None  # the kernel's IPC sockets, when it uses IPC
         self.client = NotebookClient(
             nb,
             timeout=timeout,
@@ -229,7 +236,14 @@ class _NotebookRun:
         return True
 
     async def _start_kernel(self) -> None:
-        self.client.create_kernel_manager()
+        km = self.client.create_kernel_manager()
+        transport = _choose_transport(km)
+        if transport == "curve":
+            km.transport_encryption = "auto"  # jupyter_client provisions the CurveZMQ keys
+        elif transport == "ipc":
+            self._ipc_folder = tempfile.mkdtemp(prefix="course-kernel-")  # private: mode 0700
+            km.transport = "ipc"
+            km.ip = os.path.join(self._ipc_folder, "kernel")  # sockets kernel-1, kernel-2, ...
         await self.client.async_start_new_kernel()
         await self.client.async_start_new_kernel_client()
 
@@ -246,6 +260,9 @@ class _NotebookRun:
             kc.stop_channels()
         if km is not None and km.has_kernel:
             await km.shutdown_kernel(now=True)
+        if self._ipc_folder is not None:
+            shutil.rmtree(self._ipc_folder, ignore_errors=True)
+            self._ipc_folder = None
 
     def _catch_sigint(self) -> Callable[[], None]:
         """Make Ctrl-C call :meth:`interrupt` while the run lasts; return what undoes that.
@@ -268,6 +285,35 @@ class _NotebookRun:
                 signal.signal(signal.SIGINT, previous)
 
         return restore
+
+
+def _choose_transport(km: KernelManager) -> str:
+    """How the kernel will talk to us: 'curve' (encrypted TCP), 'ipc' (local sockets) or 'tcp'.
+
+    ipykernel warns on stderr ("Kernel is running over TCP without
+    encryption...") when it is started on plain TCP, jupyter_client's
+    default, and a student then sees that warning before the table. So
+    the kernel gets CurveZMQ encryption when jupyter_client can provision
+    it and the kernelspec declares support for it; else IPC sockets in a
+    private folder, where the platform has them (not Windows); plain TCP
+    only when neither is possible (older kernels, which do not warn). The
+    kernel's stderr itself is never filtered: its real errors still show.
+    """
+    import zmq
+
+    spec = km.kernel_spec
+    declared = (spec.metadata if spec is not None else {}).get("supported_encryption") or ()
+    if isinstance(declared, str):
+        declared = (declared,)
+    if (
+        km.has_trait("transport_encryption")
+        and zmq.has("curve")
+        and "curve" in {str(name).strip().lower() for name in declared}
+    ):
+        return "curve"
+    if zmq.has("ipc") and os.name != "nt":
+        return "ipc"
+    return "tcp"
 
 
 def _is_check_cell(cell: NotebookNode) -> bool:

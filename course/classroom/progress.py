@@ -6,9 +6,16 @@ reports every check cell (a code cell whose metadata holds
 ``"course": {"check": true, "points": 3, "checks": ["affine_forward"]}``)::
 
     cell  exercise(s)     points  status           detail
-       5  affine_forward   3 / 3  pass             relative errors out 2.1e-16 <= 1e-09
-       8  relu_forward     0 / 2  not implemented  relu_forward: relu_forward is not ...
+       8  affine_forward   3 / 3  pass             relative errors out 2.1e-16 <= 1e-09
+      14  relu_forward     0 / 2  not implemented  relu_forward: relu_forward is not ...
     Score: 3 / 5 points; 1 of 2 checks pass
+    cell = the cell's number as JupyterLab counts: every cell from 1, markdown included
+    details ending in '...' are cut; course progress --verbose shows them in full
+
+A cell's number is its position in the notebook counting every cell from 1,
+markdown cells included, as JupyterLab counts ("Cell 8/68" in its status
+bar); it is not the ``In [n]`` execution count. Every cell number the
+command prints, in the table or in a detail, is that number.
 
 A check passes when it printed a line ``OK <name>: <measured errors>``; it
 fails with the message of the :class:`~course.checks.core.CheckFailed` it
@@ -28,6 +35,7 @@ table; the command is in :mod:`course.cli`.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,17 +59,22 @@ STATUSES = (PASS, FAIL, NOT_IMPLEMENTED, NOT_RUN, TIMEOUT)
 _NOT_IMPLEMENTED_TEXT = "is not implemented yet"
 DETAIL_WIDTH = 64
 EXERCISE_WIDTH = 40
+VERBOSE_WIDTH = 88  # the full details are wrapped to this width
+CELL_LEGEND = "cell = the cell's number as JupyterLab counts: every cell from 1, markdown included"
+CUT_NOTE = "details ending in '...' are cut; course progress --verbose shows them in full"
 
 
 @dataclass(frozen=True)
 class ExerciseResult:
     """The outcome of one check cell.
 
-    - cell_number: the cell's position in the notebook, counted from 1
+    - cell_number: the cell's position in the notebook, counting every cell
+      from 1, markdown included (as JupyterLab counts)
     - checks: the names of the functions the cell checks
     - points: the points the cell is worth
     - status: 'pass', 'fail', 'not implemented', 'not run' or 'timeout'
-    - detail: the measured errors of a pass, or what went wrong
+    - detail: the measured errors of a pass, or what went wrong, in full
+      (the table cuts it; the verbose listing wraps it)
     """
 
     cell_number: int
@@ -115,12 +128,14 @@ def notebook_progress(path: Path, timeout: int = 600) -> list[ExerciseResult]:
     return results
 
 
-def format_progress(results: Sequence[ExerciseResult]) -> str:
-    """Return a fixed-width table of the results with a score line at the end.
+def format_progress(results: Sequence[ExerciseResult], verbose: bool = False) -> str:
+    """Return a fixed-width table of the results, a score line and a legend.
 
-    Columns: cell, exercise(s), points (earned / possible), status and detail
-    (cut to a readable width); the last line reads
-    ``Score: 7 / 12 points; 3 of 5 checks pass``.
+    Columns: cell (numbered as JupyterLab counts), exercise(s), points
+    (earned / possible), status and detail, cut to DETAIL_WIDTH characters
+    ending in '...'; then ``Score: 7 / 12 points; 3 of 5 checks pass`` and a
+    legend of the cell numbers, and of the cut details when one was cut.
+    With ``verbose`` every check's full detail follows, wrapped, not cut.
     """
     header = ("cell", "exercise(s)", "points", "status", "detail")
     rows = [
@@ -147,7 +162,34 @@ def format_progress(results: Sequence[ExerciseResult]) -> str:
     possible = sum(result.points for result in results)
     passed = sum(result.status == PASS for result in results)
     lines.append(f"Score: {earned} / {possible} points; {passed} of {len(results)} checks pass")
+    if results:
+        lines.append(CELL_LEGEND)
+    if verbose:
+        lines.extend(_full_details(results))
+    elif any(len(" ".join(result.detail.split())) > DETAIL_WIDTH for result in results):
+        lines.append(CUT_NOTE)
     return "\n".join(lines)
+
+
+def _full_details(results: Sequence[ExerciseResult]) -> list[str]:
+    """Return every check's full detail under a heading line, wrapped to VERBOSE_WIDTH."""
+    lines = []
+    for result in results:
+        lines.append("")
+        lines.append(f"cell {result.cell_number}  {', '.join(result.checks)}: {result.status}")
+        for paragraph in result.detail.splitlines() or [""]:
+            lines.extend(
+                textwrap.wrap(
+                    paragraph,
+                    VERBOSE_WIDTH,
+                    initial_indent="    ",
+                    subsequent_indent="    ",
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+                or [""]
+            )
+    return lines
 
 
 def _judge(
@@ -165,7 +207,7 @@ def _judge(
     error = _error_of(cell, reply)
     if error is not None:
         ename, evalue = error
-        message = evalue.strip().splitlines()[0] if evalue.strip() else ""
+        message = evalue.strip()
         if _NOT_IMPLEMENTED_TEXT in evalue or ename == "NotImplementedError":
             return NOT_IMPLEMENTED, message or f"{ename}: not implemented yet"
         if ename in ("CheckFailed", "AssertionError") and message:
