@@ -164,6 +164,59 @@ def test_call_student_catches_in_place_edits(student, position):
         call_student("ex", student, *args)
 
 
+def _backward_pops_step_caches(dout, caches):
+    return sum(dout * caches.pop()[0] for _ in range(len(caches)))
+
+
+def _backward_flattens_cached_x(dout, cache):
+    x, _ = cache
+    x.shape = (x.shape[0], -1)
+    return dout
+
+
+def _backward_zeroes_cached_x(dout, cache):
+    x, _ = cache
+    x[x < 0] = 0
+    return dout * (x > 0)
+
+
+@pytest.mark.parametrize(
+    "student, cache, hint",
+    [
+        pytest.param(
+            _backward_pops_step_caches,
+            [(np.linspace(-1, 1, 4), 1.0), (np.ones(4), 2.0)],
+            r"it lost or gained items \(caches\.pop\(\), del, append\), so a second backward on "
+            r"the same cache would fail or give other gradients: read it by index "
+            r"\(caches\[t\] for t in reversed\(range\(T\)\)\) and never pop it$",
+            id="consumed",
+        ),
+        pytest.param(
+            _backward_flattens_cached_x,
+            (np.linspace(-1, 1, 8).reshape(2, 2, 2), {"p": 0.5}),
+            r"reshape into a new name \(x_flat = x\.reshape\(N, -1\)\), never x\.shape = \.\.\.$",
+            id="reshaped",
+        ),
+        pytest.param(
+            _backward_zeroes_cached_x,
+            (np.linspace(-1, 1, 4), {"p": 0.5}),
+            r"compute into new arrays \(mask = x > 0, not x\[x <= 0\] = 0 on the cached x\)",
+            id="values",
+        ),
+    ],
+)
+def test_call_student_names_how_a_backward_changed_its_cache(student, cache, hint):
+    """A popped cache, a reshaped cached array and edited values each get their own hint."""
+    with pytest.raises(CheckFailed) as failure:
+        call_student("ex", student, np.ones(4), cache)
+    message = str(failure.value)
+    assert message.startswith(
+        f"ex: {student.__name__} changed its input argument 2 in place. Hint: a backward pass "
+        "must leave the cache as the forward left it; "
+    )
+    assert re.search(hint, message), message
+
+
 def test_call_student_allows_documented_state_arguments_to_change():
     def batchnorm_like(x, bn_param):
         bn_param["running_mean"] = x.mean(axis=0)
@@ -456,6 +509,46 @@ def _with_nan(a):
 def test_compare_names_the_first_thing_that_is_wrong(actual, kwargs, message):
     with pytest.raises(CheckFailed, match=message):
         compare("ex", "out", actual, _EXPECTED, VALUE_TOL, "the hint", **kwargs)
+
+
+_MAKE = (
+    "make new arrays with the inputs' dtype: np.zeros(shape, dtype=x.dtype) or np.zeros_like(x)"
+)
+
+
+@pytest.mark.parametrize(
+    "actual, dtype, hint",
+    [
+        pytest.param(
+            _EXPECTED,
+            np.float32,
+            f"{_MAKE}, because a float64 array (np.zeros(shape) without dtype=, a mask or "
+            "np.random array made in float64) upcasts everything it touches to float64",
+            id="float64-for-float32",
+        ),
+        pytest.param(
+            _EXPECTED.astype(np.float32),
+            np.float64,
+            f"{_MAKE}, and convert nothing to float32 (.astype): the result loses precision",
+            id="float32-for-float64",
+        ),
+        pytest.param(
+            _EXPECTED > 2,
+            np.float64,
+            "return float64 values computed from the inputs, not a boolean mask or integer "
+            f"indices; {_MAKE}",
+            id="mask-for-float64",
+        ),
+    ],
+)
+def test_compare_ends_a_wrong_dtype_with_one_hint_that_names_the_fix(actual, dtype, hint):
+    """Every check's dtype failure ends with the same hint, whatever hint the check passed."""
+    with pytest.raises(CheckFailed) as failure:
+        compare("ex", "out", actual, _EXPECTED, VALUE_TOL, "the hint", dtype=np.dtype(dtype))
+    assert str(failure.value) == (
+        f"ex: out has dtype {actual.dtype} for {np.dtype(dtype)} inputs; "
+        f"keep the dtype of the inputs. Hint: {hint}"
+    )
 
 
 def test_compare_returns_the_relative_error():
@@ -767,7 +860,8 @@ def test_compare_float32_backward_fails_gradients_that_upcast():
     with pytest.raises(
         CheckFailed,
         match=r"^affine_backward: dx \(float32\) has dtype float64 for float32 inputs; "
-        r"keep the dtype of the inputs: a float64 array",
+        r"keep the dtype of the inputs\. Hint: make new arrays with the inputs' dtype: "
+        r"np\.zeros\(shape, dtype=x\.dtype\) or np\.zeros_like\(x\), because a float64 array",
     ):
         compare_float32_backward(
             "affine_backward",

@@ -248,6 +248,23 @@ def batchnorm_forward_hard_coded_hyperparameters(x, gamma, beta, bn_param):
     return gamma * x_hat + beta, (x, x_hat, gamma, var + eps)
 
 
+# The CS231n assignment's default: running_var starts at zeros, where ours starts at ones.
+def batchnorm_forward_running_var_zeros(x, gamma, beta, bn_param):
+    mode = bn_param["mode"]
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    N, D = x.shape
+    running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
+    running_var = bn_param.get("running_var", np.zeros(D, dtype=x.dtype))
+    if mode == "train":
+        mean, var = x.mean(axis=0), x.var(axis=0)
+        bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean
+        bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
+    else:
+        mean, var = running_mean, running_var
+    x_hat = (x - mean) / np.sqrt(var + eps)
+    return gamma * x_hat + beta, (x, x_hat, gamma, var + eps)
+
+
 # Reads bn_param['running_mean'] without a default: the first call of a fresh
 # layer, whose bn_param is just {'mode': 'train'}, raises KeyError.
 def batchnorm_forward_requires_running_averages(x, gamma, beta, bn_param):
@@ -344,6 +361,13 @@ BATCHNORM_FORWARD_MISTAKES = [
         batchnorm_forward_requires_running_averages,
         r"raised KeyError: 'running_mean'",
         id="no-default-running-averages",
+    ),
+    pytest.param(
+        batchnorm_forward_running_var_zeros,
+        r"bn_param\['running_var'\] \(fresh bn_param\) is wrong: relative error .* Hint: "
+        r"running_var starts at ones \(a variance of 1\), not zeros: "
+        r"bn_param\.get\('running_var', np\.ones\(D, dtype=x\.dtype\)\)",
+        id="running-var-starts-at-zeros",
     ),
 ]
 
@@ -695,6 +719,15 @@ def spatial_batchnorm_forward_reshape_without_transpose(x, gamma, beta, bn_param
     return out_rows.reshape(N, C, H, W), cache
 
 
+# The usual transpose and reshape around a batchnorm_forward whose running_var starts
+# at zeros (the CS231n assignment's default).
+def spatial_batchnorm_forward_via_running_var_zeros(x, gamma, beta, bn_param):
+    N, C, H, W = x.shape
+    rows = x.transpose(0, 2, 3, 1).reshape(-1, C)  # (N*H*W, C)
+    out_rows, cache = batchnorm_forward_running_var_zeros(rows, gamma, beta, bn_param)
+    return out_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2), cache
+
+
 # Moves C last for batchnorm, but reshapes the result straight to (N, C, H, W).
 def spatial_batchnorm_forward_not_transposed_back(x, gamma, beta, bn_param):
     N, C, H, W = x.shape
@@ -854,6 +887,12 @@ SPATIAL_BATCHNORM_FORWARD_MISTAKES = [
         spatial_batchnorm_forward_float64_zeros,
         r"out \(train, float32\) has dtype float64 for float32 inputs",
         id="float64-zeros-upcast",
+    ),
+    pytest.param(
+        spatial_batchnorm_forward_via_running_var_zeros,
+        r"bn_param\['running_var'\] \(fresh bn_param\) is wrong: relative error .* Hint: "
+        r"running_var starts at ones \(a variance of 1\), not zeros",
+        id="running-var-starts-at-zeros",
     ),
     pytest.param(
         spatial_batchnorm_forward_not_implemented,

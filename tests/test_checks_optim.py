@@ -512,6 +512,15 @@ def adam_epsilon_inside_sqrt(w, dw, config=None):
     return w - lr * m_hat / np.sqrt(v_hat + eps), {**config, "m": m, "v": v, "t": t}
 
 
+# The paper's step-size form (Kingma & Ba, end of section 2) with epsilon as eps_hat:
+# the same update but for where epsilon sits (epsilon / sqrt(1 - beta2**t) in Algorithm 1).
+def adam_step_size_form(w, dw, config=None):
+    config, (lr, b1, b2, eps), (m, v), t = _adam_start(w, config)
+    t, m, v = t + 1, b1 * m + (1 - b1) * dw, b2 * v + (1 - b2) * dw**2
+    alpha_t = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
+    return w - alpha_t * m / (np.sqrt(v) + eps), {**config, "m": m, "v": v, "t": t}
+
+
 # Updates w in place with -=.
 def adam_w_in_place(w, dw, config=None):
     config, (lr, b1, b2, eps), (m, v), t = _adam_start(w, config)
@@ -600,6 +609,15 @@ ADAM_MISTAKES = [
         adam_epsilon_inside_sqrt,
         r"next_w \(step 1\) is wrong: relative error",
         id="epsilon-inside-sqrt",
+    ),
+    pytest.param(
+        adam_step_size_form,
+        r"next_w \(step 1\) is wrong: relative error .* Hint: next_w matches Adam in the "
+        r"paper's step-size form, .* differs from the course's Adam only in where epsilon "
+        r"sits: .* The course uses the paper's Algorithm 1 .*: next_w = w - learning_rate \* "
+        r"m_hat / \(np\.sqrt\(v_hat\) \+ epsilon\).* eps_hat = epsilon \* "
+        r"sqrt\(1 - beta2\*\*t\) in place of epsilon$",
+        id="step-size-form-epsilon-as-eps-hat",
     ),
     pytest.param(
         adam_w_in_place,

@@ -250,7 +250,10 @@ MAX_POOL_FORWARD_MISTAKES = [
     ),
     pytest.param(
         max_pool_forward_float64_zeros,
-        r"out \(2x2, stride 2, float32\) has dtype float64 for float32 inputs",
+        r"out \(2x2, stride 2, float32\) has dtype float64 for float32 inputs; keep the dtype "
+        r"of the inputs\. Hint: make new arrays with the inputs' dtype: np\.zeros\(shape, "
+        r"dtype=x\.dtype\) or np\.zeros_like\(x\), because a float64 array \(np\.zeros\(shape\) "
+        r"without dtype=, .*\) upcasts everything it touches to float64$",
         id="float64-zeros-upcast",
     ),
     pytest.param(
@@ -333,7 +336,7 @@ def max_pool_backward_every_tie(dout, cache):
     return dx
 
 
-# Scans the window with >=, so the last of the tied maxima wins.
+# Scans the window with >=, so the last of the tied maxima wins (as valid as the first).
 def max_pool_backward_last_tie(dout, cache):
     x, pool_param = cache
     ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
@@ -353,7 +356,8 @@ def max_pool_backward_last_tie(dout, cache):
     return dx
 
 
-# Splits the gradient equally between tied maxima.
+# Splits the gradient equally between tied maxima (a valid subgradient too, as
+# TensorFlow's reduce_max does).
 def max_pool_backward_splits_ties(dout, cache):
     x, pool_param = cache
     ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
@@ -367,6 +371,33 @@ def max_pool_backward_splits_ties(dout, cache):
                     mask = window == np.max(window)
                     share = mask / mask.sum()
                     dx[n, c, i * s : i * s + ph, j * s : j * s + pw] += share * dout[n, c, i, j]
+    return dx
+
+
+# A mask x == max, correct until windows overlap: the check's 2x2 case has no
+# overlap, so this fails only on the overlapping 3x2 case (where ties meet twice).
+def max_pool_backward_every_tie_overlapping(dout, cache):
+    x, pool_param = cache
+    if pool_param["stride"] >= pool_param["pool_height"]:
+        return layers.max_pool_backward_naive(dout, cache)
+    return max_pool_backward_every_tie(dout, cache)
+
+
+# Finds the maximum's row and column separately: right for a unique maximum, but with
+# maxima at (0, 1) and (1, 0) the gradient goes to (0, 0), which is not a maximum.
+def max_pool_backward_row_and_column_apart(dout, cache):
+    x, pool_param = cache
+    ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, H_out, W_out = dout.shape
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x[n, c, i * s : i * s + ph, j * s : j * s + pw]
+                    di = np.argmax(window.max(axis=1))
+                    dj = np.argmax(window.max(axis=0))
+                    dx[n, c, i * s + di, j * s + dj] += dout[n, c, i, j]
     return dx
 
 
@@ -519,19 +550,21 @@ MAX_POOL_BACKWARD_MISTAKES = [
     pytest.param(
         max_pool_backward_every_tie,
         r"dx \(ties after ReLU, 2x2, stride 2\) is wrong: .* Hint: the gradient went to every "
-        r"input tied for the maximum; .* first of them in row-major order only",
+        r"input tied for the maximum \(a mask x == max\): a window with k tied maxima then "
+        r"passes on k times its dout, so its gradient is counted twice or more",
         id="gradient-to-every-tie",
     ),
     pytest.param(
-        max_pool_backward_last_tie,
-        r"dx \(ties after ReLU, 2x2, stride 2\) is wrong: .* Hint: the gradient went to the "
-        r"last of the tied maxima",
-        id="last-tie-wins",
+        max_pool_backward_every_tie_overlapping,
+        r"dx \(ties after ReLU, 3x2, stride 1\) is wrong: .* Hint: the gradient went to every "
+        r"input tied for the maximum .* counted twice or more",
+        id="gradient-to-every-tie-overlapping",
     ),
     pytest.param(
-        max_pool_backward_splits_ties,
-        r"dx \(ties after ReLU, 2x2, stride 2\) is wrong: .* first of them in row-major order",
-        id="splits-between-ties",
+        max_pool_backward_row_and_column_apart,
+        r"dx \(ties after ReLU, 2x2, stride 2\) is wrong: .* Hint: when several inputs tie "
+        r"for a window's maximum .* goes, whole, to one of them",
+        id="tie-row-and-column-apart",
     ),
     pytest.param(
         max_pool_backward_assigns_window,
@@ -599,8 +632,10 @@ def test_check_max_pool_backward_naive_fails(student, expected, capsys):
     [
         (layers.max_pool_forward_naive, layers.max_pool_backward_naive),
         (max_pool_forward_student, max_pool_backward_student),
+        (max_pool_forward_student, max_pool_backward_last_tie),
+        (max_pool_forward_student, max_pool_backward_splits_ties),
     ],
-    ids=["reference", "student"],
+    ids=["reference", "student", "last-of-tied-maxima", "shared-between-tied-maxima"],
 )
 def test_check_max_pool_backward_naive_passes(forward, backward, capsys):
     check_max_pool_backward_naive(forward, backward)

@@ -336,7 +336,10 @@ RNN_FORWARD_MISTAKES = [
     ),
     mistake(
         rnn_forward_zeros_upcast,
-        match=r"h \(float32\) has dtype float64 for float32 inputs",
+        match=r"h \(float32\) has dtype float64 for float32 inputs; keep the dtype of the "
+        r"inputs\. Hint: make new arrays with the inputs' dtype: np\.zeros\(shape, "
+        r"dtype=x\.dtype\) or np\.zeros_like\(x\), because a float64 array \(np\.zeros\(shape\) "
+        r"without dtype=, .*\) upcasts everything it touches to float64$",
         id="float64-zeros-upcast",
     ),
     mistake(
@@ -526,7 +529,9 @@ RNN_BACKWARD_MISTAKES = [
     mistake(
         rnn_forward_loop,
         rnn_backward_pops_caches,
-        match=r"changed its input argument 2 in place. Hint: a backward pass must leave the cache",
+        match=r"changed its input argument 2 in place\. Hint: a backward pass must leave the "
+        r"cache as the forward left it; it lost or gained items \(caches\.pop\(\), del, append\), "
+        r"so a second backward on the same cache would fail .* never pop it$",
         id="pops-caches",
     ),
     mistake(
@@ -1085,6 +1090,21 @@ def lstm_backward_adds_into_dh(dh, caches):
     return dx, dprev_h, dWx, dWh, db
 
 
+# Takes the step caches with caches.pop() (last step first, so the order is right):
+# the gradients are right once, but the cache is left empty for any second backward.
+def lstm_backward_pops_caches(dh, caches):
+    N, T, Hd = dh.shape
+    dx = np.zeros((N, T, caches[0][0].shape[1]), dtype=dh.dtype)
+    dprev_h = dprev_c = np.zeros((N, Hd), dtype=dh.dtype)
+    dWx = dWh = db = 0
+    for t in reversed(range(T)):
+        dx[:, t], dprev_h, dprev_c, dWx_t, dWh_t, db_t = layers.lstm_step_backward(
+            dh[:, t] + dprev_h, dprev_c, caches.pop()
+        )
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    return dx, dprev_h, dWx, dWh, db
+
+
 # Preallocates dx with np.zeros in float64.
 def lstm_backward_zeros_upcast(dh, caches):
     dx, dh0, dWx, dWh, db = lstm_backward_student(dh, caches)
@@ -1132,6 +1152,14 @@ LSTM_BACKWARD_MISTAKES = [
         lstm_backward_adds_into_dh,
         match=r"changed its input argument 1 in place",
         id="dh-in-place",
+    ),
+    mistake(
+        _LSTM_LOOP,
+        lstm_backward_pops_caches,
+        match=r"changed its input argument 2 in place\. Hint: a backward pass must leave the "
+        r"cache as the forward left it; it lost or gained items \(caches\.pop\(\), del, append\)"
+        r".* read it by index \(caches\[t\] for t in reversed\(range\(T\)\)\) and never pop it$",
+        id="pops-caches",
     ),
     mistake(
         _LSTM_LOOP,

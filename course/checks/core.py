@@ -172,10 +172,8 @@ def call_student(
     for position, (original, copied) in enumerate(zip(args, passed, strict=True)):
         if copied is not original and not _same(copied, original):
             if isinstance(original, (tuple, list)):
-                hint = (
-                    "a backward pass must leave the cache as the forward left it; "
-                    "reshape into a new name (x_flat = x.reshape(N, -1)), never x.shape = ..."
-                )
+                hint = "a backward pass must leave the cache as the forward left it; "
+                hint += _cache_hint(copied, original)
             else:
                 hint = "compute into a new array (y = x * 2, not x *= 2) and leave inputs as given"
             raise CheckFailed(
@@ -237,16 +235,9 @@ def compare(
             f"expected {expected_arr.shape}. Hint: {hint}"
         )
     if dtype is not None and actual_arr.dtype != dtype:
-        upcast = actual_arr.dtype == np.float64 and np.dtype(dtype) == np.float32
-        why = (
-            ": a float64 array (np.zeros without dtype=, a mask built in float64) upcasts "
-            "everything it touches"
-            if upcast
-            else ""
-        )
         raise CheckFailed(
             f"{exercise}: {output} has dtype {actual_arr.dtype} for {np.dtype(dtype)} inputs; "
-            f"keep the dtype of the inputs{why}"
+            f"keep the dtype of the inputs. Hint: {_dtype_hint(actual_arr.dtype, dtype)}"
         )
     if not np.issubdtype(actual_arr.dtype, np.number) or np.iscomplexobj(actual_arr):
         raise CheckFailed(
@@ -265,6 +256,33 @@ def compare(
             f"Hint: {hint}"
         )
     return error
+
+
+def _dtype_hint(actual: np.dtype, expected: np.dtype) -> str:
+    """The hint of an output whose dtype is not the inputs' (``actual`` instead of ``expected``).
+
+    Every check gives the same hint through :func:`compare`: the fix is to
+    make new arrays in the inputs' dtype, the usual cause an array made
+    without one (``np.zeros(shape)`` is float64 and upcasts what it touches).
+    """
+    actual, expected = np.dtype(actual), np.dtype(expected)
+    make = (
+        "make new arrays with the inputs' dtype: np.zeros(shape, dtype=x.dtype) or "
+        "np.zeros_like(x)"
+    )
+    if actual == np.bool_ or np.issubdtype(actual, np.integer):
+        return (
+            f"return {expected} values computed from the inputs, not a boolean mask or integer "
+            f"indices; {make}"
+        )
+    if np.issubdtype(actual, np.floating) and actual.itemsize > expected.itemsize:
+        return (
+            f"{make}, because a {actual} array (np.zeros(shape) without dtype=, a mask or "
+            f"np.random array made in {actual}) upcasts everything it touches to {actual}"
+        )
+    if not np.issubdtype(actual, np.floating):
+        return make
+    return f"{make}, and convert nothing to {actual} (.astype): the result loses precision"
 
 
 def require(exercise: str, condition: bool, message: str) -> None:
@@ -628,6 +646,47 @@ def _where_stopped(stopped: _OutOfTime) -> str:
     frame = frames[-1]
     code = f": {frame.line.strip()}" if frame.line and frame.line.strip() else ""
     return f" (it was at line {frame.lineno} of {frame.name}{code})"
+
+
+def _cache_hint(copied: object, original: object) -> str:
+    """What to do instead of how a backward changed its cache (``copied``, was ``original``).
+
+    A list or tuple that lost or gained items was consumed (``caches.pop()``):
+    a second backward on the same cache would find it empty. An array whose
+    shape changed was reshaped in place; any other change edited values.
+    """
+    if _changed_length(copied, original):
+        return (
+            "it lost or gained items (caches.pop(), del, append), so a second backward on the "
+            "same cache would fail or give other gradients: read it by index "
+            "(caches[t] for t in reversed(range(T))) and never pop it"
+        )
+    if _changed_shape(copied, original):
+        return "reshape into a new name (x_flat = x.reshape(N, -1)), never x.shape = ..."
+    return (
+        "compute into new arrays (mask = x > 0, not x[x <= 0] = 0 on the cached x): another "
+        "backward on the same cache must find the forward's arrays unchanged"
+    )
+
+
+def _changed_length(a: object, b: object) -> bool:
+    """Whether a list or tuple inside ``a`` has another length than its original in ``b``."""
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) != len(b) or any(map(_changed_length, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return any(_changed_length(a[k], b[k]) for k in a.keys() & b.keys())
+    return False
+
+
+def _changed_shape(a: object, b: object) -> bool:
+    """Whether an array inside ``a`` has another shape than its original in ``b``."""
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return a.shape != b.shape
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return any(map(_changed_shape, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return any(_changed_shape(a[k], b[k]) for k in a.keys() & b.keys())
+    return False
 
 
 def _random_like(arrays: Sequence[np.ndarray], seed: int, dtype: type) -> list[np.ndarray]:

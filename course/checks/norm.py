@@ -21,6 +21,7 @@ from course.checks.core import (
     call_student,
     compare,
     compare_backward,
+    compare_diagnosed,
     compare_float32_backward,
     report,
     require,
@@ -33,6 +34,13 @@ _TRAIN_HINT = (
 _RUNNING_HINT = (
     "in train mode set bn_param['running_mean'] = momentum * running_mean + "
     "(1 - momentum) * batch_mean (likewise the variance), as new arrays"
+)
+_RUNNING_VAR_ZEROS_HINT = (
+    "running_var starts at ones (a variance of 1), not zeros: "
+    "bn_param.get('running_var', np.ones(D, dtype=x.dtype)), as the docstring says (and "
+    "running_mean at zeros). Started at zeros, the average misses a fraction momentum**k of "
+    "the variance after k steps, so early in training test mode divides by too small a "
+    "standard deviation"
 )
 _TEST_HINT = (
     "in test mode normalise with bn_param['running_mean'] and ['running_var'], "
@@ -176,7 +184,16 @@ def _compare_train_step(
     hints: _BatchnormHints,
     dtype: np.dtype | None,
 ) -> None:
-    """One train-mode call: the output and the running averages left in bn_param."""
+    """One train-mode call: the output and the running averages left in bn_param.
+
+    On a fresh bn_param, a running_var that started at zeros (the classic
+    CS231n default) instead of ones gets a hint that says so.
+    """
+    suspects: dict[str, list] = {"running_mean": [], "running_var": []}
+    if "running_var" not in reference_param:  # fresh: the default start is used
+        started_at_zeros = dict(reference_param, running_var=np.zeros_like(gamma))
+        reference_forward(x, gamma, beta, started_at_zeros)
+        suspects["running_var"].append((started_at_zeros["running_var"], _RUNNING_VAR_ZEROS_HINT))
     out, _ = call_forward(name, student_forward, x, gamma, beta, student_param, state_args=(3,))
     expected, _ = reference_forward(x, gamma, beta, reference_param)
     output = f"out (train, {label})"
@@ -188,8 +205,14 @@ def _compare_train_step(
             f"train mode did not store bn_param['{key}'] ({label}). Hint: {hints.running}",
         )
         output = f"bn_param['{key}'] ({label})"
-        errors[output] = compare(
-            name, output, student_param[key], reference_param[key], VALUE_TOL, hints.running
+        errors[output] = compare_diagnosed(
+            name,
+            output,
+            student_param[key],
+            reference_param[key],
+            VALUE_TOL,
+            hints.running,
+            suspects[key],
         )
 
 

@@ -14,7 +14,7 @@ line that is wrong.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from course.checks.core import (
     CheckFailed,
     call_student,
     compare,
+    compare_diagnosed,
     expect_tuple,
     report,
     require,
@@ -96,8 +97,35 @@ def check_adam(adam: Callable) -> None:
         next_w_hint="increment t before the bias correction: m_hat = m / (1 - beta1**t) and "
         "v_hat = v / (1 - beta2**t) with the new t (1 on the first step), then "
         "next_w = w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon)",
+        next_w_suspects=[(_adam_step_size_form, _ADAM_STEP_SIZE_FORM_HINT)],
     )
     report(name, errors, tols)
+
+
+_ADAM_STEP_SIZE_FORM_HINT = (
+    "next_w matches Adam in the paper's step-size form, alpha_t = learning_rate * "
+    "sqrt(1 - beta2**t) / (1 - beta1**t), next_w = w - alpha_t * m / (np.sqrt(v) + epsilon), "
+    "which differs from the course's Adam only in where epsilon sits: it equals "
+    "learning_rate * m_hat / (np.sqrt(v_hat) + epsilon / sqrt(1 - beta2**t)), a larger "
+    "epsilon while t is small. The course uses the paper's Algorithm 1 (as PyTorch and "
+    "CS231n do): next_w = w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon), with "
+    "m_hat = m / (1 - beta1**t) and v_hat = v / (1 - beta2**t); with this check's "
+    "epsilon = 1e-3 the two forms differ by more than the threshold. Write that form, or "
+    "keep the step-size form with eps_hat = epsilon * sqrt(1 - beta2**t) in place of epsilon"
+)
+
+
+def _adam_step_size_form(w: np.ndarray, dw: np.ndarray, config: dict) -> np.ndarray:
+    """Adam in the step-size form of Kingma & Ba (section 2), epsilon used as eps_hat.
+
+    alpha_t = lr * sqrt(1 - b2**t) / (1 - b1**t); w' = w - alpha_t * m' / (sqrt(v') + eps):
+    :func:`course.optim.adam` with epsilon replaced by eps / sqrt(1 - b2**t).
+    """
+    b2 = config["beta2"]
+    t = config.get("t", 0) + 1
+    with_eps_hat = dict(config, epsilon=config["epsilon"] / np.sqrt(1 - b2**t))
+    next_w, _ = optim.adam(w, dw, with_eps_hat)
+    return next_w
 
 
 def _run_rule_steps(
@@ -106,10 +134,13 @@ def _run_rule_steps(
     reference: Callable,
     state: dict[str, str],
     next_w_hint: str,
+    next_w_suspects: Sequence[tuple[Callable, str]] = (),
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Run ``student`` and ``reference`` side by side; compare state and ``next_w`` each step.
 
     Then one call with ``config=None`` (the defaults) and one in float32.
+    ``next_w_suspects`` pairs a known variant ``(w, dw, config) -> next_w``
+    with the hint a stepwise next_w equal to its result gets.
     Returns (errors, thresholds); each error is the largest over the steps.
     """
     hints = {**state, "next_w": next_w_hint}
@@ -125,12 +156,19 @@ def _run_rule_steps(
         next_w, student_config = _student_step(
             name, student, w, dw, student_config, step, tuple(state)
         )
+        suspects = [(variant(w, dw, reference_config), hint) for variant, hint in next_w_suspects]
         expected_w, reference_config = reference(w, dw, reference_config)
         for key, label in labels.items():
             actual = next_w if key == "next_w" else student_config[key]
             expected = expected_w if key == "next_w" else reference_config[key]
-            error = compare(
-                name, f"{label} (step {step})", actual, expected, VALUE_TOL, hints[key]
+            error = compare_diagnosed(
+                name,
+                f"{label} (step {step})",
+                actual,
+                expected,
+                VALUE_TOL,
+                hints[key],
+                suspects if key == "next_w" else (),
             )
             errors[label] = max(errors[label], error)
         w = expected_w  # both rules take their next step from the same point
