@@ -93,6 +93,15 @@ def test_solution_becomes_an_indented_stub_that_raises():
         namespace["affine_forward"](None, None, None)
 
 
+def test_nbval_markers_are_tests_and_are_not_released():
+    demo = "# NBVAL_CHECK_OUTPUT\nprint(1 + 1)\n  #  NBVAL_IGNORE_OUTPUT \nx = 2  # NBVAL_ kept\n"
+    exercise = "# NBVAL_CHECK_OUTPUT\n" + FORWARD
+    released = release_notebook(master(new_code_cell(demo), new_code_cell(exercise)))
+    assert released.cells[0].source == "print(1 + 1)\nx = 2  # NBVAL_ kept\n"
+    stub = released.cells[1].source
+    assert "NBVAL" not in stub and 'raise NotImplementedError("affine_forward' in stub
+
+
 def test_several_regions_in_one_cell_each_name_their_function():
     source = release_notebook(master(new_code_cell(TWO_REGIONS))).cells[0].source
     assert source.count("# YOUR CODE HERE") == 2

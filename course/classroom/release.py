@@ -4,7 +4,8 @@ The master notebooks in ``solutions/`` mark each answer between ``### BEGIN
 SOLUTION`` and ``### END SOLUTION``; the student version gets a stub that
 raises ``NotImplementedError`` instead (see :mod:`course.classroom.markers`,
 which also refuses near-miss markers and markers that break the code), and
-hidden-test regions are removed. Check cells carry ``course`` metadata
+hidden-test regions and nbval's ``# NBVAL_...`` marker lines are removed.
+Check cells carry ``course`` metadata
 (``{"check": true, "points": 3, "checks": ["affine_forward"]}``, see
 :mod:`course.classroom.cell_metadata`), which the release keeps, as it keeps
 every cell id, so a released cell can always be matched with its master.
@@ -32,6 +33,7 @@ where a notebook should go is refused even then.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +61,8 @@ if TYPE_CHECKING:
 
 # The cell tag with which Jupyter's Run All goes on after the cell raises.
 RUN_ALL_GOES_ON = "raises-exception"
+# nbval's markers (the masters are tested with nbval; a student needs none of them).
+_TEST_MARKER = re.compile(r"#\s*NBVAL_[A-Z_]+")
 
 
 def release_notebook(nb: NotebookNode, source: str = "<notebook>") -> NotebookNode:
@@ -72,8 +76,9 @@ def release_notebook(nb: NotebookNode, source: str = "<notebook>") -> NotebookNo
     Returns a new notebook in which every solution region is replaced by a
     stub raising ``NotImplementedError("<function>: write your code here")``
     (the innermost ``def`` around the region, else "this exercise"), every
-    hidden-test region is removed, check cells are tagged ``raises-exception``,
-    outputs and execution counts are cleared, and cell ids and metadata are
+    hidden-test region is removed, nbval's ``# NBVAL_...`` marker lines are
+    removed, check cells are tagged ``raises-exception``, outputs and execution
+    counts are cleared, and cell ids and metadata are
     kept (minus the ``execution`` timings that running the master leaves).
     Raises :class:`MarkerError` for a malformed region or near-miss marker, a
     marker outside a code cell, a cell that parses in the master but not once
@@ -96,7 +101,7 @@ def release_notebook(nb: NotebookNode, source: str = "<notebook>") -> NotebookNo
             continue
         code = release_code_cell(text, number, source)
         stubbed |= code.stubbed
-        cell.source = code.text
+        cell.source = _without_test_markers(code.text)
         cell.outputs = []
         cell.execution_count = None
         cell.metadata.pop("execution", None)
@@ -106,6 +111,13 @@ def release_notebook(nb: NotebookNode, source: str = "<notebook>") -> NotebookNo
     course_meta["sources_sha256"] = sources_digest(released)
     released.metadata["course"] = course_meta
     return released
+
+
+def _without_test_markers(text: str) -> str:
+    """``text`` without nbval's marker lines (``# NBVAL_CHECK_OUTPUT``...), kept by tests only."""
+    lines = text.split("\n")
+    kept = [line for line in lines if not _TEST_MARKER.fullmatch(line.strip())]
+    return "\n".join(kept) if len(kept) < len(lines) else text
 
 
 def release(
