@@ -206,8 +206,7 @@ def _run_and_check(
                 restarts += 1
                 notes.append(f"worker restarted after the check of {cell.name}: {worker.died}")
                 worker.close()
-                start = (master, exercise_sources, ids, lost, notes, limits, deadline)
-                worker = _start_worker(*start)
+                worker = _start_worker(*start)  # ids and lost, updated in place
     finally:
         worker.close()
     return results
