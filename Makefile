@@ -9,12 +9,13 @@ LAB_STAMP := $(VENV)/.lab-installed
 OUT ?= output/demo
 GALLERY_PORT ?= 8866
 
-.PHONY: install demo test lint lab gallery browser browser-test clean help
+.PHONY: install demo test lint lab lab-instructor gallery browser browser-test clean help
 
 help:
 	@echo "make demo   generate Shapes-10, train a net, print its accuracy, write figures to $(OUT)/"
 	@echo "make test   run the whole test suite, notebooks included"
-	@echo "make lab    open JupyterLab on the course (assignments/, notebooks/, solutions/)"
+	@echo "make lab    open JupyterLab as a student sees the course (assignments/ and notebooks/)"
+	@echo "make lab-instructor  open JupyterLab on the whole repository, at solutions/"
 	@echo "make gallery  serve the widget gallery as a web page on http://127.0.0.1:$(GALLERY_PORT)/"
 	@echo "make lint   ruff check and format check"
 	@echo "make clean  remove the virtual environment, build files and outputs"
@@ -59,8 +60,17 @@ $(LAB_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -e '.[dev,lab]'
 	touch $(LAB_STAMP)
 
+# The student's view: assignments and lectures (the file browser hides the rest; a view,
+# not a lock: the instructor's masters are still on disk).
+STUDENT_HIDES := ["solutions","tests","benchmarks","course","output","build","*.egg-info","__pycache__","*.pyc","*.so","setup.py","pyproject.toml","Makefile"]
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(LAB_STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/assignments \
+	  '--ContentsManager.hide_globs=$(STUDENT_HIDES)' $(ALLOW_ROOT)
+
+lab-instructor: $(LAB_STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/solutions $(ALLOW_ROOT)
 
 clean:
 	rm -rf $(VENV) build *.egg-info output .pytest_cache .hypothesis
