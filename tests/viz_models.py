@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from course.checks.viz import randomise_state
 from course.data.shapes import generate_shapes, to_nchw_float
 from course.models import TinyVGG, load_pretrained
 
@@ -34,20 +35,7 @@ def tiny_vgg(
         dtype=np.float64,
         seed=seed,
     )
-    rng = np.random.default_rng(seed + 100)
-    for name, value in model.params.items():
-        if name.startswith("b") or name.startswith("beta"):
-            model.params[name] = 0.1 * rng.standard_normal(value.shape)
-        elif name.startswith("gamma"):
-            model.params[name] = rng.uniform(0.5, 1.5, value.shape)
-    for bn_param in model.bn_params:
-        F = len(model.params[f"gamma{model.bn_params.index(bn_param) + 1}"])
-        bn_param.update(
-            mode="test",
-            running_mean=0.1 * rng.standard_normal(F),
-            running_var=rng.uniform(0.5, 2.0, F),
-        )
-    return model
+    return randomise_state(model, np.random.default_rng(seed + 100))
 
 
 def random_images(model: TinyVGG, N: int, seed: int = 0) -> np.ndarray:

@@ -155,6 +155,29 @@ _MODELS = {  # label: (normalization, stages, hidden_dims, seed)
 _SCORE_SCALE = 4.0  # the last layer's weights are scaled up: gradient norms above 1
 
 
+def randomise_state(model: TinyVGG, rng: np.random.Generator) -> TinyVGG:
+    """Give a fresh TinyVGG's zero and one parameters random values; batchnorm in test mode.
+
+    Biases and betas ~ 0.1 N(0, 1) (so a forgotten bias shows), gammas
+    uniform in [0.5, 1.5], and each batchnorm's running mean ~ 0.1 N(0, 1)
+    and running variance uniform in [0.5, 2]; drawn from ``rng`` in that
+    order. Changes ``model`` in place and returns it.
+    """
+    for name, value in model.params.items():
+        if name.startswith(("b", "beta")):
+            model.params[name] = 0.1 * rng.standard_normal(value.shape)
+        elif name.startswith("gamma"):
+            model.params[name] = rng.uniform(0.5, 1.5, value.shape)
+    for i, bn_param in enumerate(model.bn_params, start=1):
+        F = len(model.params[f"gamma{i}"])
+        bn_param.update(
+            mode="test",
+            running_mean=0.1 * rng.standard_normal(F),
+            running_var=rng.uniform(0.5, 2.0, F),
+        )
+    return model
+
+
 def _model(label: str) -> TinyVGG:
     """The seeded float64 TinyVGG ``label`` names, in test mode, with a mean image."""
     normalization, stages, hidden_dims, seed = _MODELS[label]
@@ -168,19 +191,8 @@ def _model(label: str) -> TinyVGG:
         seed=seed,
     )
     rng = np.random.default_rng(seed + 100)
-    for name, value in model.params.items():
-        if name.startswith(("b", "beta")):
-            model.params[name] = 0.1 * rng.standard_normal(value.shape)
-        elif name.startswith("gamma"):
-            model.params[name] = rng.uniform(0.5, 1.5, value.shape)
+    randomise_state(model, rng)
     model.params[f"W{model.num_layers}"] *= _SCORE_SCALE
-    for i, bn_param in enumerate(model.bn_params, start=1):
-        F = len(model.params[f"gamma{i}"])
-        bn_param.update(
-            mode="test",
-            running_mean=0.1 * rng.standard_normal(F),
-            running_var=rng.uniform(0.5, 2.0, F),
-        )
     model.mean_image = rng.uniform(0.3, 0.6, _INPUT_DIM)  # (C, H, W)
     return model
 

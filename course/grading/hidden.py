@@ -67,6 +67,7 @@ import numpy as np
 from course import layers, optim, viz
 from course.checks.core import GRAD_TOL, VALUE_TOL, _copies, _private_copy
 from course.checks.rnn import _recurrent_inputs
+from course.checks.viz import randomise_state
 from course.gradcheck import rel_error
 from course.grading.worker import StudentError, WorkerDied
 from course.models.cnn import TinyVGG
@@ -564,16 +565,7 @@ def _draw_tiny_vgg(rng: Rng) -> TinyVGG:
         dtype=np.float64,
         seed=int(rng.integers(2**31)),
     )
-    for name, value in model.params.items():
-        if name.startswith(("b", "beta")):  # non-zero biases: a bias bug shows
-            model.params[name] = 0.1 * rng.standard_normal(value.shape)
-    for i, bn_param in enumerate(model.bn_params, start=1):
-        F = model.params[f"b{i}"].shape[0]
-        bn_param.update(
-            mode="test",
-            running_mean=0.1 * rng.standard_normal(F),
-            running_var=rng.uniform(0.5, 2, F),
-        )
+    randomise_state(model, rng)  # biases, batchnorm's scales and averages, as the checks do
     model.mean_image = rng.uniform(0.3, 0.7, model.input_dim)
     return model
 
