@@ -259,11 +259,10 @@ def _grade_check(
     for cell_id, (status, reason) in lost.items():
         defined = master.defines[cell_id] | _defined_names(exercise_sources[cell_id])
         if names & defined:
-            return _zero(cell, status, f"{cell.name}: not graded ({status})", reason)
+            return _not_graded(cell, status, reason)
     if worker.died is not None:
         status = "timeout" if "timeout" in worker.died or "time limit" in worker.died else None
-        status = status or _death_status(worker.died)
-        return _zero(cell, status, f"{cell.name}: not graded ({status})", worker.died)
+        return _not_graded(cell, status or _death_status(worker.died), worker.died)
     namespace = {"__builtins__": builtins, **_CHECK_NAMESPACE}
     namespace.update({name: worker.function(name) for name in names})
     worker.forbid(cell.checks)  # the checked functions may not call the course's own
@@ -274,15 +273,13 @@ def _grade_check(
     except CheckFailed as failure:
         died = _worker_died(failure)
         if died is not None:
-            status = "timeout" if died.timeout else _death_status(died.reason)
-            return _zero(cell, status, f"{cell.name}: not graded ({status})", died.reason)
+            return _lost_to(cell, died)
         message = _one_line(str(failure))
         missing = _missing_reason(names, master, exercise_sources)
         status = "not implemented" if "not implemented" in message else "failed"
         return _zero(cell, "missing" if missing else status, message, missing)
     except WorkerDied as died:
-        status = "timeout" if died.timeout else _death_status(died.reason)
-        return _zero(cell, status, f"{cell.name}: not graded ({status})", died.reason)
+        return _lost_to(cell, died)
     except Exception as error:  # a proxy error, an untransferable value: the check could not run
         message = f"{cell.name}: the check raised {type(error).__name__}: {_one_line(str(error))}"
         return _zero(cell, "crashed", message, message)
@@ -296,8 +293,7 @@ def _grade_check(
         try:
             hidden = run_hidden_cases(name, functions, seed)
         except WorkerDied as died:
-            status = "timeout" if died.timeout else _death_status(died.reason)
-            return _zero(cell, status, f"{cell.name}: not graded ({status})", died.reason)
+            return _lost_to(cell, died)
         if not hidden.passed:
             return _zero(cell, "failed", hidden.message, "its visible check passed")
         messages.append(hidden.message)
@@ -341,6 +337,16 @@ def _worker_died(error: BaseException) -> WorkerDied | None:
 
 def _death_status(reason: str) -> str:
     return "out of memory" if "memory" in reason else "crashed"
+
+
+def _lost_to(cell: CheckCell, died: WorkerDied) -> CheckResult:
+    """The check's 0 when the worker died under it (a timeout, a crash, the memory limit)."""
+    status = "timeout" if died.timeout else _death_status(died.reason)
+    return _not_graded(cell, status, died.reason)
+
+
+def _not_graded(cell: CheckCell, status: str, reason: str) -> CheckResult:
+    return _zero(cell, status, f"{cell.name}: not graded ({status})", reason)
 
 
 def _zero(cell: CheckCell, status: str, message: str, reason: str | None) -> CheckResult:
