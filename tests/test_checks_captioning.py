@@ -147,12 +147,12 @@ captioning_loss_edits_captions = _loss_with(pad_targets=True)
 CAPTIONING_LOSS_MISTAKES = [
     mistake(
         captioning_loss_no_mask,
-        match=f"loss \\(example\\) {WRONG}.*captions_out != null_index",
+        match=f"loss \\(example\\) {WRONG}.*the <NULL> padding counts in your loss",
         id="mask-forgotten",
     ),
     mistake(
         captioning_loss_not_shifted,
-        match=f"loss \\(example\\) {WRONG}.*captions_out = captions\\[:, 1:\\]",
+        match=f"loss \\(example\\) {WRONG}.*predicts every word but the first",
         id="not-shifted",
     ),
     mistake(
@@ -162,7 +162,7 @@ CAPTIONING_LOSS_MISTAKES = [
     ),
     mistake(
         captioning_loss_h0_without_b_proj,
-        match=f"loss \\(example\\) {WRONG}.*h0 = features @ W_proj \\+ b_proj",
+        match=f"loss \\(example\\) {WRONG}.*the image's projection has a bias too",
         id="h0-without-b_proj",
     ),
     mistake(captioning_loss_h0_zeros, match=f"loss \\(example\\) {WRONG}", id="h0-zeros"),
@@ -183,7 +183,7 @@ CAPTIONING_LOSS_MISTAKES = [
     ),
     mistake(
         captioning_loss_embedding_assigned,
-        match=f"grads\\['W_embed'\\] \\(example\\) {WRONG}.*np.add.at",
+        match=f"grads\\['W_embed'\\] \\(example\\) {WRONG}.*the SUM of its gradients",
         id="embedding-grad-assigned",
     ),
     mistake(
@@ -357,7 +357,7 @@ SAMPLE_CAPTIONS_MISTAKES = [
     ),
     mistake(
         sample_captions_h0_without_b_proj,
-        match=r"captions \(rnn\) differ .*captions of h0 = features @ W_proj: add the bias",
+        match=r"captions \(rnn\) differ .*a projection without its bias: add the bias",
         id="h0-without-b_proj",
     ),
     mistake(
@@ -542,7 +542,7 @@ BEAM_SEARCH_MISTAKES = [
         beam_search_index_split_wrong,
         match=r"caption \(image 0, rnn, beam_width 2\) is not the caption beam search finds: "
         r"yours starts 8, 1 \(<START>\) where word 1 should be 8; .*"
-        r"parent = index // V, word = index % V",
+        r"recover each continuation's parent beam \(its row\) and word \(its column\)",
         id="flat-index-split-wrong",
     ),
     mistake(
@@ -559,7 +559,7 @@ BEAM_SEARCH_MISTAKES = [
     mistake(
         beam_search_keeps_worst,
         match=r"caption \(image 0, rnn, beam_width 1\) is not the caption .*keep the k LARGEST "
-        r"continuations, and split a flat index",
+        r"ones",
         id="keeps-the-worst",
     ),
     mistake(

@@ -6,9 +6,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from course.checks import check_affine_forward
 from course.checks import install_check_display as exported
 from course.checks.core import CheckFailed
-from course.checks.display import install_check_display, show_check_failure
+from course.checks.display import format_check_failure, install_check_display, show_check_failure
 
 
 class FakeShell:
@@ -41,18 +42,30 @@ def test_a_failed_check_is_one_line(capsys):
     assert captured.out == "" and shell.tracebacks == []
 
 
-def test_a_failure_caused_by_the_students_code_shows_the_traceback(capsys):
+def parse_seven(x, w, b):
+    return int("seven")  # the student's mistake
+
+
+def test_a_failure_caused_by_the_students_code_shows_their_frames_then_one_line(capsys):
+    """The student's frames (none of the check's inside course/), then the one-line message."""
     shell = FakeShell()
     try:
-        try:
-            int("seven")
-        except ValueError as error:
-            raise CheckFailed("f: f raised ValueError") from error
+        check_affine_forward(parse_seven)
     except CheckFailed as caught:
         etype, value, tb = type(caught), caught, caught.__traceback__
     show_check_failure(shell, etype, value, tb, tb_offset=1)
-    assert shell.tracebacks == [((etype, value, tb), 1)]
-    assert capsys.readouterr().err == ""
+    err = capsys.readouterr().err
+    assert shell.tracebacks == []
+    line = parse_seven.__code__.co_firstlineno + 1
+    assert err.endswith(
+        "CheckFailed: affine_forward: your parse_seven raised ValueError: invalid literal for "
+        f"int() with base 10: 'seven' (line {line} of test_checks_display.py)\n"
+    )
+    assert err.startswith("Traceback of your code (most recent call last):\n")
+    assert f'test_checks_display.py", line {line}, in parse_seven' in err
+    assert 'return int("seven")' in err
+    assert "course/checks" not in err and "core.py" not in err
+    assert format_check_failure(value) == err
 
 
 def test_install_check_display_outside_ipython_does_nothing(monkeypatch):

@@ -12,6 +12,7 @@ import pytest
 
 from course import layers
 from course.checks import CheckFailed, check_softmax_loss, check_svm_loss
+from course.checks.core import references_allowed
 
 # ---------------------------------------------------------------------------
 # softmax_loss(x, y) -> (loss, dx)
@@ -139,8 +140,12 @@ def softmax_loss_per_example(x, y):
 
 # Returns (dx, loss).
 def softmax_loss_wrong_order(x, y):
-    loss, dx = layers.softmax_loss(x, y)
-    return dx, loss
+    N = x.shape[0]
+    shifted = x - x.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    dx = np.exp(log_probs)
+    dx[np.arange(N), y] -= 1
+    return dx / N, -log_probs[np.arange(N), y].mean()
 
 
 # The released stub.
@@ -160,30 +165,35 @@ SOFTMAX_LOSS_MISTAKES = [
         id="shift-for-loss-only",
     ),
     pytest.param(
-        softmax_loss_summed, r"loss \(example\) is wrong: relative error", id="loss-summed"
+        softmax_loss_summed,
+        r"loss \(example\) is wrong: relative error"
+        r".* Hint: .*the loss is the AVERAGE over the batch",
+        id="loss-summed",
     ),
     pytest.param(
         softmax_loss_dx_not_divided,
-        r"dx \(example\) is wrong: relative error",
+        r"dx \(example\) is wrong: relative error.* Hint: .*dx is N times too large",
         id="dx-not-divided-by-N",
     ),
     pytest.param(
-        softmax_loss_no_one_hot, r"dx \(example\) is wrong: relative error", id="no-one-hot"
+        softmax_loss_no_one_hot,
+        r"dx \(example\) is wrong: relative error.* Hint: .*its derivative has an extra \-1",
+        id="no-one-hot",
     ),
     pytest.param(
         softmax_loss_one_hot_by_column,
-        r"dx \(example\) is wrong: relative error",
+        r"dx \(example\) is wrong: relative error.* Hint: .*you changed whole columns",
         id="one-hot-by-column",
     ),
     pytest.param(
         softmax_loss_column_indexing,
         # every row of the worked example has the same softmax, so only random scores show it
-        r"loss \(random\) is wrong: relative error",
+        r"loss \(random\) is wrong: relative error.* Hint: .*one entry per row",
         id="probs-column-indexing",
     ),
     pytest.param(
         softmax_loss_normalises_over_batch,
-        r"loss \(example\) is wrong: relative error",
+        r"loss \(example\) is wrong: relative error.* Hint: .*not over the batch",
         id="normalises-over-batch",
     ),
     pytest.param(
@@ -193,7 +203,8 @@ SOFTMAX_LOSS_MISTAKES = [
     ),
     pytest.param(
         softmax_loss_missing_minus,
-        r"loss \(example\) is wrong: relative error",
+        r"loss \(example\) is wrong: relative error"
+        r".* Hint: .*the loss is the NEGATIVE log\-probability",
         id="missing-minus",
     ),
     pytest.param(
@@ -222,6 +233,7 @@ def test_check_softmax_loss_fails(student, expected, capsys):
     assert "OK" not in capsys.readouterr().out
 
 
+@references_allowed()  # the course's own reference is the right answer
 def test_check_softmax_loss_passes_reference(capsys):
     check_softmax_loss(layers.softmax_loss)
     out = capsys.readouterr().out
@@ -366,39 +378,45 @@ def svm_loss_not_implemented(x, y):
 SVM_LOSS_MISTAKES = [
     pytest.param(
         svm_loss_counts_correct_class,
-        r"loss \(example\) is wrong: relative error",
+        r"loss \(example\) is wrong: relative error.* Hint: .*the correct class adds nothing",
         id="counts-correct-class",
     ),
     pytest.param(
-        svm_loss_margin_zero, r"loss \(example\) is wrong: relative error", id="margin-zero"
+        svm_loss_margin_zero,
+        r"loss \(example\) is wrong: relative error.* Hint: .*the margin is 1",
+        id="margin-zero",
     ),
     pytest.param(
         svm_loss_correct_class_not_scaled,
-        r"dx \(example\) is wrong: relative error",
+        r"dx \(example\) is wrong: relative error.* Hint: .*appears in EVERY violating margin",
         id="correct-class-grad-not-scaled",
     ),
     pytest.param(
-        svm_loss_not_averaged, r"loss \(example\) is wrong: relative error", id="loss-summed"
+        svm_loss_not_averaged,
+        r"loss \(example\) is wrong: relative error"
+        r".* Hint: .*the loss is the AVERAGE over the batch",
+        id="loss-summed",
     ),
     pytest.param(
         svm_loss_dx_not_divided,
-        r"dx \(example\) is wrong: relative error",
+        r"dx \(example\) is wrong: relative error.* Hint: .*dx is N times too large",
         id="dx-not-divided-by-N",
     ),
     pytest.param(
         svm_loss_reversed_margin,
-        r"loss \(example\) is wrong: relative error",
+        r"loss \(example\) is wrong: relative error.* Hint: .*the margin points the wrong way",
         id="reversed-margin",
     ),
     pytest.param(
         svm_loss_grad_counts_zero_margins,
         # in the worked example every class violates the margin, so only random scores show it
-        r"dx \(random\) is wrong: relative error",
+        r"dx \(random\) is wrong: relative error"
+        r".* Hint: .*only a strictly positive margin contributes",
         id="grad-margins-ge-zero",
     ),
     pytest.param(
         svm_loss_grad_counts_correct_class,
-        r"dx \(example\) is wrong: relative error",
+        r"dx \(example\) is wrong: relative error.* Hint: .*the correct class is no violation",
         id="grad-counts-correct-class",
     ),
     pytest.param(
@@ -408,7 +426,8 @@ SVM_LOSS_MISTAKES = [
     ),
     pytest.param(
         svm_loss_forgets_correct_score,
-        r"loss \(example\) is wrong: relative error",
+        r"loss \(example\) is wrong: relative error"
+        r".* Hint: .*that score is missing from your margins",
         id="forgets-correct-score",
     ),
     pytest.param(
@@ -432,6 +451,7 @@ def test_check_svm_loss_fails(student, expected, capsys):
     assert "OK" not in capsys.readouterr().out
 
 
+@references_allowed()  # the course's own reference is the right answer
 def test_check_svm_loss_passes_reference(capsys):
     check_svm_loss(layers.svm_loss)
     out = capsys.readouterr().out
@@ -439,6 +459,7 @@ def test_check_svm_loss_passes_reference(capsys):
     assert out.count("\n") == 1
 
 
+@references_allowed()  # the course's own reference is the right answer
 def test_check_survives_a_student_that_edits_the_worked_example():
     with pytest.raises(CheckFailed, match=r"changed its input argument 1 in place"):
         check_svm_loss(svm_loss_margins_alias_x)

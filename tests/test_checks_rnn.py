@@ -92,9 +92,21 @@ def rnn_step_forward_no_cache(x, prev_h, Wx, Wh, b):
 
 
 RNN_STEP_FORWARD_MISTAKES = [
-    mistake(rnn_step_forward_wh_transposed, match=f"next_h {WRONG}", id="wh-transposed"),
-    mistake(rnn_step_forward_no_bias, match=f"next_h {WRONG}", id="no-bias"),
-    mistake(rnn_step_forward_sigmoid, match=f"next_h {WRONG}", id="sigmoid-not-tanh"),
+    mistake(
+        rnn_step_forward_wh_transposed,
+        match=f"next_h {WRONG}.* Hint: .*not transposed",
+        id="wh-transposed",
+    ),
+    mistake(
+        rnn_step_forward_no_bias,
+        match=f"next_h {WRONG}.* Hint: .*the bias b is missing",
+        id="no-bias",
+    ),
+    mistake(
+        rnn_step_forward_sigmoid,
+        match=f"next_h {WRONG}.* Hint: .*squashes with tanh, not the sigmoid",
+        id="sigmoid-not-tanh",
+    ),
     mistake(
         rnn_step_forward_weights_swapped,
         match=r"rnn_step_forward_weights_swapped raised ValueError: matmul",
@@ -210,8 +222,18 @@ RNN_STEP_BACKWARD_MISTAKES = [
         match=f"dx {WRONG}.*from the OUTPUT next_h",
         id="tanh-grad-from-pre-activation",
     ),
-    mistake(_REF_RNN_STEP, rnn_step_backward_tanh_twice, match=f"dx {WRONG}", id="tanh-twice"),
-    mistake(_REF_RNN_STEP, rnn_step_backward_no_tanh_grad, match=f"dx {WRONG}", id="no-tanh-grad"),
+    mistake(
+        _REF_RNN_STEP,
+        rnn_step_backward_tanh_twice,
+        match=f"dx {WRONG}.* Hint: .*applying tanh to next_h again",
+        id="tanh-twice",
+    ),
+    mistake(
+        _REF_RNN_STEP,
+        rnn_step_backward_no_tanh_grad,
+        match=f"dx {WRONG}.* Hint: .*the gradient skipped tanh",
+        id="no-tanh-grad",
+    ),
     mistake(
         _REF_RNN_STEP,
         rnn_step_backward_dwx_swapped,
@@ -219,7 +241,10 @@ RNN_STEP_BACKWARD_MISTAKES = [
         id="dwx-swapped",
     ),
     mistake(
-        _REF_RNN_STEP, rnn_step_backward_dwh_from_next_h, match=f"dWh {WRONG}", id="dwh-next-h"
+        _REF_RNN_STEP,
+        rnn_step_backward_dwh_from_next_h,
+        match=f"dWh {WRONG}.* Hint: .*Wh multiplied the INCOMING state prev_h",
+        id="dwh-next-h",
     ),
     mistake(
         _REF_RNN_STEP,
@@ -317,8 +342,16 @@ def rnn_forward_overwrites_h0(x, h0, Wx, Wh, b):
 
 
 RNN_FORWARD_MISTAKES = [
-    mistake(rnn_forward_h0_every_step, match=f"h {WRONG}", id="h0-every-step"),
-    mistake(rnn_forward_stores_prev_h, match=f"h {WRONG}", id="stores-prev-h"),
+    mistake(
+        rnn_forward_h0_every_step,
+        match=f"h {WRONG}.* Hint: .*every step started from h0",
+        id="h0-every-step",
+    ),
+    mistake(
+        rnn_forward_stores_prev_h,
+        match=f"h {WRONG}.* Hint: .*holds the state step t RETURNS",
+        id="stores-prev-h",
+    ),
     mistake(
         rnn_forward_time_major,
         match=r"h has the wrong shape: got \(3, 2, 4\), expected \(2, 3, 4\)",
@@ -500,10 +533,15 @@ RNN_BACKWARD_MISTAKES = [
     mistake(
         rnn_forward_loop,
         rnn_backward_no_bptt,
-        match=f"dx {WRONG}.*dh\\[:, t\\] \\+ dprev_h",
+        match=f"dx {WRONG}.* Hint: .*dprev_h. was dropped",
         id="no-bptt",
     ),
-    mistake(rnn_forward_loop, rnn_backward_forward_in_time, match=f"dx {WRONG}", id="forward-t"),
+    mistake(
+        rnn_forward_loop,
+        rnn_backward_forward_in_time,
+        match=f"dx {WRONG}.* Hint: .*backprop runs BACKWARD in time",
+        id="forward-t",
+    ),
     mistake(
         rnn_forward_loop, rnn_backward_dh0_is_dh_first, match=f"dh0 {WRONG}", id="dh0-is-dh-0"
     ),
@@ -640,7 +678,7 @@ def lstm_step_forward_column_convention(x, prev_h, prev_c, Wx, Wh, b):
 
 # Returns (next_h, cache), as the RNN step does.
 def lstm_step_forward_no_next_c(x, prev_h, prev_c, Wx, Wh, b):
-    next_h, next_c, cache = layers.lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
+    next_h, next_c, cache = lstm_step_forward_student(x, prev_h, prev_c, Wx, Wh, b)
     return next_h, cache
 
 
@@ -655,9 +693,21 @@ LSTM_STEP_FORWARD_MISTAKES = [
         match=f"next_c {WRONG}.*in that order",
         id="gates-ifgo",
     ),
-    mistake(lstm_step_forward_sigmoid_g, match=f"next_c {WRONG}", id="sigmoid-for-g"),
-    mistake(lstm_step_forward_no_tanh_on_cell, match=f"next_h {WRONG}", id="no-tanh-on-cell"),
-    mistake(lstm_step_forward_tanh_o, match=f"next_h {WRONG}", id="tanh-for-o"),
+    mistake(
+        lstm_step_forward_sigmoid_g,
+        match=f"next_c {WRONG}.* Hint: .*the candidate g is squashed by tanh",
+        id="sigmoid-for-g",
+    ),
+    mistake(
+        lstm_step_forward_no_tanh_on_cell,
+        match=f"next_h {WRONG}.* Hint: .*squashes the new cell with tanh",
+        id="no-tanh-on-cell",
+    ),
+    mistake(
+        lstm_step_forward_tanh_o,
+        match=f"next_h {WRONG}.* Hint: .*the output gate o is a gate",
+        id="tanh-for-o",
+    ),
     mistake(
         lstm_step_forward_updates_prev_c,
         match=r"changed its input argument 3 in place",
@@ -974,10 +1024,24 @@ def lstm_forward_overwrites_h0(x, h0, Wx, Wh, b):
 
 
 LSTM_FORWARD_MISTAKES = [
-    mistake(lstm_forward_c_not_carried, match=f"h {WRONG}.*carry BOTH", id="c-not-carried"),
-    mistake(lstm_forward_h_not_carried, match=f"h {WRONG}", id="h-not-carried"),
-    mistake(lstm_forward_c0_is_h0, match=f"h {WRONG}.*c0 = zeros", id="c0-is-h0"),
-    mistake(lstm_forward_returns_cells, match=f"h {WRONG}", id="returns-cells"),
+    mistake(
+        lstm_forward_c_not_carried,
+        match=f"h {WRONG}.* Hint: the cell was not carried",
+        id="c-not-carried",
+    ),
+    mistake(
+        lstm_forward_h_not_carried,
+        match=f"h {WRONG}.* Hint: .*every step started from h0",
+        id="h-not-carried",
+    ),
+    mistake(
+        lstm_forward_c0_is_h0, match=f"h {WRONG}.* Hint: the first cell c0 is zeros", id="c0-is-h0"
+    ),
+    mistake(
+        lstm_forward_returns_cells,
+        match=f"h {WRONG}.* Hint: .*not the cells next_c",
+        id="returns-cells",
+    ),
     mistake(lstm_forward_sigmoid_g, match=f"h {WRONG}", id="sigmoid-for-g"),
     mistake(
         lstm_forward_time_major,
@@ -1127,7 +1191,9 @@ LSTM_BACKWARD_MISTAKES = [
         match=f"dx {WRONG}.*dprev_c \\(pass it",
         id="c-grad-not-carried",
     ),
-    mistake(_LSTM_LOOP, lstm_backward_no_bptt, match=f"dx {WRONG}", id="no-bptt"),
+    mistake(
+        _LSTM_LOOP, lstm_backward_no_bptt, match=f"dx {WRONG}.* Hint: .*was dropped", id="no-bptt"
+    ),
     mistake(
         _LSTM_LOOP,
         lstm_backward_dh0_is_dprev_c,

@@ -81,7 +81,11 @@ WORD_EMBEDDING_FORWARD_MISTAKES = [
         match=r"out has the wrong shape: got \(4, 2, 3\), expected \(2, 4, 3\)",
         id="x-transposed",
     ),
-    mistake(word_embedding_forward_one_based, match=f"out {WRONG}", id="one-based"),
+    mistake(
+        word_embedding_forward_one_based,
+        match=f"out {WRONG}.* Hint: .*word indices start at 0",
+        id="one-based",
+    ),
     mistake(
         word_embedding_forward_flat,
         match=r"out has the wrong shape: got \(8, 3\), expected \(2, 4, 3\)",
@@ -191,17 +195,27 @@ WORD_EMBEDDING_BACKWARD_MISTAKES = [
     mistake(
         _EMBED,
         word_embedding_backward_assigns,
-        match=f"dW {WRONG}.*SUM of its gradients",
+        match=f"dW {WRONG}.* Hint: .*keep only ONE occurrence of a repeated word",
         id="dW[x]=dout",
     ),
-    mistake(_EMBED, word_embedding_backward_buffered_add, match=f"dW {WRONG}", id="dW[x]+=dout"),
+    mistake(
+        _EMBED,
+        word_embedding_backward_buffered_add,
+        match=f"dW {WRONG}.* Hint: .*keep only ONE occurrence",
+        id="dW[x]+=dout",
+    ),
     mistake(
         _EMBED,
         word_embedding_backward_returns_dx,
         match=r"dW should be a numpy array of shape \(6, 3\), got tuple",
         id="returns-dx-too",
     ),
-    mistake(_EMBED, word_embedding_backward_divided_by_n, match=f"dW {WRONG}", id="divided-by-N"),
+    mistake(
+        _EMBED,
+        word_embedding_backward_divided_by_n,
+        match=f"dW {WRONG}.* Hint: .*nothing is averaged here",
+        id="divided-by-N",
+    ),
     mistake(
         _EMBED,
         word_embedding_backward_one_hot,
@@ -290,7 +304,11 @@ TEMPORAL_AFFINE_FORWARD_MISTAKES = [
         match=r"out has the wrong shape: got \(3, 2, 3\), expected \(2, 3, 3\)",
         id="time-major-out",
     ),
-    mistake(temporal_affine_forward_no_bias, match=f"out {WRONG}", id="no-bias"),
+    mistake(
+        temporal_affine_forward_no_bias,
+        match=f"out {WRONG}.* Hint: .*the bias b is missing",
+        id="no-bias",
+    ),
     mistake(
         temporal_affine_forward_flat,
         match=r"out has the wrong shape: got \(6, 3\), expected \(2, 3, 3\)",
@@ -393,8 +411,18 @@ TEMPORAL_AFFINE_BACKWARD_MISTAKES = [
         match=r"db has the wrong shape: got \(4, 6\), expected \(6,\)",
         id="db-not-summed-over-t",
     ),
-    mistake(_AFFINE, temporal_affine_backward_db_mean, match=f"db {WRONG}", id="db-mean"),
-    mistake(_AFFINE, temporal_affine_backward_dw_mean, match=f"dw {WRONG}", id="dw-mean"),
+    mistake(
+        _AFFINE,
+        temporal_affine_backward_db_mean,
+        match=f"db {WRONG}.* Hint: .*not a mean",
+        id="db-mean",
+    ),
+    mistake(
+        _AFFINE,
+        temporal_affine_backward_dw_mean,
+        match=f"dw {WRONG}.* Hint: .*not a mean",
+        id="dw-mean",
+    ),
     mistake(
         _AFFINE,
         temporal_affine_backward_dx_flat,
@@ -530,7 +558,7 @@ def temporal_softmax_loss_per_sequence(x, y, mask):
 TEMPORAL_SOFTMAX_LOSS_MISTAKES = [
     mistake(
         temporal_softmax_loss_ignores_mask,
-        match=f"loss \\(example\\) {WRONG}.*masked steps add nothing",
+        match=f"loss \\(example\\) {WRONG}.* Hint: the padded steps counted",
         id="mask-ignored",
     ),
     mistake(
@@ -540,12 +568,12 @@ TEMPORAL_SOFTMAX_LOSS_MISTAKES = [
     ),
     mistake(
         temporal_softmax_loss_mean_over_positions,
-        match=f"loss \\(example\\) {WRONG}",
+        match=f"loss \\(example\\) {WRONG}.* Hint: .*not by N \\* T",
         id="mean-over-positions",
     ),
     mistake(
         temporal_softmax_loss_dx_unmasked,
-        match=f"dx \\(example\\) {WRONG}.*0 where it is False",
+        match=f"dx \\(example\\) {WRONG}.* Hint: .*their gradient is 0",
         id="dx-not-masked",
     ),
     mistake(
@@ -555,7 +583,7 @@ TEMPORAL_SOFTMAX_LOSS_MISTAKES = [
     ),
     mistake(
         temporal_softmax_loss_dx_not_divided,
-        match=f"dx \\(example\\) {WRONG}",
+        match=f"dx \\(example\\) {WRONG}.* Hint: .*dx is N times too large",
         id="dx-not-divided-by-N",
     ),
     mistake(

@@ -232,7 +232,9 @@ def test_the_students_exception_is_raised_as_a_student_error():
         assert type(caught.value).__name__ == "ValueError"
         assert caught.value.message == "shapes do not match"
         assert "cell 0, line 2, in affine_forward" in str(caught.value)
-        with pytest.raises(CheckFailed, match="affine_forward raised ValueError: shapes do not"):
+        with pytest.raises(
+            CheckFailed, match="affine_forward: your function raised ValueError: shapes do not"
+        ):
             check_affine_forward(worker.function("affine_forward"))
         with pytest.raises(CheckFailed, match="stub is not implemented yet"):
             check_affine_forward(worker.function("stub"))

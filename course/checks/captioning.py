@@ -110,33 +110,39 @@ _BACKWARD_ORDER = ("W_vocab", "b_vocab", "Wx", "Wh", "b", "W_embed", "W_proj", "
 # ---------------------------------------------------------------------------
 
 _LOSS_HINTS = {
-    "loss": "the RNN reads captions_in = captions[:, :-1] and predicts captions_out = "
-    "captions[:, 1:] (the word after each one it reads); mask = captions_out != null_index "
-    "(the argument: <NULL> is not always 0) leaves the padding out; h0 = features @ W_proj "
-    "+ b_proj; temporal_softmax_loss sums over the time steps and divides by N only",
-    "W_vocab": "temporal_affine_backward(dscores, cache) gives (dh, dW_vocab, db_vocab), with "
-    "dscores from temporal_softmax_loss",
-    "b_vocab": "temporal_affine_backward(dscores, cache) gives (dh, dW_vocab, db_vocab)",
-    "Wx": "rnn_backward or lstm_backward (as cell_type says) of dh gives (dx, dh0, dWx, dWh, db)",
-    "Wh": "rnn_backward or lstm_backward of dh gives (dx, dh0, dWx, dWh, db)",
-    "b": "rnn_backward or lstm_backward of dh gives (dx, dh0, dWx, dWh, db)",
-    "W_embed": "word_embedding_backward(dx, cache): a word that occurs several times gets the "
-    "SUM of its gradients (np.add.at), where dW[captions_in] = dx keeps only one of them",
-    "W_proj": "h0 = features @ W_proj + b_proj is an affine layer: affine_backward(dh0, cache) "
-    "with dh0 the gradient of h0 that rnn_backward/lstm_backward returns (not dh[:, 0], the "
+    "loss": "the RNN reads every word of a caption but the last and predicts every word but "
+    "the first (the word after each one it reads); targets that are <NULL> (null_index, the "
+    "argument: <NULL> is not always 0) are masked out; the image enters as the first state, "
+    "an affine map of the features; temporal_softmax_loss sums over the time steps and "
+    "divides by N only",
+    "W_vocab": "W_vocab and b_vocab form a temporal affine layer on the hidden states: its "
+    "backward, fed the gradient of the scores from temporal_softmax_loss, gives their "
+    "gradients",
+    "b_vocab": "W_vocab and b_vocab form a temporal affine layer on the hidden states: its "
+    "backward, fed the gradient of the scores, gives their gradients",
+    "Wx": "the recurrent layer's backward (rnn or lstm, as cell_type says), fed the gradient "
+    "of the hidden states, gives the gradients of Wx, Wh and b",
+    "Wh": "the recurrent layer's backward, fed the gradient of the hidden states, gives the "
+    "gradients of Wx, Wh and b",
+    "b": "the recurrent layer's backward, fed the gradient of the hidden states, gives the "
+    "gradients of Wx, Wh and b",
+    "W_embed": "the word embedding's backward: a word that occurs several times gets the SUM "
+    "of its gradients (fancy-indexed assignment keeps only one of them; see np.add.at)",
+    "W_proj": "the image's projection is an affine layer whose output is h0: its backward "
+    "takes the gradient of h0 that the recurrent backward returns (not dh[:, 0], the "
     "gradient of the first OUTPUT state)",
-    "b_proj": "db_proj comes from affine_backward(dh0, cache), with dh0 from "
-    "rnn_backward/lstm_backward",
+    "b_proj": "the image's projection is an affine layer whose output is h0: its backward "
+    "takes the gradient of h0 that the recurrent backward returns",
 }
 _LOSS_SUSPECT_HINTS = {  # the hint of a loss that matches a known mistake
-    "no mask": "the <NULL> padding counts in your loss: mask = captions_out != null_index "
-    "leaves it out",
+    "no mask": "the <NULL> padding counts in your loss: the targets that are <NULL> "
+    "(captions_out != null_index is False) must be left out",
     "null 0": "mask with null_index, the argument: <NULL> is not always 0",
     "per step": "temporal_softmax_loss already sums over the time steps and divides by N: do "
     "not divide by T as well",
-    "no b_proj": "h0 = features @ W_proj + b_proj: the bias b_proj too",
-    "no image": "the image enters as h0 = features @ W_proj + b_proj (affine_forward), not "
-    "as zeros",
+    "no b_proj": "the image's projection has a bias too: b_proj",
+    "no image": "the image must enter: the first state is the projection of the features, not "
+    "zeros",
 }
 _CELL_HINT = {
     "rnn": "this case has cell_type='rnn': Wx is (W, Hd); use rnn_forward/rnn_backward "
@@ -145,37 +151,35 @@ _CELL_HINT = {
     "(lstm_step_forward, with the cell c carried too) when cell_type == 'lstm'",
 }
 _SAMPLE_HINTS = {
-    "general": "start from h0 = features @ W_proj + b_proj (c0 = 0) and the word <START>; at "
-    "every step embed the word chosen at the step before, run ONE rnn_step_forward/"
-    "lstm_step_forward from the state the last step returned, and take the argmax over the "
-    "vocabulary (axis 1) of scores = h @ W_vocab + b_vocab",
+    "general": "start from the image's state (the projection of the features; c0 = 0 for an "
+    "LSTM) and the word <START>; at every step embed the word chosen at the step before, run "
+    "ONE step of the cell from the state the last step returned, score the vocabulary with "
+    "the output layer and take the likeliest word of each image (the argmax over the "
+    "vocabulary (axis 1))",
     "shape": "captions has one row per image and max_length columns, one per generated word "
     "(<START> is not part of it)",
     "start written": "the captions hold the words after <START>, not <START> itself: column t "
     "is the word chosen at step t, for t = 0, ..., max_length - 1",
     "end dropped": "<END> is part of the caption: write the word chosen at every step, <END> "
     "included, and <NULL> only after it",
-    "one step short": "generate max_length words: the loop runs for t in range(max_length), "
-    "and the last column is a generated word too",
-    "banned": "<NULL> (padding) and <START> are never generated: set their scores to -inf "
-    "before the argmax, so the likeliest OTHER word is chosen",
+    "one step short": "generate max_length words: the last column is a generated word too",
+    "banned": "<NULL> (padding) and <START> are never generated: leave them out of the choice "
+    "(set their scores to -inf), so the likeliest OTHER word is chosen",
     "after end": "your captions are right up to <END>, well done; but once a caption has "
     "ended, the rest of its row must be <NULL> (CS231n's sample keeps the words generated "
-    "after <END>; here a finished caption stays finished): remember which captions are done "
-    "and write null_index for them",
+    "after <END>; here a finished caption stays finished): remember which captions are done",
     "no image": "these are the captions of a model that ignores the image: the first state "
-    "is h0 = features @ W_proj + b_proj, not zeros",
-    "no b_proj": "these are the captions of h0 = features @ W_proj: add the bias b_proj",
+    "is the projection of the features, not zeros",
+    "no b_proj": "these are the captions of a projection without its bias: add the bias b_proj",
     "indices": "these are the captions of <NULL>, <START>, <END> = 0, 1, 2: use null_index, "
     "start_index and end_index, the arguments",
 }
 _BEAM_HINTS = {
     "general": "at every step extend each live beam by every word but <NULL> and <START>, and "
-    "keep the k best of ALL these continuations by their SUMMED log-probability (of an "
-    "(M, V) array flattened: parent = index // V, word = index % V); each survivor continues "
-    "from its parent's state (state = tuple(s[parents] for s in state)); a survivor whose "
-    "word is <END> is finished and leaves the beam; the answer is the finished caption with "
-    "the highest summed log-probability",
+    "keep the k best of ALL these continuations by their SUMMED log-probability; each "
+    "survivor continues from its PARENT's state (the state rows follow the survivors); a "
+    "survivor whose word is <END> is finished and leaves the beam; the answer is the "
+    "finished caption with the highest summed log-probability",
     "shape": "caption has max_length entries, the words after <START> (<END> included), then "
     "<NULL>",
     "logprob": "logprob is the sum of the log-probabilities of the caption's words, <END> "
@@ -183,11 +187,12 @@ _BEAM_HINTS = {
     "end dropped": "<END> is part of the caption: write the finished beam's words, <END> "
     "included, then <NULL>",
     "after end": "a caption ends at its <END>: the rest of it is <NULL>",
-    "banned": "a caption never holds <START>, nor <NULL> before its end: set the "
-    "log-probabilities of <NULL> and <START> to -inf, keep the k LARGEST continuations, and "
-    "split a flat index of the (M, V) continuations as parent = index // V, word = index % V",
-    "outside": "every word is an index into the vocabulary, in [0, V): split a flat index of "
-    "the (M, V) continuations as parent = index // V, word = index % V",
+    "banned": "a caption never holds <START>, nor <NULL> before its end: leave those words out "
+    "of the continuations, keep the k LARGEST ones, and recover each continuation's parent "
+    "beam (its row) and word (its column) from its place in the (M, V) array",
+    "outside": "every word is an index into the vocabulary, in [0, V): recover each "
+    "continuation's parent beam (its row) and word (its column) from its place in the "
+    "(M, V) array",
     "greedy": "these are the greedy captions (beam_width 1) of every image: with beam_width "
     "k > 1 keep the k best continuations at every step, not only the best one",
 }

@@ -42,19 +42,74 @@ _CONV_BACKWARD_CASES = (
     ("stride 1, pad 0", (2, 2, 3, 4), (2, 2, 2, 3), {"stride": 1, "pad": 0}),  # out (2, 2, 2, 2)
 )
 _CONV_FORWARD_HINT = (
-    "pad x (not the output) with pad zeros on its two spatial axes only; "
-    "H_out = 1 + (H + 2*pad - HH) // stride, W_out = 1 + (W + 2*pad - WW) // stride; "
-    "out[n, f, i, j] = sum(x_pad[n, :, i*stride:i*stride+HH, j*stride:j*stride+WW] * w[f]) + b[f]"
+    "pad x (not the output) with pad zeros on its two spatial axes only; the output size is "
+    "the docstring's formula; each output value is one filter's weights times the window of "
+    "the padded input it sees (all C channels), summed, plus that filter's bias, and the "
+    "windows start stride pixels apart"
 )
 _CONV_BACKWARD_HINTS = {
-    "dx": "each out[n, f, i, j] sends dout[n, f, i, j] * w[f] back to the window of x_pad it "
-    "saw, with += since windows overlap, stepping by the forward's stride; then crop the "
-    "padding: dx = dx_pad[:, :, pad:pad+H, pad:pad+W]",
-    "dw": "dw[f] += dout[n, f, i, j] * x_pad[n, :, i*stride:i*stride+HH, j*stride:j*stride+WW], "
-    "summed over every example n and every output position (i, j)",
-    "db": "db sums dout over the batch and both spatial axes: dout.sum(axis=(0, 2, 3)), "
-    "shape (F,)",
+    "dx": "each output value sends its gradient, weighted by its filter, back to the window of "
+    "the padded input it saw (windows stride pixels apart, as in the forward pass); windows "
+    "overlap, so the contributions add up; the padding is no part of x, so its gradient is "
+    "dropped at the end",
+    "dw": "a filter is used at every output position of every example n: its gradient adds up "
+    "each window it saw, weighted by the dout of that position",
+    "db": "a filter's bias is added at every output position of every example: its gradient "
+    "adds up dout over all of them, one per filter (F,)",
 }
+_CONV_MISTAKE_HINTS = {
+    "bias inside": "the bias is added once to each output value, after the sum, not to every "
+    "product inside it",
+    "not strided": "the windows do not move by the stride: output position (i, j) sees the "
+    "window that starts stride times further along",
+    "assigned": "windows overlap (and every filter sends to the same window), so their "
+    "contributions ADD UP; assigning keeps only the last one",
+    "flipped": "the gradient reaches the input through the same weights the forward pass "
+    "used, not flipped ones",
+    "db mean": "the bias's gradient is the SUM of dout over every example and position, not "
+    "the mean",
+    "one example": "the filter is used on every example of the batch: its gradient adds up "
+    "the contributions of all of them",
+}
+
+
+def _conv_loops(
+    x: np.ndarray, w: np.ndarray, dout: np.ndarray, conv_param: dict, step: int, assign: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(dx, dw) of a loop backward whose windows start ``step`` apart, ``=`` or ``+=`` into dx."""
+    pad = conv_param["pad"]
+    _, _, H, W = x.shape
+    _, _, HH, WW = w.shape
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))  # (N, C, H + 2p, W + 2p)
+    dx_pad, dw = np.zeros_like(x_pad), np.zeros_like(w)
+    for n, f, i, j in np.ndindex(*dout.shape):
+        rows, cols = slice(i * step, i * step + HH), slice(j * step, j * step + WW)
+        share = dout[n, f, i, j] * w[f]  # (C, HH, WW)
+        dx_pad[n, :, rows, cols] = share if assign else dx_pad[n, :, rows, cols] + share
+        dw[f] += dout[n, f, i, j] * x_pad[n, :, rows, cols]
+    return dx_pad[:, :, pad : pad + H, pad : pad + W], dw
+
+
+def _conv_backward_suspects(inputs: tuple, upstream: list[np.ndarray]) -> dict[str, list]:
+    """The gradients of the classic conv backward mistakes, with the hints that name them."""
+    x, w, b, conv_param = inputs
+    (dout,) = upstream
+    h, stride = _CONV_MISTAKE_HINTS, conv_param["stride"]
+    assigned, _ = _conv_loops(x, w, dout, conv_param, stride, assign=True)
+    _, cache = layers.conv_forward_naive(x, w[:, :, ::-1, ::-1], b, dict(conv_param))
+    flipped_dx = layers.conv_backward_naive(dout, cache)[0]
+    _, cache = layers.conv_forward_naive(x[-1:], w, b, dict(conv_param))
+    last_dw = layers.conv_backward_naive(dout[-1:], cache)[1]
+    wrong = {
+        "dx": [(assigned, h["assigned"]), (flipped_dx, h["flipped"])],
+        "dw": [(last_dw, h["one example"])],
+        "db": [(dout.mean(axis=(0, 2, 3)), h["db mean"])],
+    }
+    if stride > 1:
+        unstrided_dx, unstrided_dw = _conv_loops(x, w, dout, conv_param, 1, assign=False)
+        wrong["dx"].append((unstrided_dx, h["not strided"]))
+        wrong["dw"].append((unstrided_dw, h["not strided"]))
+    return wrong
 
 
 def _conv_inputs(
@@ -88,7 +143,12 @@ def check_conv_forward_naive(conv_forward_naive: Callable) -> None:
             x, w, b, {"stride": conv_param["stride"], "pad": 0}
         )
         output_padded = np.pad(unpadded, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        one_step, _ = layers.conv_forward_naive(x, w, b, {"stride": 1, "pad": pad})
+        H_out, W_out = expected.shape[2:]
+        bias_inside = expected + b[:, None, None] * (np.prod(w.shape[1:]) - 1)
         suspects = [
+            (bias_inside, _CONV_MISTAKE_HINTS["bias inside"]),
+            (one_step[:, :, :H_out, :W_out], _CONV_MISTAKE_HINTS["not strided"]),
             (
                 flipped,
                 "the output matches a true convolution, with the filter flipped; the layer "
@@ -135,6 +195,7 @@ def check_conv_backward_naive(conv_forward_naive: Callable, conv_backward_naive:
             _CONV_BACKWARD_HINTS,
             seed=seed,
             label=f" ({label})",
+            suspects=_conv_backward_suspects,
         )
         errors |= case_errors
         tols |= case_tols

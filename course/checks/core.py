@@ -28,6 +28,18 @@ macOS (where a Jupyter kernel runs its cells); elsewhere (Windows, another
 thread) a call has no limit. A single long numpy call is stopped only when it
 returns to Python.
 
+While a student's function runs, :func:`call_student` also watches the
+functions it enters (a profile hook, only for the duration of the call): a
+function that hands its work to the course's own implementation of the
+exercise being checked (``return course.layers.affine_forward(x, w, b)``, an
+alias of it, or a copy of its code) fails the check; the course's other
+functions stay allowed, as the building blocks an exercise is meant to use
+(see :mod:`course.references`). When the student's function raises, the
+:class:`CheckFailed` is raised from the student's exception with its
+traceback cut to the student's own frames (none inside ``course``), and the
+message says where: ``affine_forward: your function raised ValueError: ...
+(line 14 of your cell)``.
+
 This module is longer than the ~400 lines a module aims for: it is the one
 place that says how every check measures, and splitting it would make two.
 """
@@ -37,15 +49,24 @@ from __future__ import annotations
 import copy
 import os
 import signal
+import sys
+import sysconfig
 import threading
 import time
 import traceback
+import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
 
 from course.gradcheck import numerical_backward, numerical_gradient, rel_error
+from course.references import (
+    PACKAGE_ROOT,
+    forbidden_names,
+    reference_entered,
+    reference_signatures,
+)
 
 # The tolerance table: every check compares against one of these, and no check
 # module defines its own.
@@ -60,6 +81,12 @@ MEAN_TOL = 0.02  # the mean activation, against the input's (relative difference
 # How long one call of a student's function may run (see set_time_limit).
 DEFAULT_TIME_LIMIT = 60.0  # seconds
 TIME_LIMIT_ENV = "COURSE_CHECK_TIME_LIMIT"  # seconds; 0 turns the limit off
+# What a "not implemented yet" message tells the student to do: the released stub shows
+# `# YOUR CODE HERE` and a `raise NotImplementedError(...)` line.
+NOT_IMPLEMENTED_ADVICE = (
+    "replace the `raise NotImplementedError(...)` line under `# YOUR CODE HERE` with your "
+    "code, run its cell, then run this check again"
+)
 _UNSET = object()
 _time_limit_setting: object = _UNSET  # what set_time_limit chose; _UNSET: the env var or default
 
@@ -138,6 +165,10 @@ def call_student(
 
     The call may run for :func:`time_limit` seconds (60 by default); one
     that runs longer is stopped and fails the check (see the module docstring).
+    A call that enters the course's own implementation of ``exercise`` (by
+    name, alias or a copy of its code; :mod:`course.references`) fails too.
+    When ``func`` raises, the :class:`CheckFailed` is raised from its
+    exception, whose traceback keeps only the frames outside ``course``.
     """
     name = what or getattr(func, "__name__", exercise)
     if not callable(func):
@@ -147,10 +178,12 @@ def call_student(
         )
     passed = [arg if i in state_args else _private_copy(arg) for i, arg in enumerate(args)]
     limit = time_limit()
+    entered: list[str] = []  # what of the course's own implementation the call entered
     try:
-        with _stopped_after(limit), np.errstate(all="ignore"):
+        with _stopped_after(limit), np.errstate(all="ignore"), _watched(exercise, entered):
             result = func(*passed)
     except _OutOfTime as stopped:
+        _refuse_delegation(exercise, name, entered)
         raise CheckFailed(
             f"{exercise}: {name} did not return within {limit:g} s; look for a loop that never "
             "ends (a while loop whose condition never changes, an index never incremented)"
@@ -158,17 +191,21 @@ def call_student(
             "course.checks.set_time_limit(seconds)"
         ) from None
     except NotImplementedError:
+        _refuse_delegation(exercise, name, entered)
         raise CheckFailed(
-            f"{exercise}: {name} is not implemented yet; write it between "
-            "### BEGIN SOLUTION and ### END SOLUTION, run its cell, then run this check again"
+            f"{exercise}: {name} is not implemented yet; {NOT_IMPLEMENTED_ADVICE}"
         ) from None
     except CheckFailed:
+        _refuse_delegation(exercise, name, entered)
         raise
     except Exception as error:
+        _refuse_delegation(exercise, name, entered)
+        error = error.with_traceback(student_traceback(error.__traceback__))
+        who = "your function" if name == exercise else f"your {name}"
         raise CheckFailed(
-            f"{exercise}: {name} raised {type(error).__name__}: {error} "
-            "(the traceback above shows where in your code)"
+            f"{exercise}: {who} raised {type(error).__name__}: {error}{_where_raised(error, name)}"
         ) from error
+    _refuse_delegation(exercise, name, entered)
     for position, (original, copied) in enumerate(zip(args, passed, strict=True)):
         if copied is not original and not _same(copied, original):
             if isinstance(original, (tuple, list)):
@@ -308,6 +345,10 @@ def report(exercise: str, errors: dict[str, float], tol: float | dict[str, float
 # What a harness procedure returns: (errors, thresholds), both keyed by output label;
 # a check merges them and hands them to report().
 Measured = tuple[dict[str, float], dict[str, float]]
+# Classic mistakes, for compare_diagnosed: output name -> [(the mistake's value, its hint)],
+# from the (float64) inputs of a forward, or the inputs and upstream gradients of a backward.
+Suspects = Callable[[tuple], dict[str, list[tuple[np.ndarray, str]]]]
+BackwardSuspects = Callable[[tuple, list[np.ndarray]], dict[str, list[tuple[np.ndarray, str]]]]
 
 
 def value_tol(dtype: type | np.dtype) -> float:
@@ -361,7 +402,7 @@ def compare_diagnosed(
         if " is wrong: relative error " not in str(failure):
             raise  # a wrong type, shape, dtype or a NaN: the general hint fits
         for wrong, diagnosis in suspects:
-            if wrong.shape != actual.shape:
+            if np.shape(wrong) != np.shape(actual):
                 continue  # e.g. padding the output changes its size when the stride is not 1
             if rel_error(wrong, expected) > tol >= rel_error(actual, wrong):
                 compare(exercise, output, actual, expected, tol, diagnosis, dtype=dtype)
@@ -376,6 +417,7 @@ def compare_forward(
     random_inputs: tuple,
     hints: dict[str, str],
     order: Sequence[str] | None = None,
+    suspects: Suspects | None = None,
 ) -> Measured:
     """A forward on its worked example, on random float64 inputs, then on them in float32.
 
@@ -384,6 +426,8 @@ def compare_forward(
     ``order`` is the order in which to compare them (the one whose mistakes
     cause the others' first). The float32 outputs must stay float32 and
     agree with the exact (float64) values of the same numbers.
+    ``suspects(inputs)`` (float64 inputs) gives, per output name, the values
+    of classic mistakes with the hints that name them (:func:`compare_diagnosed`).
     Errors are keyed ``'out'``, ``'out (float64)'``, ``'out (float32)'``.
     """
     out_names = tuple(hints)
@@ -399,17 +443,19 @@ def compare_forward(
         if expected is None:  # exact values of these inputs, computed in float64
             reference_outs = reference(*cast_floats(inputs, np.float64))
             expected = dict(zip(out_names, reference_outs, strict=False))
+        wrong = suspects(cast_floats(inputs, np.float64)) if suspects else {}
         for out_name in order or out_names:
             output = out_name + label
             actual = outs[out_names.index(out_name)]
             tols[output] = value_tol(dtype)
-            errors[output] = compare(
+            errors[output] = compare_diagnosed(
                 exercise,
                 output,
                 actual,
                 expected[out_name],
                 tols[output],
                 hints[out_name],
+                wrong.get(out_name, ()),
                 np.dtype(dtype),
             )
     return errors, tols
@@ -451,6 +497,7 @@ def compare_backward(
     seed: int = 0,
     state_args: tuple[int, ...] = (),
     label: str = "",
+    suspects: BackwardSuspects | None = None,
 ) -> Measured:
     """Run a student's forward then backward; compare each gradient with centred differences.
 
@@ -461,6 +508,8 @@ def compare_backward(
     even when the student's forward is wrong. ``hints`` names the gradients
     in the order the backward returns them. Errors are keyed by gradient
     name plus ``label`` (e.g. ' (test)', which also appears in the messages).
+    ``suspects(inputs, upstream)`` gives, per gradient name, the gradients of
+    classic mistakes with the hints that name them (:func:`compare_diagnosed`).
     """
     reference_outs = reference_forward(*_copies(inputs))[: len(outputs)]
     upstream = _random_like(reference_outs, seed, np.float64)
@@ -481,8 +530,11 @@ def compare_backward(
 
     dout = np.concatenate([np.ravel(u) for u in upstream])
     numeric = numerical_backward(joined_forward, inputs, dout)
+    wrong = suspects(_copies(inputs), upstream) if suspects else {}
     errors = {
-        name + label: compare(exercise, name + label, grad, expected, GRAD_TOL, hints[name])
+        name + label: compare_diagnosed(
+            exercise, name + label, grad, expected, GRAD_TOL, hints[name], wrong.get(name, ())
+        )
         for name, grad, expected in zip(hints, grads, numeric, strict=True)
     }
     return errors, dict.fromkeys(errors, GRAD_TOL)
@@ -544,10 +596,13 @@ def compare_backward_both_dtypes(
     *,
     seed: int,
     outputs: tuple[str, ...] = ("out",),
+    suspects: BackwardSuspects | None = None,
 ) -> Measured:
-    """:func:`compare_backward` (``seed``), then :func:`compare_float32_backward` (seed + 1)."""
+    """:func:`compare_backward` (``seed``, ``suspects``), then :func:`compare_float32_backward`."""
     student = (exercise, forward, backward, reference_forward)
-    errors, tols = compare_backward(*student, inputs, hints, outputs=outputs, seed=seed)
+    errors, tols = compare_backward(
+        *student, inputs, hints, outputs=outputs, seed=seed, suspects=suspects
+    )
     errors32, tols32 = compare_float32_backward(
         *student, reference_backward, inputs, hints, outputs=outputs, seed=seed + 1
     )
@@ -561,6 +616,7 @@ def compare_loss(
     cases: Sequence[tuple[str, tuple, type]],
     hints: dict[str, str],
     example_loss: float,
+    suspects: Suspects | None = None,
 ) -> Measured:
     """A loss ``loss(x, ...) -> (loss, dx)`` on each case, then dx against centred differences.
 
@@ -568,7 +624,9 @@ def compare_loss(
     ``example_loss`` (written out in the check), every other case the
     reference's values of the same numbers in float64; dx must keep the
     dtype of x. On the 'random' case dx is also compared with the
-    numerical gradient of the reference loss. ``hints`` has 'loss' and 'dx'.
+    numerical gradient of the reference loss. ``hints`` has 'loss' and 'dx';
+    ``suspects(inputs)`` (float64 inputs) gives, for 'loss' and 'dx', the values
+    of classic mistakes with the hints that name them (:func:`compare_diagnosed`).
     """
     errors, tols = {}, {}
     for case, inputs, dtype in cases:
@@ -577,14 +635,22 @@ def compare_loss(
         expected_loss, expected_dx = reference(*cast_floats(inputs, np.float64))
         if case == "example":
             expected_loss = example_loss
+        wrong = suspects(cast_floats(inputs, np.float64)) if suspects else {}
         for output, actual, expected, out_dtype in (
             (f"loss ({case})", loss, expected_loss, None),
             (f"dx ({case})", dx, expected_dx, np.dtype(dtype)),
         ):
             tols[output] = value_tol(dtype)
-            hint = hints[output.split()[0]]
-            errors[output] = compare(
-                exercise, output, actual, expected, tols[output], hint, out_dtype
+            key = output.split()[0]
+            errors[output] = compare_diagnosed(
+                exercise,
+                output,
+                actual,
+                expected,
+                tols[output],
+                hints[key],
+                wrong.get(key, ()),
+                out_dtype,
             )
         if case == "random":
             x, *rest = inputs
@@ -646,6 +712,123 @@ def _where_stopped(stopped: _OutOfTime) -> str:
     frame = frames[-1]
     code = f": {frame.line.strip()}" if frame.line and frame.line.strip() else ""
     return f" (it was at line {frame.lineno} of {frame.name}{code})"
+
+
+# ---------------------------------------------------------------------------
+# The student's own code: delegation to the course's implementation, their frames
+# ---------------------------------------------------------------------------
+
+_SIGNATURE_CACHE: dict[types.CodeType, str] = {}  # code -> code_signature, kept between calls
+_references_allowed = False  # see references_allowed()
+
+
+@contextmanager
+def references_allowed() -> Iterator[None]:
+    """Within the ``with`` body, the checks accept the course's own implementations.
+
+    For the tests of the checks themselves, which hand a check the reference
+    (``check_affine_forward(layers.affine_forward)`` must pass) or a mistake
+    built on it. Grading never uses it: the grader's worker watches the
+    student's calls itself (``course.grading.worker.Worker.forbid``).
+    """
+    global _references_allowed
+    previous, _references_allowed = _references_allowed, True
+    try:
+        yield
+    finally:
+        _references_allowed = previous
+
+
+@contextmanager
+def _watched(exercise: str, entered: list[str]) -> Iterator[None]:
+    """Append to ``entered`` what of the course's own ``exercise`` the body enters.
+
+    A profile hook (``sys.setprofile``, this thread only, for the body only)
+    sees every Python function entered; :func:`course.references.reference_entered`
+    tells whether it is the course's implementation of the exercise, by name,
+    alias or a copy of its code. When a profiler already runs (``%prun``, a
+    nested check) the body runs unwatched, and that profiler is left alone.
+    """
+    if _references_allowed or sys.getprofile() is not None:
+        yield
+        return
+    names = frozenset(forbidden_names([exercise]))
+    signatures = reference_signatures([exercise])
+
+    def watch(frame, event, arg):  # every Python call and C call of the body
+        if event == "call" and not entered:
+            found = reference_entered(frame.f_code, names, signatures, _SIGNATURE_CACHE)
+            if found is not None:
+                entered.append(found)
+
+    sys.setprofile(watch)
+    try:
+        yield
+    finally:
+        sys.setprofile(None)
+
+
+def _refuse_delegation(exercise: str, name: str, entered: list[str]) -> None:
+    """Fail the check when the student's call entered the course's own implementation."""
+    if entered:
+        raise CheckFailed(
+            f"{exercise}: your {name} calls {entered[0]}; the check grades your code, so write "
+            "the computation yourself (the course's other functions, the building blocks, stay "
+            "allowed)"
+        )
+
+
+def student_traceback(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """``tb`` without its frames inside the ``course`` package: the student's frames only.
+
+    The frames of other libraries (numpy) stay, as in any traceback; those of
+    the check that called the student's function, and of course functions
+    the student's code called, go. Idempotent; None when no frame is left.
+    """
+    kept = []
+    while tb is not None:
+        if not _in_course(tb.tb_frame.f_code.co_filename):
+            kept.append(tb)
+        tb = tb.tb_next
+    trimmed = None
+    for entry in reversed(kept):
+        trimmed = types.TracebackType(trimmed, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return trimmed
+
+
+def _in_course(filename: str) -> bool:
+    """Whether ``filename`` is a file of the ``course`` package."""
+    return filename.startswith(PACKAGE_ROOT + os.sep)
+
+
+_LIBRARY_PATHS = tuple(
+    {
+        os.path.abspath(path) + os.sep
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+        if (path := sysconfig.get_paths().get(key))
+    }
+)
+
+
+def _where_raised(error: BaseException, name: str) -> str:
+    """`` (line 14 of your cell)``: where in the student's own code ``error`` was raised.
+
+    The deepest frame outside ``course``, the standard library and installed
+    packages (numpy); ``your cell`` when it is a notebook cell, else the
+    file's name; the function named when it is not ``name``, the one checked. '' when
+    no frame is the student's (the grader calls the student's code elsewhere).
+    """
+    frame = None
+    for entry in traceback.extract_tb(error.__traceback__):
+        path = os.path.abspath(entry.filename) if not entry.filename.startswith("<") else ""
+        if not _in_course(entry.filename) and not path.startswith(_LIBRARY_PATHS):
+            frame = entry
+    if frame is None:
+        return ""
+    cell = "ipykernel_" in frame.filename or frame.filename.startswith("<ipython-input-")
+    place = "your cell" if cell else os.path.basename(frame.filename)
+    inside = f", in {frame.name}" if frame.name not in (name, "<module>") else ""
+    return f" (line {frame.lineno} of {place}{inside})"
 
 
 def _cache_hint(copied: object, original: object) -> str:

@@ -13,9 +13,10 @@ checks run, and import, without it.
 from __future__ import annotations
 
 import sys
+import traceback
 from typing import Any
 
-from course.checks.core import CheckFailed
+from course.checks.core import CheckFailed, student_traceback
 
 
 def install_check_display() -> bool:
@@ -24,9 +25,9 @@ def install_check_display() -> bool:
     Inside IPython (a notebook, a console) a :class:`CheckFailed` raised by a
     check is then shown as ``CheckFailed: affine_forward: dx is wrong: ...``
     instead of a traceback through ``course``; when the check failed because
-    the student's own function raised, the full traceback is still shown,
-    since it points into the student's code. Outside IPython it does
-    nothing. It replaces any other custom exception handler of the shell.
+    the student's own function raised, the frames of the student's code come
+    first (:func:`format_check_failure`). Outside IPython it does nothing.
+    It replaces any other custom exception handler of the shell.
     """
     try:
         from IPython import get_ipython
@@ -44,13 +45,28 @@ def show_check_failure(
 ) -> None:
     """IPython custom-exception handler for :class:`CheckFailed` (see install_check_display).
 
-    Prints ``CheckFailed: <message>`` to stderr (shown on a red background in
-    Jupyter) when the check itself found the problem; when the failure was
-    caused by an exception in the student's code (``raise ... from error``)
-    it shows the standard traceback, which runs through the student's frames.
+    Prints :func:`format_check_failure` to stderr (shown on a red background
+    in Jupyter): the student's own frames when their code raised, then the
+    one-line message; never the frames of the check inside ``course``.
     """
-    if value.__cause__ is not None:
-        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
-        return None
-    print(f"{etype.__name__}: {value}", file=sys.stderr)
+    print(format_check_failure(value), file=sys.stderr, end="")
     return None
+
+
+def format_check_failure(failure: BaseException) -> str:
+    """What a notebook shows of a failed check: the student's frames, then one line.
+
+    When the failure was caused by an exception in the student's code
+    (``raise CheckFailed(...) from error``), the cause's traceback cut to the
+    frames outside ``course`` (:func:`course.checks.core.student_traceback`)
+    comes first; the message already names the exception, so it ends with
+    ``CheckFailed: <message>`` alone.
+    """
+    cause = failure.__cause__
+    frames = student_traceback(cause.__traceback__) if cause is not None else None
+    lines = []
+    if frames is not None:
+        lines.append("Traceback of your code (most recent call last):\n")
+        lines.extend(traceback.format_tb(frames))
+    lines.append(f"{type(failure).__name__}: {failure}\n")
+    return "".join(lines)

@@ -16,6 +16,7 @@ from course.checks.core import (
     call_forward,
     call_student,
     compare,
+    compare_diagnosed,
     expect_tuple,
     report,
     require,
@@ -38,12 +39,20 @@ def check_dropout_forward(dropout_forward: Callable) -> None:
     out, _ = call_forward(name, dropout_forward, x, dict(param))
     compare(name, "out (train)", out, x, FORM_ONLY, "out has the shape of x")
     kept = out != 0
+    shared = bool((kept == kept[:1]).all() or (kept == kept[:, :1]).all())  # one row or column
+    require(
+        name,
+        kept.all() or not kept.any() or not shared,
+        "every example got the same mask (or every unit the same decision across a row). "
+        "Hint: draw one random number per activation: a mask of the full shape x.shape",
+    )
     kept_fraction = kept.mean()
     require(
         name,
         abs(kept_fraction - _KEEP) < RATE_TOL,
         f"in train mode with p={_KEEP} you kept {kept_fraction:.1%} of the units; expected "
-        f"{_KEEP:.0%}. Hint: p is the probability of KEEPING a unit: mask = rand < p",
+        f"{_KEEP:.0%}. Hint: in this course p is the probability of KEEPING a unit (some texts, "
+        "CS231n's 2016-17 assignments among them, use the probability of dropping it)",
     )
     scale = out[kept] / x[kept]
     scale_error = float(np.abs(scale - 1 / _KEEP).max() * _KEEP)
@@ -51,14 +60,8 @@ def check_dropout_forward(dropout_forward: Callable) -> None:
         name,
         scale_error < VALUE_TOL,
         f"kept units are scaled by {np.median(scale):.3g}; expected 1/p = {1 / _KEEP:.3g}. "
-        "Hint: inverted dropout divides the kept units by p at training time, so that the "
-        "test-time pass needs no scaling",
-    )
-    require(
-        name,
-        not np.all(kept == kept[:1]) and not np.all(kept == kept[:, :1]),
-        "every example got the same mask (or every unit the same decision across a row). "
-        "Hint: draw one random number per activation: a mask of the full shape x.shape",
+        "Hint: inverted dropout scales the kept units at training time, so that each unit's "
+        "EXPECTED output equals its input and the test-time pass needs no scaling",
     )
     mean_error = abs(out.mean() / x.mean() - 1)
     require(
@@ -82,7 +85,7 @@ def check_dropout_forward(dropout_forward: Callable) -> None:
             test_out,
             x,
             VALUE_TOL,
-            "at test time dropout is the identity: out = x, no mask and no scaling",
+            "at test time dropout passes x through unchanged: no mask and no scaling",
         ),
     }
     x32 = x[:50].astype(np.float32)
@@ -99,6 +102,45 @@ def check_dropout_forward(dropout_forward: Callable) -> None:
     report(name, errors, VALUE_TOL)
 
 
+_BACKWARD_HINTS = {
+    "general": "the gradient passes exactly where the forward pass let the input through, "
+    "scaled as the input was (the mask in your cache); in test mode the forward changed "
+    "nothing",
+    "unmasked": "the gradient passed every unit: a unit the forward pass dropped did not "
+    "affect the output, so no gradient reaches it",
+    "unscaled": "the kept units were scaled in the forward pass, so their gradient is scaled "
+    "by the same factor",
+    "twice": "the gradient was scaled twice: the scale belongs once, with the mask",
+    "forgets dout": "you returned the mask alone: the gradient that arrives, dout, must flow "
+    "through it (the chain rule)",
+    "test scaled": "in test mode the forward pass changed nothing, so neither does the "
+    "backward pass",
+}
+
+
+def _backward_suspects(
+    out: object, x: np.ndarray, dout: np.ndarray, mode: str
+) -> list[tuple[np.ndarray, str]]:
+    """The gradients of the classic dropout_backward mistakes, with the hints that name them.
+
+    The mask is read back from the student's own forward output (x has no zeros).
+    """
+    h = _BACKWARD_HINTS
+    if mode == "test":
+        return [(dout * _KEEP, h["test scaled"]), (dout / _KEEP, h["test scaled"])]
+    if not isinstance(out, np.ndarray) or out.shape != x.shape:
+        return []
+    scaled_mask = out / x  # (N, D): 1/p where kept, 0 where dropped
+    kept = (scaled_mask != 0).astype(x.dtype)
+    return [
+        (dout, h["unmasked"]),
+        (dout * kept, h["unscaled"]),
+        (dout * scaled_mask / _KEEP, h["twice"]),
+        (scaled_mask, h["forgets dout"]),
+        (kept, h["forgets dout"]),
+    ]
+
+
 def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable) -> None:
     """Check ``dropout_backward(dout, cache) -> dx`` against numerical gradients."""
     name = "dropout_backward"
@@ -107,7 +149,7 @@ def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable
     errors = {}
     for mode in ("train", "test"):
         param = {"mode": mode, "p": _KEEP, "seed": 321}
-        _, cache = call_forward(name, dropout_forward, x, dict(param), what="dropout_forward")
+        out, cache = call_forward(name, dropout_forward, x, dict(param), what="dropout_forward")
         dout = rng.standard_normal(x.shape)
         dx = call_student(name, dropout_backward, dout, cache)
 
@@ -126,13 +168,13 @@ def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable
             raise CheckFailed(
                 f"{name}: dropout_forward failed during gradient checking: {error}"
             ) from error
-        errors[f"dx ({mode})"] = compare(
+        errors[f"dx ({mode})"] = compare_diagnosed(
             name,
             f"dx ({mode})",
             dx,
             numeric,
             GRAD_TOL,
-            "in train mode dx = dout * mask (the same scaled mask as the forward pass); "
-            "in test mode dx = dout",
+            _BACKWARD_HINTS["general"],
+            _backward_suspects(out, x, dout, mode),
         )
     report(name, errors, GRAD_TOL)

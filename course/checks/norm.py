@@ -4,6 +4,13 @@ A forward is checked in train mode (the output and the running averages it
 leaves in ``bn_param``) and in test mode (which must use those averages and
 leave them in place); a backward against numerical gradients in both modes.
 Spatial batchnorm is also run in float32, where its results must stay float32.
+A wrong output, running average or gradient that matches a classic mistake
+(the unbiased variance, eps outside the root, statistics per row or per
+position, a backward without the paths through the batch statistics, ...)
+gets the hint that names it.
+
+This module passes the ~400 lines a module aims for: it is four checks of one
+topic, and most of the growth is the hints and the diagnosis that picks one.
 """
 
 from __future__ import annotations
@@ -28,23 +35,61 @@ from course.checks.core import (
 )
 
 _TRAIN_HINT = (
-    "normalise each feature (column) with the batch mean and the biased variance "
-    "x.var(axis=0), add eps inside the square root, then scale by gamma and shift by beta"
+    "in train mode each feature (column) is normalised with the statistics of the batch, its "
+    "mean and its variance, eps added under the square root; then scaled by gamma and "
+    "shifted by beta"
 )
 _RUNNING_HINT = (
-    "in train mode set bn_param['running_mean'] = momentum * running_mean + "
-    "(1 - momentum) * batch_mean (likewise the variance), as new arrays"
+    "the running averages are exponential moving averages of the batch statistics, with "
+    "momentum the weight of the OLD average; store them in bn_param as new arrays"
 )
 _RUNNING_VAR_ZEROS_HINT = (
-    "running_var starts at ones (a variance of 1), not zeros: "
-    "bn_param.get('running_var', np.ones(D, dtype=x.dtype)), as the docstring says (and "
+    "running_var starts at ones (a variance of 1), not zeros, as the docstring says (and "
     "running_mean at zeros). Started at zeros, the average misses a fraction momentum**k of "
     "the variance after k steps, so early in training test mode divides by too small a "
     "standard deviation"
 )
+# The hints of a train output or running average that matches a classic mistake.
+_MISTAKE_HINTS = {
+    "unbiased": "the batch variance is the biased one, the mean squared deviation over N "
+    "values (numpy's default), not over N - 1",
+    "eps outside": "eps goes under the square root, added to the variance, not to the "
+    "standard deviation",
+    "rows": "the statistics are per feature, taken down each column over the batch, not "
+    "across the features of one example",
+    "gamma beta": "gamma SCALES the normalised values and beta SHIFTS them, not the reverse",
+    "momentum swapped": "momentum is the weight of the OLD running average; 1 - momentum that "
+    "of this batch's statistic",
+    "std": "bn_param['running_var'] averages the batch VARIANCE, not the standard deviation",
+    "per position": "a channel's statistics pool the batch AND both spatial axes (N*H*W "
+    "values per channel): you normalised each (channel, row, column) position separately",
+    "per example": "a channel's statistics pool the whole batch too, not one image's "
+    "positions only",
+    "not back": "the values are normalised right but come back in the wrong places: undo "
+    "the rearrangement (a reshape alone does not move the channel axis back)",
+    "constants": "in train mode the batch mean and variance depend on every x[i]: you "
+    "treated them as constants; the gradient also flows through them",
+    "no mean path": "the gradient through the batch MEAN is missing (the mean depends on every "
+    "x[i])",
+    "no variance path": "the gradient through the batch VARIANCE is missing (the variance "
+    "depends on every x[i])",
+    "no gamma": "x_hat is scaled by gamma on its way to out, so the gradient that reaches "
+    "x_hat is scaled by gamma too",
+    "count": "a channel's statistics average N*H*W values, so the paths through them divide "
+    "by N*H*W, not N",
+    "dgamma no x_hat": "gamma multiplies x_hat, so each example's dout counts weighted by its "
+    "x_hat",
+    "dbeta mean": "beta is added to every example: its gradient is the SUM over the batch, "
+    "not the mean",
+    "eps default": "take eps (and momentum) from bn_param when it gives them: this case sets "
+    "eps = 1e-3",
+    "mixed channels": "the rows you normalised mix channels: arrange the values so that each "
+    "column holds ONE channel's values before reshaping (a reshape alone keeps the memory "
+    "order, channel before position)",
+}
 _TEST_HINT = (
-    "in test mode normalise with bn_param['running_mean'] and ['running_var'], "
-    "not with the statistics of the test batch"
+    "in test mode normalise with bn_param['running_mean'] and ['running_var'] (eps under the "
+    "square root as in train mode), not with the statistics of the test batch"
 )
 
 
@@ -195,9 +240,24 @@ def _compare_train_step(
         reference_forward(x, gamma, beta, started_at_zeros)
         suspects["running_var"].append((started_at_zeros["running_var"], _RUNNING_VAR_ZEROS_HINT))
     out, _ = call_forward(name, student_forward, x, gamma, beta, student_param, state_args=(3,))
+    old = {key: reference_param.get(key) for key in ("running_mean", "running_var")}
     expected, _ = reference_forward(x, gamma, beta, reference_param)
     output = f"out (train, {label})"
-    errors[output] = compare(name, output, out, expected, VALUE_TOL, hints.train, dtype=dtype)
+    eps = reference_param.get("eps", 1e-5)
+    errors[output] = compare_diagnosed(
+        name,
+        output,
+        out,
+        expected,
+        VALUE_TOL,
+        hints.train,
+        _train_suspects(x, gamma, beta, eps),
+        dtype=dtype,
+    )
+    suspects = {
+        key: [*suspects[key], *items]
+        for key, items in _running_suspects(x, reference_param, old, eps).items()
+    }
     for key in ("running_mean", "running_var"):
         require(
             name,
@@ -216,6 +276,112 @@ def _compare_train_step(
         )
 
 
+def _columns(x: np.ndarray) -> np.ndarray:
+    """x as columns of features: (N, D) as it is, (N, C, H, W) as (N*H*W, C)."""
+    return x if x.ndim == 2 else x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
+
+
+def _train_suspects(
+    x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float
+) -> list[tuple[np.ndarray, str]]:
+    """The train outputs of the classic batchnorm mistakes, with the hints that name them."""
+    h, cols = _MISTAKE_HINTS, _columns(x)
+    spatial = x.ndim == 4
+
+    def back(out: np.ndarray) -> np.ndarray:  # columns back to the shape of x
+        if not spatial:
+            return out
+        N, C, H, W = x.shape
+        return out.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+
+    def normalised(values: np.ndarray, axis, ddof: int = 0, eps_outside: bool = False):
+        mean = values.mean(axis=axis, keepdims=True)
+        var = values.var(axis=axis, keepdims=True, ddof=ddof)
+        std = np.sqrt(var) + eps if eps_outside else np.sqrt(var + eps)
+        return (values - mean) / std
+
+    per = (1, -1, 1, 1) if spatial else (1, -1)
+    g, b = gamma.reshape(per), beta.reshape(per)
+    wrong = [
+        (back(normalised(cols, 0, ddof=1) * gamma + beta), h["unbiased"]),
+        (
+            back((cols - cols.mean(axis=0)) / np.sqrt(cols.var(axis=0) + 1e-5) * gamma + beta),
+            h["eps default"],
+        ),
+        (back(normalised(cols, 0, eps_outside=True) * gamma + beta), h["eps outside"]),
+        (back(normalised(cols, 0) * beta + gamma), h["gamma beta"]),
+    ]
+    if spatial:
+        N, C, H, W = x.shape
+        mixed = normalised(x.reshape(-1, C), 0) * gamma + beta  # rows that mix channels
+        right = normalised(cols, 0) * gamma + beta  # (N*H*W, C)
+        wrong += [
+            (normalised(x, 0) * g + b, h["per position"]),
+            (normalised(x, (2, 3)) * g + b, h["per example"]),
+            (mixed.reshape(N, C, H, W), h["mixed channels"]),
+            (right.reshape(N, C, H, W), h["not back"]),
+        ]
+    else:
+        wrong.append((normalised(x, 1) * gamma + beta, h["rows"]))
+    return wrong
+
+
+def _running_suspects(x: np.ndarray, param: dict, old: dict, eps: float) -> dict[str, list]:
+    """The running averages of the classic mistakes, from ``old`` (None: the defaults)."""
+    cols, h = _columns(x), _MISTAKE_HINTS
+    momentum = param.get("momentum", 0.9)
+    mean0 = old["running_mean"] if old["running_mean"] is not None else np.zeros(cols.shape[1])
+    var0 = old["running_var"] if old["running_var"] is not None else np.ones(cols.shape[1])
+    mean, var = cols.mean(axis=0), cols.var(axis=0)
+    return {
+        "running_mean": [((1 - momentum) * mean0 + momentum * mean, h["momentum swapped"])],
+        "running_var": [
+            ((1 - momentum) * var0 + momentum * var, h["momentum swapped"]),
+            (momentum * var0 + (1 - momentum) * np.sqrt(var + eps), h["std"]),
+        ],
+    }
+
+
+def _backward_suspects(inputs: tuple, upstream: list[np.ndarray]) -> dict[str, list]:
+    """The gradients of the classic batchnorm backward mistakes (train mode), with their hints."""
+    x, gamma, _, bn_param = inputs
+    if bn_param["mode"] != "train":
+        return {}
+    h, cols, dout = _MISTAKE_HINTS, _columns(x), _columns(upstream[0])
+    eps = bn_param.get("eps", 1e-5)
+    M = len(cols)  # the number of values behind each statistic
+    centred = cols - cols.mean(axis=0)
+    inv_std = 1 / np.sqrt(cols.var(axis=0) + eps)
+
+    def back(dx: np.ndarray) -> np.ndarray:  # columns back to the shape of x
+        if x.ndim == 2:
+            return dx
+        N, C, H, W = x.shape
+        return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+
+    def dx_of(dx_hat: np.ndarray, count: int, mean_path: bool = True, var_path: bool = True):
+        dvar = np.sum(dx_hat * centred, axis=0) * -0.5 * inv_std**3
+        dmean = -np.sum(dx_hat, axis=0) * inv_std
+        dx = dx_hat * inv_std
+        dx = dx + (2 * dvar * centred / count if var_path else 0)
+        return back(dx + (dmean / count if mean_path else 0))
+
+    dx_hat = dout * gamma
+    wrong_dx = [
+        (dx_of(dx_hat, M, mean_path=False, var_path=False), h["constants"]),
+        (dx_of(dx_hat, M, mean_path=False), h["no mean path"]),
+        (dx_of(dx_hat, M, var_path=False), h["no variance path"]),
+        (dx_of(dout, M), h["no gamma"]),
+    ]
+    if x.ndim == 4:
+        wrong_dx.append((dx_of(dx_hat, x.shape[0]), h["count"]))
+    return {
+        "dx": wrong_dx,
+        "dgamma": [(dout.sum(axis=0), h["dgamma no x_hat"])],
+        "dbeta": [(dout.mean(axis=0), h["dbeta mean"])],
+    }
+
+
 def check_batchnorm_backward(batchnorm_forward: Callable, batchnorm_backward: Callable) -> None:
     """Check ``batchnorm_backward(dout, cache) -> (dx, dgamma, dbeta)`` in train and test modes."""
     name = "batchnorm_backward"
@@ -223,15 +389,16 @@ def check_batchnorm_backward(batchnorm_forward: Callable, batchnorm_backward: Ca
         "train": {
             "dx": "in train mode the batch mean and variance depend on every x[i], so dx has "
             "three terms: through x_hat directly, through the variance and through the mean",
-            "dgamma": "dgamma = sum over the batch of dout * x_hat",
-            "dbeta": "dbeta = sum over the batch of dout",
+            "dgamma": "gamma scales x_hat in every example: its gradient collects, over the "
+            "batch, dout weighted by x_hat",
+            "dbeta": "beta is added in every example: its gradient collects dout over the batch",
         },
         "test": {
-            "dx": "in test mode the running mean and variance are constants, so "
-            "dx = dout * gamma / sqrt(running_var + eps): no terms through batch statistics",
-            "dgamma": "dgamma = sum over the batch of dout * x_hat, with x_hat normalised by "
-            "the running averages",
-            "dbeta": "dbeta = sum over the batch of dout",
+            "dx": "in test mode the running mean and variance are constants: x_hat is an "
+            "affine function of x alone, with no terms through batch statistics",
+            "dgamma": "gamma scales x_hat in every example: its gradient collects, over the "
+            "batch, dout weighted by x_hat (normalised by the running averages)",
+            "dbeta": "beta is added in every example: its gradient collects dout over the batch",
         },
     }
     x, gamma, beta = _inputs(seed=12, N=8)
@@ -249,6 +416,7 @@ def check_batchnorm_backward(batchnorm_forward: Callable, batchnorm_backward: Ca
             seed=13,
             state_args=(3,),
             label=f" ({mode})",
+            suspects=_backward_suspects,
         )
         errors |= case_errors
         tols |= case_tols
@@ -260,15 +428,14 @@ def check_batchnorm_backward(batchnorm_forward: Callable, batchnorm_backward: Ca
 # ---------------------------------------------------------------------------
 
 _SBN_TRAIN_HINT = (
-    "a channel's mean and biased variance are taken over the batch and both spatial axes "
-    "(N*H*W values per channel): move C last, x.transpose(0, 2, 3, 1).reshape(-1, C), "
-    "normalise those rows as batchnorm_forward does, then reshape to (N, H, W, C) and "
-    "transpose back to (N, C, H, W)"
+    "a channel's mean and variance are taken over the batch and both spatial axes (N*H*W "
+    "values per channel): arrange the values so that each channel is one column, normalise "
+    "them as batchnorm_forward does, and put the result back in (N, C, H, W) order"
 )
 _SBN_RUNNING_HINT = (
-    "in train mode set bn_param['running_mean'] = momentum * running_mean + "
-    "(1 - momentum) * batch_mean, one per channel, shape (C,) (likewise the variance), "
-    "as new arrays"
+    "the running averages are exponential moving averages of the batch statistics, one per "
+    "channel, shape (C,), with momentum the weight of the OLD average; store them as new "
+    "arrays"
 )
 _SBN_TEST_HINT = (
     "in test mode normalise with bn_param['running_mean'] and ['running_var'] (one per channel), "
@@ -340,22 +507,21 @@ def check_spatial_batchnorm_backward(
     (train mode) against the reference, where the gradients must stay float32.
     """
     name = "spatial_batchnorm_backward"
-    per_channel = "summed over the batch and both spatial axes (axis=(0, 2, 3)), shape (C,)"
+    per_channel = "collected over the batch and both spatial axes, one per channel (C,)"
     hints = {
         "train": {
             "dx": "in train mode each channel's mean and variance depend on all N*H*W of its "
-            "values, so dx has the three batchnorm terms with N*H*W in place of N; reuse "
-            "batchnorm_backward on dout.transpose(0, 2, 3, 1).reshape(-1, C) and transpose "
-            "the result back to (N, C, H, W)",
-            "dgamma": f"dgamma is dout * x_hat {per_channel}",
+            "values, so dx has the three batchnorm terms over N*H*W values; batchnorm_backward "
+            "does it when dout is arranged as the forward arranged x (one column per "
+            "channel), and its result arranged back to (N, C, H, W)",
+            "dgamma": f"dgamma is dout weighted by x_hat, {per_channel}",
             "dbeta": f"dbeta is dout {per_channel}",
         },
         "test": {
-            "dx": "in test mode the running mean and variance are constants, so "
-            "dx = dout * gamma / sqrt(running_var + eps) per channel: no terms through "
-            "batch statistics",
-            "dgamma": f"dgamma is dout * x_hat {per_channel}, x_hat normalised by the "
-            "running averages",
+            "dx": "in test mode the running mean and variance are constants: x_hat is an "
+            "affine function of x alone, per channel, with no terms through batch statistics",
+            "dgamma": f"dgamma is dout weighted by x_hat (normalised by the running averages), "
+            f"{per_channel}",
             "dbeta": f"dbeta is dout {per_channel}",
         },
     }
@@ -373,6 +539,7 @@ def check_spatial_batchnorm_backward(
             seed=71,
             state_args=(3,),
             label=f" ({mode})",
+            suspects=_backward_suspects,
         )
         errors |= case_errors
         tols |= case_tols

@@ -8,7 +8,12 @@ two. The hyperparameters are deliberately not the defaults, so a rule that
 hard-codes ``0.9`` or ``1e-8`` shows too. At every step the state the rule
 returns (velocity, cache, or m, v and t) is compared before ``next_w``:
 the state comes first in the formula, so its message points at the first
-line that is wrong.
+line that is wrong. A state or step that matches a classic mistake (swapped
+weights, epsilon inside the root, the previous state used, ...) gets the
+hint that names it.
+
+This module passes the ~400 lines a module aims for: most of it is the hints
+and the classic mistakes they name.
 """
 
 from __future__ import annotations
@@ -54,11 +59,40 @@ def check_sgd_momentum(sgd_momentum: Callable) -> None:
         sgd_momentum,
         optim.sgd_momentum,
         state={
-            "velocity": "v = momentum * v - learning_rate * dw, with the previous v read from "
-            "config['velocity'] (zeros on the first step) and both hyperparameters from config",
+            "velocity": "the velocity keeps a fraction momentum of the previous velocity "
+            "(config['velocity'], zeros on the first step) and adds a step downhill scaled by "
+            "the learning rate; both hyperparameters come from config",
         },
-        next_w_hint="next_w = w + v with the NEW velocity v; the learning rate is already "
-        "inside v, so do not multiply by it again",
+        next_w_hint="the parameter moves by the velocity of THIS step, which already holds "
+        "the learning rate",
+        suspects={
+            "velocity": [
+                (
+                    lambda w, dw, c: (
+                        c["momentum"] * _state(c, "velocity", w) + c["learning_rate"] * dw
+                    ),
+                    "the velocity points uphill: a step that lowers the loss goes AGAINST "
+                    "the gradient",
+                ),
+                (
+                    lambda w, dw, c: 0.9 * _state(c, "velocity", w) - c["learning_rate"] * dw,
+                    "the velocity keeps config['momentum'] of its previous value, not a fixed "
+                    "0.9 (this check's momentum is 0.7)",
+                ),
+            ],
+            "next_w": [
+                (
+                    lambda w, dw, c: w + c["learning_rate"] * _momentum_velocity(w, dw, c),
+                    "the learning rate is already inside the velocity: do not multiply by it "
+                    "again",
+                ),
+                (
+                    lambda w, dw, c: w + _state(c, "velocity", w),
+                    "you stepped with the previous velocity: update the velocity first, then "
+                    "move by the NEW one",
+                ),
+            ],
+        },
     )
     report(name, errors, tols)
 
@@ -71,11 +105,61 @@ def check_rmsprop(rmsprop: Callable) -> None:
         rmsprop,
         optim.rmsprop,
         state={
-            "cache": "cache = decay_rate * cache + (1 - decay_rate) * dw**2: the old cache is "
-            "weighted by decay_rate and the SQUARED gradient by 1 - decay_rate",
+            "cache": "the cache is a moving average of the SQUARED gradient, in which "
+            "decay_rate is the weight of the past",
         },
-        next_w_hint="next_w = w - learning_rate * dw / (np.sqrt(cache) + epsilon) with the NEW "
-        "cache; epsilon is added outside the square root",
+        next_w_hint="the step divides the gradient by its root mean square, from the NEW "
+        "cache, with epsilon added outside the square root so that nothing divides by zero",
+        suspects={
+            "cache": [
+                (
+                    lambda w, dw, c: _rms_cache(w, dw, c, square=False),
+                    "the average is of the SQUARED gradient (elementwise), which measures "
+                    "each weight's gradient scale",
+                ),
+                (
+                    lambda w, dw, c: (
+                        c["decay_rate"] * dw**2 + (1 - c["decay_rate"]) * _state(c, "cache", w)
+                    ),
+                    "decay_rate is the weight of the OLD cache (the memory); 1 - decay_rate "
+                    "that of the new squared gradient",
+                ),
+                (
+                    lambda w, dw, c: _state(c, "cache", w) + dw**2,
+                    "that is Adagrad's cache, a sum that grows forever: RMSProp's is a moving "
+                    "AVERAGE that forgets, weighted by decay_rate",
+                ),
+            ],
+            "next_w": [
+                (
+                    lambda w, dw, c: (
+                        w - c["learning_rate"] * dw / np.sqrt(_rms_cache(w, dw, c) + c["epsilon"])
+                    ),
+                    "epsilon is added outside the square root, to the root mean square",
+                ),
+                (
+                    lambda w, dw, c: (
+                        w - c["learning_rate"] * dw / (_rms_cache(w, dw, c) + c["epsilon"])
+                    ),
+                    "divide by the ROOT of the mean square (the gradient's typical size), not "
+                    "by the mean square itself",
+                ),
+                (
+                    lambda w, dw, c: (
+                        w
+                        - c["learning_rate"] * dw / (np.sqrt(_state(c, "cache", w)) + c["epsilon"])
+                    ),
+                    "you divided by the previous cache: update the cache first, then step "
+                    "with the NEW cache",
+                ),
+                (
+                    lambda w, dw, c: (
+                        w - c["learning_rate"] * dw / (np.sqrt(_rms_cache(w, dw, c)) + 1e-8)
+                    ),
+                    "take epsilon from config (this check's is 1e-3), not a fixed 1e-8",
+                ),
+            ],
+        },
     )
     report(name, errors, tols)
 
@@ -88,31 +172,98 @@ def check_adam(adam: Callable) -> None:
         adam,
         optim.adam,
         state={
-            "t": "t counts the steps taken: read config['t'] (0 when absent) and store t + 1",
-            "m": "m = beta1 * m + (1 - beta1) * dw: the first moment averages the gradient "
-            "with beta1 (beta2 belongs to v)",
-            "v": "v = beta2 * v + (1 - beta2) * dw**2: the second moment averages the SQUARED "
-            "gradient with beta2",
+            "t": "t counts the steps taken, this one included: it is 0 (or absent) before the "
+            "first step",
+            "m": "m, the first moment, is a moving average of the gradient with beta1 as the "
+            "weight of the past (beta2 belongs to v)",
+            "v": "v, the second moment, is a moving average of the SQUARED gradient with beta2 "
+            "as the weight of the past",
         },
-        next_w_hint="increment t before the bias correction: m_hat = m / (1 - beta1**t) and "
-        "v_hat = v / (1 - beta2**t) with the new t (1 on the first step), then "
-        "next_w = w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon)",
-        next_w_suspects=[(_adam_step_size_form, _ADAM_STEP_SIZE_FORM_HINT)],
+        next_w_hint="increment t before the bias correction: m and v start at zero, so each is "
+        "divided by one minus its beta to the power t, with the new t (1 on the first step); "
+        "then step by the corrected m over the root of the corrected v, epsilon added outside "
+        "the root",
+        suspects={
+            "m": [
+                (
+                    lambda w, dw, c: c["beta2"] * _state(c, "m", w) + (1 - c["beta2"]) * dw,
+                    "m averages the gradient with beta1; beta2 belongs to v",
+                ),
+                (
+                    lambda w, dw, c: (
+                        _adam_moments(w, dw, c)[0] / (1 - c["beta1"] ** _adam_moments(w, dw, c)[2])
+                    ),
+                    "store the raw moving average m in config: the bias-corrected value is "
+                    "only for this step's update",
+                ),
+            ],
+            "v": [
+                (
+                    lambda w, dw, c: c["beta2"] * _state(c, "v", w) + (1 - c["beta2"]) * dw,
+                    "v averages the SQUARED gradient (elementwise)",
+                ),
+            ],
+            "next_w": [
+                (
+                    lambda w, dw, c: _adam_update(w, dw, c, corrected=False),
+                    "increment t before the bias correction, and apply it: without it the "
+                    "first steps are far too small, because m and v start at zero",
+                ),
+                (
+                    lambda w, dw, c: _adam_update(w, dw, c, epsilon_inside=True),
+                    "epsilon is added outside the square root, to the root of the corrected v",
+                ),
+                (_adam_step_size_form, _ADAM_STEP_SIZE_FORM_HINT),
+            ],
+        },
     )
     report(name, errors, tols)
 
 
 _ADAM_STEP_SIZE_FORM_HINT = (
-    "next_w matches Adam in the paper's step-size form, alpha_t = learning_rate * "
-    "sqrt(1 - beta2**t) / (1 - beta1**t), next_w = w - alpha_t * m / (np.sqrt(v) + epsilon), "
-    "which differs from the course's Adam only in where epsilon sits: it equals "
-    "learning_rate * m_hat / (np.sqrt(v_hat) + epsilon / sqrt(1 - beta2**t)), a larger "
-    "epsilon while t is small. The course uses the paper's Algorithm 1 (as PyTorch and "
-    "CS231n do): next_w = w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon), with "
-    "m_hat = m / (1 - beta1**t) and v_hat = v / (1 - beta2**t); with this check's "
-    "epsilon = 1e-3 the two forms differ by more than the threshold. Write that form, or "
-    "keep the step-size form with eps_hat = epsilon * sqrt(1 - beta2**t) in place of epsilon"
+    "next_w matches Adam in the paper's step-size form (alpha_t = learning_rate * "
+    "sqrt(1 - beta2**t) / (1 - beta1**t) times m over the root of v), which differs from the "
+    "course's Adam only in where epsilon sits: the course uses the paper's Algorithm 1 (as "
+    "PyTorch and CS231n do), which adds epsilon to the root of the bias-CORRECTED v; in your "
+    "form epsilon acts as epsilon / sqrt(1 - beta2**t), a larger epsilon while t is small, "
+    "and with this check's epsilon = 1e-3 the two differ by more than the threshold. Write "
+    "Algorithm 1, or keep your form with eps_hat = epsilon * sqrt(1 - beta2**t) in place of "
+    "epsilon"
 )
+
+
+def _state(config: dict, key: str, w: np.ndarray) -> np.ndarray:
+    """The state ``config[key]`` a rule starts this step from: zeros like w when absent."""
+    return config.get(key, np.zeros_like(w))
+
+
+def _momentum_velocity(w: np.ndarray, dw: np.ndarray, config: dict) -> np.ndarray:
+    """The velocity of this step (the reference's)."""
+    return optim.sgd_momentum(w, dw, dict(config))[1]["velocity"]
+
+
+def _rms_cache(w: np.ndarray, dw: np.ndarray, config: dict, square: bool = True) -> np.ndarray:
+    """RMSProp's new cache; with ``square=False``, the classic mistake of averaging dw itself."""
+    decay = config["decay_rate"]
+    return decay * _state(config, "cache", w) + (1 - decay) * (dw**2 if square else dw)
+
+
+def _adam_moments(w: np.ndarray, dw: np.ndarray, config: dict) -> tuple:
+    """Adam's new (m, v, t) (the reference's)."""
+    new = optim.adam(w, dw, dict(config))[1]
+    return new["m"], new["v"], new["t"]
+
+
+def _adam_update(
+    w: np.ndarray, dw: np.ndarray, config: dict, corrected: bool = True, epsilon_inside=False
+) -> np.ndarray:
+    """Adam's next_w, or a classic mistake: no bias correction, or epsilon inside the root."""
+    m, v, t = _adam_moments(w, dw, config)
+    if corrected:
+        m, v = m / (1 - config["beta1"] ** t), v / (1 - config["beta2"] ** t)
+    eps = config["epsilon"]
+    root = np.sqrt(v + eps) if epsilon_inside else np.sqrt(v) + eps
+    return w - config["learning_rate"] * m / root
 
 
 def _adam_step_size_form(w: np.ndarray, dw: np.ndarray, config: dict) -> np.ndarray:
@@ -134,13 +285,14 @@ def _run_rule_steps(
     reference: Callable,
     state: dict[str, str],
     next_w_hint: str,
-    next_w_suspects: Sequence[tuple[Callable, str]] = (),
+    suspects: Mapping[str, Sequence[tuple[Callable, str]]] | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Run ``student`` and ``reference`` side by side; compare state and ``next_w`` each step.
 
     Then one call with ``config=None`` (the defaults) and one in float32.
-    ``next_w_suspects`` pairs a known variant ``(w, dw, config) -> next_w``
-    with the hint a stepwise next_w equal to its result gets.
+    ``suspects`` maps 'next_w' or a state key to classic mistakes: each a
+    variant ``(w, dw, config) -> value`` (config: the state before the step)
+    with the hint a value equal to its result gets.
     Returns (errors, thresholds); each error is the largest over the steps.
     """
     hints = {**state, "next_w": next_w_hint}
@@ -156,7 +308,10 @@ def _run_rule_steps(
         next_w, student_config = _student_step(
             name, student, w, dw, student_config, step, tuple(state)
         )
-        suspects = [(variant(w, dw, reference_config), hint) for variant, hint in next_w_suspects]
+        wrong = {
+            key: [(variant(w, dw, reference_config), hint) for variant, hint in variants]
+            for key, variants in (suspects or {}).items()
+        }
         expected_w, reference_config = reference(w, dw, reference_config)
         for key, label in labels.items():
             actual = next_w if key == "next_w" else student_config[key]
@@ -168,7 +323,7 @@ def _run_rule_steps(
                 expected,
                 VALUE_TOL,
                 hints[key],
-                suspects if key == "next_w" else (),
+                wrong.get(key, ()),
             )
             errors[label] = max(errors[label], error)
         w = expected_w  # both rules take their next step from the same point

@@ -19,7 +19,6 @@ from course import layers
 from course.checks.core import (
     VALUE_TOL,
     call_forward,
-    compare,
     compare_backward,
     compare_diagnosed,
     compare_float32_backward,
@@ -36,17 +35,29 @@ _POOL_CASES = (
     ("3x3, stride 2", (2, 2, 7, 5), {"pool_height": 3, "pool_width": 3, "stride": 2}),
 )
 _POOL_FORWARD_HINT = (
-    "H_out = 1 + (H - pool_height) // stride, W_out = 1 + (W - pool_width) // stride; "
-    "out[n, c, i, j] = x[n, c, i*stride:i*stride+pool_height, "
-    "j*stride:j*stride+pool_width].max(): "
-    "pool_height x pool_width is the window, stride only its step (windows overlap when the "
-    "stride is smaller)"
+    "the output size is the docstring's formula (no padding); each output value is the "
+    "largest input of its window, in its own channel: pool_height x pool_width is the "
+    "window, stride only its step (windows overlap when the stride is smaller)"
 )
 _POOL_BACKWARD_HINT = (
-    "each dout[n, c, i, j] goes only to the position of its window's maximum "
-    "(np.unravel_index(np.argmax(window), window.shape)), added with += because "
-    "overlapping windows can share a maximum"
+    "each dout[n, c, i, j] goes only to the position of its window's maximum (its row AND "
+    "column within the window, then within x), and the gradients add up where overlapping "
+    "windows share a maximum"
 )
+_POOL_MISTAKE_HINTS = {
+    "average": "pooling keeps the LARGEST value of each window, not the average",
+    "stride as window": "the window is pool_height x pool_width; the stride only says how far "
+    "it moves",
+    "not strided": "the windows do not move by the stride: output position (i, j) sees the "
+    "window that starts stride times further along",
+    "channels": "each channel is pooled on its own: the maximum is taken within one "
+    "channel's window",
+    "abs": "the maximum of the values themselves, not of their absolute values",
+    "assigned": "overlapping windows can share a maximum, and then their gradients ADD UP: "
+    "assigning a window's gradient overwrites what an earlier window sent",
+    "no dout": "you sent the max's local slope, 1, but not the gradient that arrives: dout "
+    "must flow through (the chain rule)",
+}
 _POOL_TIES_HINT = (
     "when several inputs tie for a window's maximum (after a ReLU whole windows are 0), "
     "that window's dout[n, c, i, j] goes, whole, to one of them (any one: np.argmax picks "
@@ -90,10 +101,84 @@ def check_max_pool_forward_naive(max_pool_forward_naive: Callable) -> None:
         expected, _ = layers.max_pool_forward_naive(x, dict(pool_param))
         output = f"out ({label})"
         tols[output] = VALUE_TOL
-        errors[output] = compare(
-            name, output, out, expected, VALUE_TOL, _POOL_FORWARD_HINT, dtype=np.dtype(dtype)
+        suspects = _pool_forward_suspects(x.astype(np.float64), pool_param)
+        errors[output] = compare_diagnosed(
+            name,
+            output,
+            out,
+            expected,
+            VALUE_TOL,
+            _POOL_FORWARD_HINT,
+            suspects,
+            dtype=np.dtype(dtype),
         )
     report(name, errors, tols)
+
+
+def _pool_windows(
+    x: np.ndarray, pool_param: dict, step: int, size: tuple[int, int], pick: Callable
+) -> np.ndarray:
+    """out (N, C, H_out, W_out) of windows of ``size`` starting ``step`` apart, each ``pick``ed.
+
+    H_out and W_out follow the real pool_param, as a student's loop would size them.
+    """
+    ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, H, W = x.shape
+    out = np.zeros((N, C, 1 + (H - ph) // s, 1 + (W - pw) // s))
+    for n, c, i, j in np.ndindex(*out.shape):
+        out[n, c, i, j] = pick(
+            x[n, c, i * step : i * step + size[0], j * step : j * step + size[1]]
+        )
+    return out
+
+
+def _pool_forward_suspects(x: np.ndarray, pool_param: dict) -> list[tuple[np.ndarray, str]]:
+    """The outputs of the classic max-pool forward mistakes, with the hints that name them."""
+    h, s = _POOL_MISTAKE_HINTS, pool_param["stride"]
+    size = (pool_param["pool_height"], pool_param["pool_width"])
+    out = _pool_windows(x, pool_param, s, size, np.max)
+    across = _pool_windows(x.max(axis=1, keepdims=True), pool_param, s, size, np.max)
+    wrong = [
+        (_pool_windows(x, pool_param, s, size, np.mean), h["average"]),
+        (np.broadcast_to(across, out.shape), h["channels"]),
+        (_pool_windows(x, pool_param, s, size, lambda v: np.abs(v).max()), h["abs"]),
+    ]
+    if s > 1:
+        wrong.append((_pool_windows(x, pool_param, 1, size, np.max), h["not strided"]))
+    if (s, s) != size:
+        wrong.append((_pool_windows(x, pool_param, s, (s, s), np.max), h["stride as window"]))
+    return wrong
+
+
+def _pool_routed(
+    x: np.ndarray, dout: np.ndarray, step: int, size: tuple[int, int], assign: bool = False
+) -> np.ndarray:
+    """dx of a loop that sends each dout to its window's first maximum (``=`` or ``+=``)."""
+    dx = np.zeros_like(x)
+    for n, c, i, j in np.ndindex(*dout.shape):
+        window = x[n, c, i * step : i * step + size[0], j * step : j * step + size[1]]
+        di, dj = np.unravel_index(np.argmax(window), window.shape)
+        if assign:  # the whole window is written, zeros included, as `dx[window] = mask * dout`
+            dx[n, c, i * step : i * step + size[0], j * step : j * step + size[1]] = 0
+        dx[n, c, i * step + di, j * step + dj] += dout[n, c, i, j]
+    return dx
+
+
+def _pool_backward_suspects(inputs: tuple, upstream: list[np.ndarray]) -> dict[str, list]:
+    """The dx of the classic max-pool backward mistakes, with the hints that name them."""
+    x, pool_param = inputs
+    (dout,) = upstream
+    h, s = _POOL_MISTAKE_HINTS, pool_param["stride"]
+    size = (pool_param["pool_height"], pool_param["pool_width"])
+    wrong = [
+        (_pool_routed(x, dout, s, size, assign=True), h["assigned"]),
+        (_pool_routed(x, np.ones_like(dout), s, size), h["no dout"]),
+    ]
+    if s > 1:
+        wrong.append((_pool_routed(x, dout, 1, size), h["not strided"]))
+    if (s, s) != size:
+        wrong.append((_pool_routed(x, dout, s, (s, s)), h["stride as window"]))
+    return {"dx": wrong}
 
 
 def check_max_pool_backward_naive(
@@ -122,6 +207,7 @@ def check_max_pool_backward_naive(
             hints,
             seed=seed,
             label=f" ({label})",
+            suspects=_pool_backward_suspects,
         )
         errors |= case_errors
         tols |= case_tols

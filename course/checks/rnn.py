@@ -4,7 +4,12 @@ Forward checks compare a worked example (evenly spaced inputs, expected values
 written out below), a random float64 case and a float32 case that must stay
 float32. Backward checks compare every gradient with centred differences of
 the *reference* forward (float64), then check on float32 inputs that the
-gradients keep their dtype.
+gradients keep their dtype. A wrong value that matches a classic mistake (a
+transposed weight, the sigmoid for tanh, a state not carried, backprop
+without the gradient from the next step, ...) gets the hint that names it.
+
+This module passes the ~400 lines a module aims for: it is eight checks of one
+topic, and most of it is worked examples, hints and the diagnosis that picks one.
 """
 
 from __future__ import annotations
@@ -89,71 +94,245 @@ _LSTM_H = np.array(
 # ---------------------------------------------------------------------------
 
 _RNN_STEP_HINT = (
-    "next_h = np.tanh(x @ Wx + prev_h @ Wh + b): x (N, D) meets Wx (D, Hd), prev_h (N, Hd) "
-    "meets Wh (Hd, Hd), and next_h has shape (N, Hd)"
+    "the new state squashes (with tanh) the input's contribution through Wx plus the previous "
+    "state's through Wh plus the bias; x (N, D) meets Wx (D, Hd), prev_h (N, Hd) meets Wh "
+    "(Hd, Hd), and next_h has shape (N, Hd)"
 )
 _RNN_STEP_BACKWARD_HINTS = {
-    "dx": "backprop through tanh first: da = dnext_h * (1 - next_h**2), the derivative read "
-    "from the OUTPUT next_h (not from the pre-activation, not tanh applied twice); "
-    "then dx = da @ Wx.T",
-    "dprev_h": "dprev_h = da @ Wh.T with da = dnext_h * (1 - next_h**2)",
-    "dWx": "dWx = x.T @ da, shape (D, Hd): every example of the batch adds to it",
-    "dWh": "dWh = prev_h.T @ da, shape (Hd, Hd): the hidden state that came IN to the step",
-    "db": "db = da.sum(axis=0), shape (Hd,): the bias is shared by the whole batch",
+    "dx": "backprop through tanh first: its derivative can be read from the OUTPUT next_h "
+    "(not from the pre-activation, not tanh applied twice); then the gradient reaches x "
+    "through Wx",
+    "dprev_h": "the gradient behind tanh reaches prev_h through Wh",
+    "dWx": "Wx meets x in every example of the batch: its gradient collects all of them, "
+    "shape (D, Hd)",
+    "dWh": "Wh meets the hidden state that came IN to the step, prev_h: its gradient pairs "
+    "that state with the gradient behind tanh, shape (Hd, Hd)",
+    "db": "the bias is shared by the whole batch: its gradient collects every example's, "
+    "shape (Hd,)",
 }
 _RNN_HINT = (
-    "loop t = 0, ..., T-1: h_t = rnn_step_forward(x[:, t], h_{t-1}, ...) starting from "
-    "h_{-1} = h0, and store h_t in h[:, t]; each step gets the previous step's output, and h "
-    "has shape (N, T, Hd), batch axis first"
+    "run the step once per time step t = 0, ..., T-1, starting from h0: each step gets the "
+    "previous step's output state, and h holds every step's state, shape (N, T, Hd), batch "
+    "axis first"
 )
 _SHARED = "is shared by all T steps: add up the gradients of every step (+=), do not overwrite"
 _RNN_BACKWARD_HINTS = {
-    "dx": "loop t from T-1 down to 0 and backprop dh[:, t] + dprev_h through step t: h[:, t] "
-    "also fed step t+1, so its gradient is the sum of the two (dprev_h = 0 at the last step); "
-    "store that step's dx in dx[:, t]",
-    "dh0": "dh0 is the dprev_h that step 0 sends back, after the loop has run through every "
-    "step; h0 is not h[:, 0], it is the state that feeds step 0",
+    "dx": "go back in time, t from T-1 down to 0: h[:, t] was an output AND fed step t+1, so "
+    "the gradient reaching step t is dh[:, t] + dprev_h from the step after it (nothing "
+    "after the last step); each step's dx goes to dx[:, t]",
+    "dh0": "dh0 is what step 0 sends back to its incoming state, after the loop has run "
+    "through every step; h0 is not h[:, 0], it is the state that feeds step 0",
     "dWx": f"Wx {_SHARED}",
     "dWh": f"Wh {_SHARED}",
-    "db": f"b {_SHARED}; db has shape (Hd,), summed over the batch and the time steps",
+    "db": f"b {_SHARED}; db has shape (Hd,), collected over the batch and the time steps",
 }
 _LSTM_GATES = (
-    "a = x @ Wx + prev_h @ Wh + b has shape (N, 4Hd): slice it into i, f, o, g in that order, "
-    "Hd columns each; i, f, o = sigmoid(...) and g = np.tanh(...)"
+    "the gates come from one affine map of x and prev_h, (N, 4Hd), split into i, f, o, g in "
+    "that order, Hd columns each; i, f, o squashed by the sigmoid, g by tanh"
 )
 _LSTM_STEP_HINTS = {  # in the order the function returns them
-    "next_h": "next_h = o * np.tanh(next_c), with o = sigmoid(a[:, 2*Hd:3*Hd]) the output gate",
-    "next_c": f"{_LSTM_GATES}; then next_c = f * prev_c + i * g: the forget gate scales the "
-    "OLD cell, the input gate the new candidate",
+    "next_h": "next_h is the output gate o times tanh of the NEW cell",
+    "next_c": f"{_LSTM_GATES}; the forget gate scales the OLD cell, the input gate the new "
+    "candidate g, and the cell adds the two",
 }
 _LSTM_HINT = (
-    "loop t = 0, ..., T-1 with lstm_step_forward starting from h0 and c0 = zeros; carry BOTH "
-    "next_h and next_c into the next step, store next_h in h[:, t] (shape (N, T, Hd)); "
+    "run lstm_step_forward once per time step from h0 and c0 = zeros; carry BOTH next_h and "
+    "next_c into the next step, and keep every step's next_h in h (shape (N, T, Hd)); "
     f"{_LSTM_GATES}"
 )
 _LSTM_STEP_BACKWARD_HINTS = {
-    "dx": "the cell's total gradient is dc = dnext_c + dnext_h * o * (1 - tanh(next_c)**2) "
-    "(tanh' read from tanh(next_c), not from next_c); then di = dc * g, df = dc * prev_c, "
-    "do = dnext_h * tanh(next_c), dg = dc * i; through the activations (s * (1 - s) for the "
-    "sigmoid gates i, f, o, 1 - g**2 for g), stacked in the order i, f, o, g into "
-    "da (N, 4Hd); dx = da @ Wx.T",
-    "dprev_h": "dprev_h = da @ Wh.T, with da (N, 4Hd) stacked in the order i, f, o, g",
-    "dprev_c": "dprev_c = dc * f, where dc = dnext_c + dnext_h * o * (1 - tanh(next_c)**2) is "
-    "the TOTAL gradient of next_c",
-    "dWx": "dWx = x.T @ da, shape (D, 4Hd)",
-    "dWh": "dWh = prev_h.T @ da, shape (Hd, 4Hd)",
-    "db": "db = da.sum(axis=0), shape (4Hd,)",
+    "dx": "the cell's TOTAL gradient adds dnext_c and what reaches it through next_h = o * "
+    "tanh(next_c) (tanh' read from tanh(next_c), not from next_c); each gate's gradient then "
+    "goes through its own activation (sigmoid for i, f, o; tanh for g), stacked in the order "
+    "i, f, o, g into the (N, 4Hd) gradient of the affine map, which reaches x through Wx",
+    "dprev_h": "the gradient of the affine map, stacked in the order i, f, o, g, reaches "
+    "prev_h through Wh",
+    "dprev_c": "the old cell reaches next_c through the forget gate: dprev_c is the TOTAL "
+    "gradient of next_c (dnext_c plus the part through next_h) scaled by f",
+    "dWx": "Wx meets x in every example: its gradient collects all of them, shape (D, 4Hd)",
+    "dWh": "Wh meets prev_h in every example: its gradient collects all of them, shape (Hd, 4Hd)",
+    "db": "the bias is shared by the whole batch, shape (4Hd,)",
 }
 _LSTM_BACKWARD_HINTS = {
-    "dx": "loop t from T-1 down to 0 carrying TWO gradients back from step t+1: dprev_h (add "
-    "it to dh[:, t]) and dprev_c (pass it to lstm_step_backward as dnext_c); both are zero at "
-    "the last step; store the step's dx in dx[:, t]",
-    "dh0": "dh0 is the dprev_h that step 0 sends back after the whole loop (not dprev_c, and "
-    "not dh[:, 0])",
+    "dx": "go back in time carrying TWO gradients from step t+1: dprev_h (add it to dh[:, t]) "
+    "and dprev_c (pass it to lstm_step_backward as dnext_c); nothing comes after the last "
+    "step; each step's dx goes to dx[:, t]",
+    "dh0": "dh0 is what step 0 sends back to its incoming hidden state after the whole loop "
+    "(not dprev_c, and not dh[:, 0])",
     "dWx": f"Wx {_SHARED}",
     "dWh": f"Wh {_SHARED}",
-    "db": f"b {_SHARED}; db has shape (4Hd,), summed over the batch and the time steps",
+    "db": f"b {_SHARED}; db has shape (4Hd,), collected over the batch and the time steps",
 }
+_RECURRENT_MISTAKE_HINTS = {
+    "wh transposed": "prev_h meets Wh as it is, (Hd, Hd) rows for the incoming state: not "
+    "transposed",
+    "no bias": "the bias b is missing",
+    "sigmoid": "the vanilla RNN squashes with tanh, not the sigmoid",
+    "tanh twice": "tanh's derivative is 1 - tanh(a)**2 where tanh(a) IS next_h: applying tanh "
+    "to next_h again computes it at the wrong point",
+    "no tanh grad": "the gradient skipped tanh: multiply by its derivative before the matmuls",
+    "dwh next_h": "Wh multiplied the INCOMING state prev_h, so its gradient pairs prev_h (not "
+    "next_h) with the gradient behind tanh",
+    "sigmoid g": "the candidate g is squashed by tanh (values in (-1, 1)), not the sigmoid",
+    "no tanh cell": "next_h squashes the new cell with tanh before the output gate scales it",
+    "tanh o": "the output gate o is a gate: squashed by the sigmoid, like i and f",
+}
+
+
+def _rnn_step_suspects(x, prev_h, Wx, Wh, b) -> dict[str, list]:
+    """The next_h of the classic RNN step mistakes, with the hints that name them."""
+    h = _RECURRENT_MISTAKE_HINTS
+    a = x @ Wx + prev_h @ Wh + b  # (N, Hd)
+    return {
+        "next_h": [
+            (np.tanh(x @ Wx + prev_h @ Wh.T + b), h["wh transposed"]),
+            (np.tanh(a - b), h["no bias"]),
+            (_sigmoid(a), h["sigmoid"]),
+        ]
+    }
+
+
+def _rnn_step_backward_suspects(inputs: tuple, upstream: list[np.ndarray]) -> dict[str, list]:
+    """The gradients of the classic RNN step backward mistakes, with the hints that name them."""
+    x, prev_h, Wx, Wh, b = inputs
+    (dnext_h,) = upstream
+    h = _RECURRENT_MISTAKE_HINTS
+    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
+    da = dnext_h * (1 - next_h**2)
+    return {
+        "dx": [
+            (dnext_h * (1 - np.tanh(next_h) ** 2) @ Wx.T, h["tanh twice"]),
+            (dnext_h @ Wx.T, h["no tanh grad"]),
+        ],
+        "dWh": [(next_h.T @ da, h["dwh next_h"])],
+    }
+
+
+def _lstm_step_suspects(x, prev_h, prev_c, Wx, Wh, b) -> dict[str, list]:
+    """next_c and next_h of the classic LSTM step mistakes, with the hints that name them."""
+    hints = _RECURRENT_MISTAKE_HINTS
+    a = x @ Wx + prev_h @ Wh + b  # (N, 4Hd)
+    Hd = prev_h.shape[1]
+    i, f, o = (_sigmoid(a[:, k * Hd : (k + 1) * Hd]) for k in range(3))
+    g = a[:, 3 * Hd :]
+    next_c = f * prev_c + i * np.tanh(g)
+    return {
+        "next_c": [(f * prev_c + i * _sigmoid(g), hints["sigmoid g"])],
+        "next_h": [
+            (o * next_c, hints["no tanh cell"]),
+            (np.tanh(a[:, 2 * Hd : 3 * Hd]) * np.tanh(next_c), hints["tanh o"]),
+        ],
+    }
+
+
+_SEQUENCE_MISTAKE_HINTS = {
+    "h0 every step": "every step started from h0: each step starts from the state the step "
+    "before it returned",
+    "prev state": "h[:, t] holds the state step t RETURNS, not the one it started from",
+    "c not carried": "the cell was not carried: each step starts from the cell the step "
+    "before it returned (c0 = zeros only for the first)",
+    "c0 is h0": "the first cell c0 is zeros, not h0",
+    "cells": "h holds the hidden states next_h, not the cells next_c",
+    "no bptt": "the gradient coming back from step t+1 (dprev_h) was dropped: h[:, t] also "
+    "fed step t+1, so both gradients reach it",
+    "forward in time": "backprop runs BACKWARD in time, from the last step to the first: "
+    "step t needs the gradient that step t+1 sends back",
+}
+
+
+def _run_steps(step: Callable, x: np.ndarray, h0: np.ndarray, params: tuple, **how) -> dict:
+    """The states of a loop of ``step`` over time, run right or as a classic mistake.
+
+    ``how``: restart_h (every step from h0), restart_c (every step from c0 = 0),
+    c0 (the first cell; zeros by default), lstm (whether ``step`` carries a cell).
+    Returns {'h': (N, T, Hd) next states, 'c': cells, 'prev': incoming states, 'caches'}.
+    """
+    N, T, _ = x.shape
+    prev_h, prev_c = h0, how.get("c0", np.zeros_like(h0))
+    hs, cs, prevs, caches = [], [], [], []
+    for t in range(T):
+        prevs.append(prev_h)
+        if how.get("lstm"):
+            next_h, next_c, cache = step(x[:, t], prev_h, prev_c, *params)
+            cs.append(next_c)
+            prev_c = np.zeros_like(h0) if how.get("restart_c") else next_c
+        else:
+            next_h, cache = step(x[:, t], prev_h, *params)
+        hs.append(next_h)
+        caches.append(cache)
+        prev_h = h0 if how.get("restart_h") else next_h
+    return {"h": _stack(hs), "c": _stack(cs), "prev": _stack(prevs), "caches": caches}
+
+
+def _stack(states: list[np.ndarray]) -> np.ndarray | None:
+    """Per-step states (N, Hd) as one (N, T, Hd) array; None when there are none."""
+    return np.stack(states, axis=1) if states else None
+
+
+def _rnn_suspects(x, h0, Wx, Wh, b) -> dict[str, list]:
+    """The h of the classic rnn_forward mistakes, with the hints that name them."""
+    hints, step = _SEQUENCE_MISTAKE_HINTS, layers.rnn_step_forward
+    run = _run_steps(step, x, h0, (Wx, Wh, b))
+    return {
+        "h": [
+            (_run_steps(step, x, h0, (Wx, Wh, b), restart_h=True)["h"], hints["h0 every step"]),
+            (run["prev"], hints["prev state"]),
+        ]
+    }
+
+
+def _lstm_suspects(x, h0, Wx, Wh, b) -> dict[str, list]:
+    """The h of the classic lstm_forward mistakes, with the hints that name them."""
+    hints, step, params = _SEQUENCE_MISTAKE_HINTS, layers.lstm_step_forward, (Wx, Wh, b)
+    run = _run_steps(step, x, h0, params, lstm=True)
+    return {
+        "h": [
+            (
+                _run_steps(step, x, h0, params, lstm=True, restart_c=True)["h"],
+                hints["c not carried"],
+            ),
+            (
+                _run_steps(step, x, h0, params, lstm=True, restart_h=True)["h"],
+                hints["h0 every step"],
+            ),
+            (_run_steps(step, x, h0, params, lstm=True, c0=h0)["h"], hints["c0 is h0"]),
+            (run["c"], hints["cells"]),
+        ]
+    }
+
+
+def _bptt_suspects(lstm: bool) -> Callable:
+    """Suspects for rnn_backward or lstm_backward: BPTT without dprev_h, or forward in time."""
+
+    def suspects(inputs: tuple, upstream: list[np.ndarray]) -> dict[str, list]:
+        x, h0, *params = inputs
+        (dh,) = upstream
+        step = layers.lstm_step_forward if lstm else layers.rnn_step_forward
+        backward = layers.lstm_step_backward if lstm else layers.rnn_step_backward
+        caches = _run_steps(step, x, h0, tuple(params), lstm=lstm)["caches"]
+        hints, T = _SEQUENCE_MISTAKE_HINTS, x.shape[1]
+        wrong = []
+        for order, carry, hint in (
+            (range(T - 1, -1, -1), False, hints["no bptt"]),
+            (range(T), True, hints["forward in time"]),
+        ):
+            dx = np.zeros_like(x)
+            dprev_h, dprev_c = np.zeros_like(h0), np.zeros_like(h0)
+            for t in order:
+                upstream_h = dh[:, t] + (dprev_h if carry else 0)
+                if lstm:
+                    dx[:, t], dprev_h, dprev_c, *_ = backward(upstream_h, dprev_c, caches[t])
+                else:
+                    dx[:, t], dprev_h, *_ = backward(upstream_h, caches[t])
+            wrong.append((dx, hint))
+        return {"dx": wrong}
+
+    return suspects
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-a))
+
 
 # ---------------------------------------------------------------------------
 # Random inputs: D != Hd, so a transposed weight or a swapped matmul shows.
@@ -193,6 +372,7 @@ def check_rnn_step_forward(rnn_step_forward: Callable) -> None:
         ),
         _recurrent_inputs(seed=20, gates=1, step=True),
         {"next_h": _RNN_STEP_HINT},
+        suspects=lambda inputs: _rnn_step_suspects(*inputs),
     )
     report(name, errors, tols)
 
@@ -209,6 +389,7 @@ def check_rnn_step_backward(rnn_step_forward: Callable, rnn_step_backward: Calla
         _recurrent_inputs(seed=21, gates=1, step=True),
         _RNN_STEP_BACKWARD_HINTS,
         seed=22,
+        suspects=_rnn_step_backward_suspects,
     )
     report(name, errors, tols)
 
@@ -223,6 +404,7 @@ def check_rnn_forward(rnn_forward: Callable) -> None:
         ((_X_SEQ, _PREV_H, _RNN_WX, _RNN_WH, _RNN_B), {"h": _RNN_H}),
         _recurrent_inputs(seed=23, gates=1, step=False),
         {"h": _RNN_HINT},
+        suspects=lambda inputs: _rnn_suspects(*inputs),
     )
     report(name, errors, tols)
 
@@ -239,6 +421,7 @@ def check_rnn_backward(rnn_forward: Callable, rnn_backward: Callable) -> None:
         _recurrent_inputs(seed=24, gates=1, step=False),
         _RNN_BACKWARD_HINTS,
         seed=25,
+        suspects=_bptt_suspects(lstm=False),
     )
     report(name, errors, tols)
 
@@ -266,6 +449,7 @@ def check_lstm_step_forward(lstm_step_forward: Callable) -> None:
         _recurrent_inputs(seed=30, gates=4, step=True),
         _LSTM_STEP_HINTS,
         order=("next_c", "next_h"),
+        suspects=lambda inputs: _lstm_step_suspects(*inputs),
     )
     report(name, errors, tols)
 
@@ -304,6 +488,7 @@ def check_lstm_forward(lstm_forward: Callable) -> None:
         ((_X_SEQ, _PREV_H, _LSTM_WX, _LSTM_WH, _LSTM_B), {"h": _LSTM_H}),
         _recurrent_inputs(seed=34, gates=4, step=False),
         {"h": _LSTM_HINT},
+        suspects=lambda inputs: _lstm_suspects(*inputs),
     )
     report(name, errors, tols)
 
@@ -320,5 +505,6 @@ def check_lstm_backward(lstm_forward: Callable, lstm_backward: Callable) -> None
         _recurrent_inputs(seed=35, gates=4, step=False, N=2, T=3, D=3, Hd=4),
         _LSTM_BACKWARD_HINTS,
         seed=36,
+        suspects=_bptt_suspects(lstm=True),
     )
     report(name, errors, tols)

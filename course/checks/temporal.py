@@ -71,32 +71,103 @@ _LOSS_VALUE = 2.062744474788649
 # ---------------------------------------------------------------------------
 
 _EMBED_HINT = (
-    "out = W[x]: each index x[n, t] picks row x[n, t] of W, so out has shape (N, T, D); "
-    "indices start at 0"
+    "each index x[n, t] picks one row of W, the vector of that word (indices start at 0), so "
+    "out has shape (N, T, D)"
 )
 _EMBED_BACKWARD_HINTS = {
-    "dW": "a word that occurs several times receives the SUM of its gradients: "
-    "np.add.at(dW, x, dout) accumulates repeated indices, where dW[x] = dout or "
-    "dW[x] += dout keeps only one of them; dW has W's shape (V, D). Return dW alone: "
-    "the indices x have no gradient",
+    "dW": "a word that occurs several times receives the SUM of its gradients: every "
+    "occurrence x[n, t] adds its dout[n, t] to its own row of dW, which has W's shape (V, D). "
+    "Return dW alone: the indices x have no gradient",
 }
 _AFFINE_HINT = (
-    "the same affine layer at every time step: "
-    "out = (x.reshape(N * T, D) @ w).reshape(N, T, M) + b"
+    "the same affine layer at every time step: every (n, t) row of D numbers is multiplied by "
+    "w and shifted by b, so out is (N, T, M)"
 )
 _AFFINE_BACKWARD_HINTS = {
-    "dx": "dx = (dout.reshape(N * T, M) @ w.T).reshape(N, T, D)",
-    "dw": "dw = x.reshape(N * T, D).T @ dout.reshape(N * T, M), shape (D, M): every example "
-    "and every time step adds to it",
-    "db": "db = dout.sum(axis=(0, 1)), shape (M,): summed over the batch AND the time steps",
+    "dx": "each (n, t) row's gradient comes back through w, and dx has x's shape (N, T, D)",
+    "dw": "w is used at every example AND every time step: its gradient collects all of them, "
+    "shape (D, M)",
+    "db": "b is added at every example and time step: its gradient collects dout over the "
+    "batch AND the time steps, shape (M,)",
 }
 _LOSS_HINTS = {
-    "loss": "loss = -(sum of log softmax(x)[n, t, y[n, t]] over the steps where mask is True) "
-    "/ N: masked steps add nothing, and divide by the batch size N, not by the number of "
-    "tokens; subtract each row's max over V before np.exp so large scores do not overflow",
-    "dx": "dx = (softmax(x) - one_hot(y)) / N where mask is True and 0 where it is False; "
-    "shape (N, T, V)",
+    "loss": "each step where mask is True adds the negative log-probability that softmax (over "
+    "the V words) gives its target word; masked steps add nothing, and the sum is divided by "
+    "the batch size N, not by the number of tokens; subtracting a row's largest score first "
+    "keeps np.exp from overflowing",
+    "dx": "differentiate that loss: a step where mask is False adds nothing to the loss, so "
+    "it gets no gradient; a counted step's share is divided by N, like the loss",
 }
+_MISTAKE_HINTS = {
+    "one-based": "word indices start at 0: index k picks row k of W",
+    "kept one": "fancy-indexed assignment, and += on a fancy index, keep only ONE occurrence "
+    "of a repeated word: every occurrence must add its gradient (numpy's unbuffered "
+    "np.add.at does)",
+    "divided": "nothing is averaged here: each occurrence adds its whole dout",
+    "like a bias": "each row of dW gets only the gradients of ITS word's occurrences",
+    "no bias": "the bias b is missing",
+    "mean": "a shared parameter's gradient is a SUM over the batch and the time steps, not a mean",
+    "mask ignored": "the padded steps counted: mask says which steps count, and the others "
+    "add nothing",
+    "per token": "the sum is divided by the batch size N, not by the number of tokens",
+    "per position": "the sum is divided by the batch size N, not by N * T",
+    "dx mask": "the steps where mask is False add nothing to the loss, so their gradient is 0",
+    "dx N": "dx is N times too large: the loss divides by the batch size N, so its gradient "
+    "does too",
+}
+
+
+def _embedding_suspects(inputs: tuple, upstream: list[np.ndarray]) -> dict[str, list]:
+    """The dW of the classic word_embedding_backward mistakes, with their hints."""
+    x, W = inputs
+    (dout,) = upstream
+    h = _MISTAKE_HINTS
+    right, kept_one = np.zeros_like(W), np.zeros_like(W)
+    np.add.at(right, x, dout)
+    kept_one[x] = dout  # (V, D): the last occurrence of each word wins
+    return {
+        "dW": [
+            (kept_one, h["kept one"]),
+            (right / x.shape[0], h["divided"]),
+            (np.broadcast_to(dout.sum(axis=(0, 1)), W.shape), h["like a bias"]),
+        ]
+    }
+
+
+def _affine_backward_suspects(inputs: tuple, upstream: list[np.ndarray]) -> dict[str, list]:
+    """The dw and db of the classic temporal_affine_backward mistakes, with their hints."""
+    x, w, _ = inputs
+    (dout,) = upstream
+    N, T, D = x.shape
+    dw = x.reshape(N * T, D).T @ dout.reshape(N * T, -1)  # (D, M)
+    db = dout.sum(axis=(0, 1))  # (M,)
+    mean = _MISTAKE_HINTS["mean"]
+    return {
+        "dw": [(dw / N, mean), (dw / (N * T), mean)],
+        "db": [(db / N, mean), (db / (N * T), mean)],
+    }
+
+
+def _loss_suspects(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> dict[str, list]:
+    """The loss and dx of the classic temporal_softmax_loss mistakes, with their hints."""
+    h, (N, T, _) = _MISTAKE_HINTS, x.shape
+    log_p = x - x.max(axis=2, keepdims=True)
+    log_p = log_p - np.log(np.exp(log_p).sum(axis=2, keepdims=True))  # (N, T, V)
+    picked = np.take_along_axis(log_p, y[:, :, None], axis=2)[:, :, 0]  # (N, T)
+    total = -(picked * mask).sum()
+    probs = np.exp(log_p)
+    one_hot = np.zeros_like(x)
+    np.put_along_axis(one_hot, y[:, :, None], 1.0, axis=2)
+    dx = (probs - one_hot) / N  # (N, T, V) before masking
+    return {
+        "loss": [
+            (np.asarray(-picked.sum() / N), h["mask ignored"]),
+            (np.asarray(total / max(mask.sum(), 1)), h["per token"]),
+            (np.asarray(total / (N * T)), h["per position"]),
+        ],
+        "dx": [(dx, h["dx mask"]), (dx * mask[:, :, None] * N, h["dx N"])],
+    }
+
 
 # ---------------------------------------------------------------------------
 # Random inputs
@@ -148,6 +219,7 @@ def check_word_embedding_forward(word_embedding_forward: Callable) -> None:
         ((_EMBED_X, _EMBED_W), {"out": _EMBED_OUT}),
         (x, W),
         {"out": _EMBED_HINT},
+        suspects=lambda inputs: {"out": [(inputs[1][inputs[0] - 1], _MISTAKE_HINTS["one-based"])]},
     )
     report(name, errors, tols)
 
@@ -166,6 +238,7 @@ def check_word_embedding_backward(
         _embedding_inputs(seed=41),
         _EMBED_BACKWARD_HINTS,
         seed=42,
+        suspects=_embedding_suspects,
     )
     report(name, errors, tols)
 
@@ -180,6 +253,7 @@ def check_temporal_affine_forward(temporal_affine_forward: Callable) -> None:
         ((_AFFINE_X, _AFFINE_W, _AFFINE_B), {"out": _AFFINE_OUT}),
         _affine_inputs(seed=50),
         {"out": _AFFINE_HINT},
+        suspects=lambda inputs: {"out": [(inputs[0] @ inputs[1], _MISTAKE_HINTS["no bias"])]},
     )
     report(name, errors, tols)
 
@@ -198,6 +272,7 @@ def check_temporal_affine_backward(
         _affine_inputs(seed=51),
         _AFFINE_BACKWARD_HINTS,
         seed=52,
+        suspects=_affine_backward_suspects,
     )
     report(name, errors, tols)
 
@@ -218,6 +293,12 @@ def check_temporal_softmax_loss(temporal_softmax_loss: Callable) -> None:
         ("float32", (x.astype(np.float32), y, mask), np.float32),
     ]
     errors, tols = compare_loss(
-        name, temporal_softmax_loss, layers.temporal_softmax_loss, cases, _LOSS_HINTS, _LOSS_VALUE
+        name,
+        temporal_softmax_loss,
+        layers.temporal_softmax_loss,
+        cases,
+        _LOSS_HINTS,
+        _LOSS_VALUE,
+        suspects=lambda inputs: _loss_suspects(*inputs),
     )
     report(name, errors, tols)

@@ -72,15 +72,15 @@ from course.viz.fooling import FoolingFailed
 
 _GRADIENT = "model.input_gradient(X, dscores)"
 _SALIENCY_HINTS = {
-    "saliency": f"dscores = one-hot in y, shape (N, num_classes) (dscores[np.arange(N), y] = 1); "
-    f"dX = {_GRADIENT}, (N, C, H, W); saliency = np.abs(dX).max(axis=1)",
-    "shape": "saliency has one map per image, (N, H, W): the max over the channel axis "
-    "(axis=1) of |dX|",
+    "saliency": "a pixel's saliency is the largest absolute gradient, over its channels, of "
+    "the image's correct-class SCORE S_y: backprop a gradient that is 1 at each image's own "
+    f"class y[n] and 0 elsewhere through the model ({_GRADIENT}, (N, C, H, W))",
+    "shape": "saliency has one map per image, (N, H, W): reduce |dX| over the channel axis",
     "no abs": "take the absolute value before the max: a large negative gradient matters as "
-    "much as a large positive one (np.abs(dX).max(axis=1))",
+    "much as a large positive one",
     "sum": "the saliency of a pixel is the MAX over its channels of |dX|, not their sum",
     "mean": "the saliency of a pixel is the MAX over its channels of |dX|, not their mean",
-    "abs of sum": "take |dX| of every channel, then the max over channels: np.abs(dX).max(axis=1)",
+    "abs of sum": "take |dX| of every channel, then the max over channels",
     "probability": "this is the gradient of the softmax probability P(y | X): explain the "
     "unnormalised score S_y, dscores one-hot in y",
     "log-probability": "this is the gradient of log P(y | X): explain the unnormalised score "
@@ -88,45 +88,43 @@ _SALIENCY_HINTS = {
     "loss": "this is the gradient of the softmax loss: explain the unnormalised score S_y, "
     "dscores one-hot in y",
     "all classes": "this is the gradient of the sum of ALL scores (dscores all ones): only "
-    "column y[n] of row n is 1 (dscores[np.arange(N), y] = 1)",
-    "columns": "dscores[:, y] = 1 sets every row's columns y: set one entry per row, "
-    "dscores[np.arange(N), y] = 1",
+    "column y[n] of row n is 1",
+    "columns": "dscores[:, y] = 1 sets every row's columns y: set ONE entry per row, at that "
+    "row's own label",
     "mean again": "X is already the model's input (mean image subtracted): pass it to "
     "model.input_gradient as it is, without subtracting model.mean_image again",
     "mean added": "X is already the model's input: pass it to model.input_gradient as it is, "
     "without adding model.mean_image back",
 }
 _STEP_HINTS = {
-    "new_img": "g = dS_target/dI - 2 * l2_reg * img, with dS_target/dI = "
-    f"{_GRADIENT} for dscores one-hot in target; new_img = img + learning_rate * g / "
-    "np.linalg.norm(g)",
+    "new_img": "gradient ASCENT on J(I) = S_target(I) - l2_reg * ||I||^2: its gradient g "
+    f"combines the score's ({_GRADIENT} with dscores 1 at target) and the penalty's; the "
+    "step is g scaled to L2 length learning_rate",
     "shape": "new_img is the whole image after the step, shaped like img (1, C, H, W)",
-    "length": "the step must have L2 length learning_rate: new_img = img + learning_rate * g / "
-    "np.linalg.norm(g), with g the WHOLE gradient of J (the L2 term included), normalised once",
-    "descent": "you stepped downhill: gradient ASCENT raises the score, img + learning_rate * "
-    "g / ||g||",
-    "no l2": "the L2 penalty is missing: g = dS_target/dI - 2 * l2_reg * img",
-    "no factor 2": "the derivative of l2_reg * ||I||^2 is 2 * l2_reg * I: g = dS_target/dI - "
-    "2 * l2_reg * img",
-    "l2 sign": "the penalty is subtracted from J, so its gradient too: g = dS_target/dI - "
-    "2 * l2_reg * img",
+    "length": "the step must have L2 length learning_rate: scale the WHOLE gradient g of J "
+    "(the L2 term included), normalised once by its norm np.linalg.norm(g)",
+    "descent": "you stepped downhill: gradient ASCENT raises the score",
+    "no l2": "the L2 penalty is missing: J subtracts l2_reg * ||I||^2, so its gradient counts "
+    "in g too",
+    "no factor 2": "the derivative of l2_reg * ||I||^2 is 2 * l2_reg * I",
+    "l2 sign": "the penalty is subtracted from J, so its gradient is subtracted too",
 }
 _FOOLING_HINTS = {
-    "general": "X_fooling = X.copy(); before every step compute the scores, stop if their "
-    "argmax is target, else step X_fooling += learning_rate * g / np.linalg.norm(g) with g = "
-    f"{_GRADIENT}, dscores = onehot(target) - softmax(scores) (the gradient of "
-    "log P(target | X)); return (X_fooling, steps)",
+    "general": "start from a copy of X; before every step compute the scores and stop if the "
+    "model predicts target; otherwise step uphill on log P(target | X) (its gradient with "
+    "respect to the scores is softmax_loss's dx for label target, negated and without the "
+    f"1/N; {_GRADIENT} takes it to the image), scaled to L2 length learning_rate; return "
+    "(X_fooling, steps)",
     "shape": "X_fooling is the changed image, shaped like X (1, C, H, W)",
     "steps type": "steps is the number of gradient steps taken, a Python int",
     "original": "the model still predicts the class X has: raise the log-probability of "
     "target, the argument, not of the class predicted now",
-    "not fooled": "keep stepping uphill on log P(target | X) (dscores = onehot(target) - "
-    "softmax(scores)) until the argmax of the scores is target",
-    "length": "each step must have L2 length learning_rate: X_fooling += learning_rate * g / "
-    "np.linalg.norm(g) (not g itself, nor its sign)",
+    "not fooled": "keep stepping uphill on log P(target | X) until the argmax of the scores is "
+    "target",
+    "length": "each step must have L2 length learning_rate: scale the gradient to that length "
+    "(not g itself, nor its sign)",
     "score": "this is CS231n's objective, the score S_target (dscores one-hot): this exercise "
-    "ascends log P(target | X), dscores = onehot(target) - softmax(scores), which also pushes "
-    "the other classes down",
+    "ascends log P(target | X), which also pushes the other classes down",
     "count": "your image is right, but steps counts the gradient steps taken: 0 when X is "
     "already predicted as target, 1 after one step, ...",
     "already": "X is predicted as target already: check the prediction BEFORE every step, so "
