@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from course import checks, layers, optim, viz
+from course.checks.core import references_allowed
 from course.grading.hidden import (
     HIDDEN_CASES,
     NO_HIDDEN_CASES,
@@ -348,8 +349,9 @@ def memorised(name: str, check):
 
 
 def test_memorised_visible_outputs_pass_the_check_but_not_the_hidden_cases(capsys):
-    student = memorised("affine_forward", checks.check_affine_forward)
-    checks.check_affine_forward(student)
+    with references_allowed():  # it replays the reference: only the grader's watch sees that
+        student = memorised("affine_forward", checks.check_affine_forward)
+        checks.check_affine_forward(student)
     assert "OK affine_forward" in capsys.readouterr().out
     result = run_hidden_cases("affine_forward", {"affine_forward": student}, SEED)
     assert not result.passed
@@ -373,7 +375,8 @@ def test_an_update_rule_that_works_only_for_the_visible_shape_fails_hidden(capsy
         config["m"], config["v"] = m, v
         return optim.adam(w, dw, config)
 
-    checks.check_adam(adam)
+    with references_allowed():  # it hands its step to the reference
+        checks.check_adam(adam)
     assert "OK adam" in capsys.readouterr().out
     result = run_hidden_cases("adam", {"adam": adam}, SEED)
     assert not result.passed

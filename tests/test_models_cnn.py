@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from course.gradcheck import numerical_gradient, rel_error
-from course.models.cnn import ThreeLayerConvNet, TinyVGG
+from course.models.cnn import ThreeLayerConvNet, TinyVGG, three_layer_conv_net_loss
 
 
 def _data(N=3, shape=(3, 8, 12), classes=3, seed=0):
@@ -50,6 +50,80 @@ def test_three_layer_convnet_gradients(reg):
         dtype=np.float64,
     )
     assert _worst_gradient_error(model, X, y) < 1e-7
+
+
+def _conv_net_params(filter_size=5, shape=(3, 6, 8), F=4, Hd=7, classes=5, seed=1):
+    """Random float64 parameters of a three-layer ConvNet, biases not zero."""
+    rng = np.random.default_rng(seed)
+    C, H, W = shape
+    return {
+        "W1": 0.3 * rng.standard_normal((F, C, filter_size, filter_size)),
+        "b1": 0.1 * rng.standard_normal(F),
+        "W2": 0.3 * rng.standard_normal((F * H // 2 * W // 2, Hd)),
+        "b2": 0.1 * rng.standard_normal(Hd),
+        "W3": 0.3 * rng.standard_normal((Hd, classes)),
+        "b3": 0.1 * rng.standard_normal(classes),
+    }
+
+
+@pytest.mark.parametrize("filter_size, reg", [(3, 0.0), (5, 0.4)])
+def test_three_layer_conv_net_loss_gradients(filter_size, reg):
+    """The function's gradients against centred differences of its loss (float64)."""
+    params = _conv_net_params(filter_size)
+    X, y = _data(N=4, shape=(3, 6, 8), classes=5)
+    _, grads = three_layer_conv_net_loss(params, X, y, reg)
+    assert grads.keys() == params.keys()
+    for name, value in params.items():
+
+        def f(v, name=name):
+            return three_layer_conv_net_loss({**params, name: v}, X, y, reg)[0]
+
+        error = rel_error(numerical_gradient(f, value), grads[name])
+        assert error < 1e-7, f"{name}: {error:.1e}"
+
+
+def test_three_layer_conv_net_loss_is_the_models_loss():
+    model = ThreeLayerConvNet(
+        input_dim=(3, 6, 8),
+        num_filters=4,
+        filter_size=5,
+        hidden_dim=7,
+        num_classes=5,
+        reg=0.2,
+        dtype=np.float64,
+    )
+    model.params = _conv_net_params()
+    X, y = _data(N=4, shape=(3, 6, 8), classes=5)
+    np.testing.assert_array_equal(model.loss(X), three_layer_conv_net_loss(model.params, X))
+    loss, grads = three_layer_conv_net_loss(model.params, X, y, 0.2)
+    model_loss, model_grads = model.loss(X, y)
+    assert loss == model_loss
+    assert all(np.array_equal(grads[k], model_grads[k]) for k in grads)
+
+
+def test_three_layer_conv_net_loss_keeps_float32():
+    params = {k: v.astype(np.float32) for k, v in _conv_net_params().items()}
+    X, y = _data(N=4, shape=(3, 6, 8), classes=5)
+    scores = three_layer_conv_net_loss(params, X.astype(np.float32))
+    loss, grads = three_layer_conv_net_loss(params, X.astype(np.float32), y, 0.1)
+    assert scores.dtype == np.float32 and isinstance(loss, float)
+    assert all(g.dtype == np.float32 for g in grads.values())
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"W1": np.zeros((4, 3, 4, 4))}, "square filters of odd size"),
+        ({"W2": np.zeros((5, 7))}, r"X has shape \(4, 3, 6, 8\); expected \(N, 3, H, W\)"),
+        ({"reg": -1.0}, "reg must be a number >= 0"),
+    ],
+)
+def test_three_layer_conv_net_loss_errors(change, match):
+    params = _conv_net_params() | change
+    reg = params.pop("reg", 0.0)
+    X, y = _data(N=4, shape=(3, 6, 8), classes=5)
+    with pytest.raises(ValueError, match=match):
+        three_layer_conv_net_loss(params, X, y, reg)
 
 
 @pytest.mark.parametrize("normalization", [None, "batchnorm"])

@@ -41,6 +41,16 @@ Functions without hidden cases (``NO_HIDDEN_CASES``): ``dropout_forward`` and
 value for value (their check tests its statistics); ``captioning_loss``,
 ``sample_captions`` and ``beam_search`` take a whole captioning model, which
 their visible checks build and exercise.
+Notebook 01's ``two_layer_net_loss`` and ``fully_connected_net_loss`` (whole
+models: their visible checks run four seeded nets of different depths,
+batchnorm, dropout and dtypes), ``numerical_gradient`` (its arguments
+include a function) and ``overfit_small_data`` (a training run on data the
+check loads itself) have none either, nor notebook 02's
+``three_layer_conv_net_loss`` (a whole model's loss and gradients: its visible
+check runs 3x3 and 5x5 filters, with and without regularisation, in float64
+and float32). Notebook 02's ``best_model`` is itself a hidden test: the
+grader scores the student's saved model on freshly drawn Shapes-10 images
+(:mod:`course.grading.artefact_checks`).
 
 Notebook 03's ``saliency_maps``, ``class_visualisation_step`` and
 ``make_fooling_image`` take a model too: their hidden cases draw a small
@@ -94,6 +104,12 @@ NO_HIDDEN_CASES = frozenset(
         "captioning_loss",
         "sample_captions",
         "beam_search",
+        "two_layer_net_loss",
+        "fully_connected_net_loss",
+        "three_layer_conv_net_loss",
+        "numerical_gradient",
+        "overfit_small_data",
+        "best_model",
     }
 )
 

@@ -18,6 +18,7 @@ from course.validation import (
     as_float_array,
     format_shape,
     is_positive_finite,
+    is_real_number,
     require_examples,
     require_ndim,
     require_positive_int,
@@ -142,6 +143,43 @@ def validate_fully_connected_net(
     return hidden_dims
 
 
+def validate_fully_connected_loss(
+    func: str,
+    params: object,
+    X: object,
+    normalization: str | None,
+    bn_params: object,
+    dropout_keep_ratio: float,
+) -> tuple[np.ndarray, int]:
+    """Check the arguments of a fully connected net's loss; return X (in W1's dtype) and L.
+
+    params must hold W1, b1, ..., WL, bL (and gamma_i, beta_i for i < L with
+    batchnorm); bn_params, when given, one dict per hidden layer.
+    """
+    if not isinstance(params, dict) or "W1" not in params:
+        raise ValueError(f"{func}: params must be a dict holding W1, b1, ..., WL, bL")
+    validate_normalization(func, normalization)
+    validate_keep_ratio(func, dropout_keep_ratio)
+    L = 1
+    while f"W{L + 1}" in params:
+        L += 1
+    wanted = [f"b{i}" for i in range(1, L + 1)]
+    if normalization:
+        wanted += [f"{name}{i}" for i in range(1, L) for name in ("gamma", "beta")]
+    missing = [key for key in wanted if key not in params]
+    if missing:
+        raise ValueError(
+            f"{func}: params has W1 ... W{L} but no {', '.join(missing)}; expected b1 ... b{L}"
+            + (" and gamma_i, beta_i of every hidden layer" if normalization else "")
+        )
+    if normalization and bn_params is not None:
+        if not isinstance(bn_params, (list, tuple)) or len(bn_params) != L - 1:
+            raise ValueError(
+                f"{func}: bn_params must be a list of {L - 1} dicts, one per hidden layer"
+            )
+    return validate_batch(func, X, np.asarray(params["W1"]).dtype), L
+
+
 def validate_three_layer_conv_net(
     input_dim: Sequence[int],
     num_filters: int,
@@ -173,6 +211,41 @@ def validate_three_layer_conv_net(
     if H % 2 or W % 2:
         raise ValueError(f"{func}: the 2x2 pool needs even H and W; input_dim is {input_dim}")
     return checked
+
+
+def validate_conv_net_inputs(
+    func: str, params: dict, X: object, reg: object
+) -> tuple[np.ndarray, float]:
+    """Check the inputs of ``three_layer_conv_net_loss``; return X in W1's dtype and reg.
+
+    params must hold W1 (F, C, HH, HH) with HH odd, b1, W2, b2, W3, b3; X must
+    be images (N, C, H, W) with H and W even whose pooled volume has W2's
+    F*H/2*W/2 rows; reg a number >= 0.
+    """
+    missing = [k for k in ("W1", "b1", "W2", "b2", "W3", "b3") if k not in params]
+    if missing:
+        raise ValueError(f"{func}: params has no {', '.join(missing)}")
+    if np.ndim(params["W1"]) != 4:
+        raise ValueError(f"{func}: W1 has shape {np.shape(params['W1'])}; expected (F, C, HH, HH)")
+    F, C, HH, WW = np.shape(params["W1"])
+    if HH != WW or HH % 2 == 0:
+        raise ValueError(
+            f"{func}: W1 has filters of {HH}x{WW}; expected square filters of odd size, so "
+            "that padding (HH - 1) // 2 keeps the image size"
+        )
+    as_float_array(func, "X", X)
+    require_ndim(func, "X", X, 4, f"(N, C, H, W) with C = {C}")
+    N, X_C, H, W = X.shape
+    pooled = F * (H // 2) * (W // 2)
+    if X_C != C or H % 2 or W % 2 or np.shape(params["W2"])[0] != pooled:
+        raise ValueError(
+            f"{func}: X has shape {format_shape(X.shape)}; expected (N, {C}, H, W) with H "
+            f"and W even and F*H/2*W/2 = W2's {np.shape(params['W2'])[0]} rows"
+        )
+    require_examples(func, "X", X)
+    if not (is_real_number(reg) and reg >= 0):
+        raise ValueError(f"{func}: reg must be a number >= 0, got {reg!r}")
+    return X.astype(np.asarray(params["W1"]).dtype, copy=False), float(reg)
 
 
 def validate_tiny_vgg(
@@ -223,6 +296,18 @@ def validate_recurrent_model(
     if dt not in (np.float32, np.float64):
         raise ValueError(f"{func}: dtype must be float32 or float64, got {dt}")
     return str(cell), dt
+
+
+def validate_cell_activation(func: str, cell: str, activation: object) -> str:
+    """A vanilla RNN's activation, 'tanh' or 'relu'; an LSTM takes only 'tanh'. Returns it."""
+    if activation not in ("tanh", "relu"):
+        raise ValueError(f"{func}: activation must be 'tanh' or 'relu', got {activation!r}")
+    if cell == "lstm" and activation != "tanh":
+        raise ValueError(
+            f"{func}: activation={activation!r} is for cell='rnn' (h = max(0, x Wx + h Wh + b)); "
+            "an LSTM's gates keep their sigmoid and tanh"
+        )
+    return str(activation)
 
 
 def require_temperature(func: str, temperature: object) -> float:

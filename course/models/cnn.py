@@ -2,7 +2,8 @@
 
 Both follow the model contract (``params`` and ``loss(X, y=None)``) and run on
 the fast layers of :mod:`course.layers` (``fast_conv``, ``fast_pool``). Images
-are NCHW batches.
+are NCHW batches. The three-layer net's loss is also a plain function of its
+parameters, :func:`three_layer_conv_net_loss` (notebook 02's exercise).
 
 TinyVGG is VGG's recipe at toy scale (Simonyan and Zisserman, 2015): stages
 of 3x3 convolutions with padding 1 (which keep the size) and ReLUs, each stage
@@ -17,6 +18,7 @@ import numpy as np
 
 from course import layers
 from course.models._validation import (
+    validate_conv_net_inputs,
     validate_images,
     validate_three_layer_conv_net,
     validate_tiny_vgg,
@@ -74,23 +76,49 @@ class ThreeLayerConvNet:
         - y: (N,) integer labels, or None
         """
         X = validate_images("ThreeLayerConvNet.loss", X, self.input_dim, self.dtype)
-        p = self.params
-        pooled, cache1 = layers.conv_relu_pool_forward(
-            X, p["W1"], p["b1"], self.conv_param, POOL_2X2
-        )  # (N, F, H/2, W/2)
-        hidden, cache2 = layers.affine_relu_forward(pooled, p["W2"], p["b2"])  # (N, hidden_dim)
-        scores, cache3 = layers.affine_forward(hidden, p["W3"], p["b3"])  # (N, num_classes)
-        if y is None:
-            return scores
-        loss, dscores = layers.softmax_loss(scores, y)
-        grads = {}
-        dhidden, grads["W3"], grads["b3"] = layers.affine_backward(dscores, cache3)
-        dpooled, grads["W2"], grads["b2"] = layers.affine_relu_backward(dhidden, cache2)
-        _, grads["W1"], grads["b1"] = layers.conv_relu_pool_backward(dpooled, cache1)
-        for name in ("W1", "W2", "W3"):
-            loss += 0.5 * self.reg * float(np.sum(p[name] * p[name]))
-            grads[name] = grads[name] + self.reg * p[name]
-        return float(loss), grads
+        return three_layer_conv_net_loss(self.params, X, y, self.reg)
+
+
+def three_layer_conv_net_loss(
+    params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray | None = None, reg: float = 0.0
+):
+    """The loss of :class:`ThreeLayerConvNet` as a function of its parameters.
+
+    conv (stride 1, pad (HH - 1) // 2, which keeps H and W) - relu - 2x2 max pool
+    - affine - relu - affine - softmax, with ``0.5 * reg * sum of squared
+    weights`` added to the loss (the biases are not regularised).
+
+    Inputs:
+    - params: W1 (F, C, HH, HH), b1 (F,), W2 (F*H/2*W/2, Hd), b2 (Hd,),
+      W3 (Hd, num_classes), b3 (num_classes,)
+    - X: (N, C, H, W) images, H and W even; cast to W1's dtype
+    - y: (N,) integer labels, or None
+    - reg: the L2 regularisation strength, >= 0
+
+    Returns:
+    - scores (N, num_classes) when ``y`` is None, else
+    - (loss, grads): the loss (a float) and a dict keyed like ``params``, each
+      gradient in its parameter's dtype
+    """
+    X, reg = validate_conv_net_inputs("three_layer_conv_net_loss", params, X, reg)
+    p = params
+    conv_param = {"stride": 1, "pad": (p["W1"].shape[2] - 1) // 2}
+    pooled, cache1 = layers.conv_relu_pool_forward(
+        X, p["W1"], p["b1"], conv_param, POOL_2X2
+    )  # (N, F, H/2, W/2)
+    hidden, cache2 = layers.affine_relu_forward(pooled, p["W2"], p["b2"])  # (N, Hd)
+    scores, cache3 = layers.affine_forward(hidden, p["W3"], p["b3"])  # (N, num_classes)
+    if y is None:
+        return scores
+    loss, dscores = layers.softmax_loss(scores, y)
+    grads = {}
+    dhidden, grads["W3"], grads["b3"] = layers.affine_backward(dscores, cache3)
+    dpooled, grads["W2"], grads["b2"] = layers.affine_relu_backward(dhidden, cache2)
+    _, grads["W1"], grads["b1"] = layers.conv_relu_pool_backward(dpooled, cache1)
+    for name in ("W1", "W2", "W3"):
+        loss += 0.5 * reg * float(np.sum(p[name] * p[name]))
+        grads[name] = grads[name] + reg * p[name]
+    return float(loss), grads
 
 
 class TinyVGG:
