@@ -26,6 +26,7 @@ __all__ = [
     "IMAGE_SIZE",
     "NUM_CLASSES",
     "make_workspace",
+    "plain_scenes",
     "render_scenes",
     "sample_scenes",
 ]
@@ -281,6 +282,46 @@ def sample_scenes(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         "blob_colour": blob_colour,
         "blob_alpha": blob_alpha,
         "noise_sigma": noise_sigma,
+    }
+
+
+def plain_scenes(
+    labels: np.ndarray,
+    centre: np.ndarray,
+    size: np.ndarray,
+    angle: np.ndarray,
+    colour: np.ndarray,
+    background: np.ndarray,
+    noise_sigma: float,
+) -> dict[str, np.ndarray]:
+    """Scenes for ``render_scenes`` with one flat background colour and no distractors.
+
+    Inputs: ``labels`` (m,) int64, ``centre`` (m, 2) pixels (x, y), ``size`` (m,)
+    circumradius in pixels, ``angle`` (m,) radians, ``colour`` and ``background``
+    (m, 3) RGB in [0, 1], ``noise_sigma`` the standard deviation of the pixel noise.
+    The gradient's two colours are both ``background``; the colour field, the lines
+    and the blobs are switched off (zero strength, zero opacity).
+    """
+    m = len(labels)
+    return {
+        "labels": labels,
+        "centre": centre,
+        "size": size,
+        "angle": angle,
+        "colour": colour,
+        "bg_a": background,
+        "bg_b": background,
+        "direction": np.zeros(m),
+        "field": np.zeros((m, 3, 4, 4)),
+        "line_ends": np.zeros((m, _NUM_LINES, 4)),
+        "line_width": np.ones((m, _NUM_LINES)),
+        "line_colour": np.zeros((m, _NUM_LINES, 3)),
+        "line_alpha": np.zeros((m, _NUM_LINES)),
+        "blob_centre": np.zeros((m, _NUM_BLOBS, 2)),
+        "blob_sigma": np.ones((m, _NUM_BLOBS)),
+        "blob_colour": np.zeros((m, _NUM_BLOBS, 3)),
+        "blob_alpha": np.zeros((m, _NUM_BLOBS)),
+        "noise_sigma": np.full(m, float(noise_sigma)),
     }
 
 
