@@ -243,3 +243,72 @@ def test_the_first_fused_layer_tunes_malloc_once(monkeypatch, cell):
     forward(*inputs)
     forward(*inputs)
     assert calls == [True]
+
+
+# ---------------------------------------------------------------------------
+# The ReLU RNN of the talk: h = max(0, x Wx + h Wh + b)
+# ---------------------------------------------------------------------------
+
+
+def relu_rnn_loop(x, h0, Wx, Wh, b):
+    """The ReLU RNN written step by step; also returns every pre-activation (N, T, Hd)."""
+    prev_h, hs, pre = h0, [], []
+    for t in range(x.shape[1]):
+        a = x[:, t] @ Wx + prev_h @ Wh + b  # (N, Hd)
+        prev_h = np.maximum(a, 0)
+        hs.append(prev_h)
+        pre.append(a)
+    return np.stack(hs, axis=1), np.stack(pre, axis=1)
+
+
+def relu_fused(*inputs):
+    return rnn_forward_fused(*inputs, activation="relu")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_relu_rnn_fused_equals_the_loop(shape, dtype):
+    inputs = recurrent_inputs(shape, 1, seed=20, dtype=dtype)
+    h, _ = relu_fused(*inputs)
+    expected, pre = relu_rnn_loop(*inputs)
+    assert h.dtype == dtype and h.shape == expected.shape
+    assert np.all(h >= 0) and np.any(h == 0) == np.any(pre < 0)
+    assert rel_error(h, expected) < EQUAL_TOL[dtype]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_relu_rnn_fused_gradients(shape):
+    inputs = recurrent_inputs(shape, gates=1, seed=21)
+    _, pre = relu_rnn_loop(*inputs)
+    assert np.abs(pre).min() > 1e-3, "pick another seed: a pre-activation sits on the kink"
+    errors = gradient_errors(relu_fused, rnn_backward_fused, inputs, seed=22)
+    assert len(errors) == 5 and max(errors.values()) < QUALITY_BAR, errors
+
+
+def test_relu_rnn_sends_no_gradient_through_a_dead_unit():
+    x, h0, Wx, Wh, b = recurrent_inputs((2, 3, 4, 5), 1, seed=23)
+    b = b.copy()
+    b[0] = -100.0  # unit 0 is 0 at every step
+    h, cache = relu_fused(x, h0, Wx, Wh, b)
+    assert np.all(h[:, :, 0] == 0)
+    _, _, dWx, dWh, db = rnn_backward_fused(np.ones_like(h), cache)
+    assert db[0] == 0 and np.all(dWx[:, 0] == 0) and np.all(dWh[:, 0] == 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_rnn_keeps_dtype_and_does_not_mutate(dtype):
+    inputs = recurrent_inputs((3, 4, 5, 6), 1, seed=24, dtype=dtype)
+    copies = [a.copy() for a in inputs]
+    h, cache = relu_fused(*inputs)
+    grads = rnn_backward_fused(np.ones_like(h), cache)
+    assert h.dtype == dtype and all(g.dtype == dtype for g in grads)
+    for original, copy in zip(inputs, copies, strict=True):
+        np.testing.assert_array_equal(original, copy)
+
+
+def test_the_default_activation_is_tanh_and_others_are_refused():
+    inputs = recurrent_inputs((2, 3, 4, 5), 1, seed=25)
+    h, _ = rnn_forward_fused(*inputs)
+    np.testing.assert_array_equal(h, rnn_forward_fused(*inputs, activation="tanh")[0])
+    with pytest.raises(ValueError, match=r"^rnn_forward_fused: activation must be 'tanh' or "):
+        rnn_forward_fused(*inputs, activation="sigmoid")

@@ -15,10 +15,13 @@ def _random_batch(seed: int, V: int, N: int, T: int):
     return rng.integers(0, V, (N, T)), rng.integers(0, V, (N, T))
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "relu"])
 def test_charrnn_gradients_with_carried_state(cell):
     V, N, T = 6, 2, 4
-    model = CharRNN(V, hidden_dim=4, num_layers=2, cell=cell, dtype=np.float64, seed=2)
+    cell, activation = ("rnn", "relu") if cell == "relu" else (cell, "tanh")
+    model = CharRNN(
+        V, hidden_dim=4, num_layers=2, cell=cell, dtype=np.float64, seed=2, activation=activation
+    )
     model.init_bias_from(np.log(np.full(V, 1 / V)) + np.linspace(-0.1, 0.1, V))
     model.loss(_random_batch(0, V, N, 3)[0])  # a non-zero state to start from
     carried = model.state
@@ -91,3 +94,27 @@ def test_charrnn_sampling():
     for bad in (0, -1.0, float("nan"), "hot"):
         with pytest.raises(ValueError, match="temperature must be a number > 0"):
             model.sample(vocab, temperature=bad)
+
+
+def test_relu_charrnn_is_the_talks_rnn_and_samples():
+    V, N, T = 5, 2, 6
+    model = CharRNN(V, hidden_dim=6, num_layers=1, cell="rnn", dtype=np.float64, activation="relu")
+    x, _ = _random_batch(3, V, N, T)
+    scores = model.loss(x)
+    p = model.params
+    h = np.zeros((N, 6))
+    for t in range(T):  # h = max(0, Wxh x + Whh h + b), scores = h W_vocab + b_vocab
+        h = np.maximum(0, p["W_embed"][x[:, t]] @ p["Wx1"] + h @ p["Wh1"] + p["b1"])
+        np.testing.assert_allclose(scores[:, t], h @ p["W_vocab"] + p["b_vocab"], atol=1e-12)
+    assert np.all(model.state[0][0] >= 0)
+    vocab = Vocabulary.from_sequences(["abcd"], specials=False)
+    model = CharRNN(len(vocab), hidden_dim=6, cell="rnn", activation="relu", seed=1)
+    text = model.sample(vocab, length=12, prime="ab", seed=0)
+    assert len(text) == 14 and text == model.sample(vocab, length=12, prime="ab", seed=0)
+
+
+def test_charrnn_activation_errors():
+    with pytest.raises(ValueError, match=r"^CharRNN: activation must be 'tanh' or 'relu'"):
+        CharRNN(5, hidden_dim=4, cell="rnn", activation="sigmoid")
+    with pytest.raises(ValueError, match=r"^CharRNN: activation='relu' is for cell='rnn'"):
+        CharRNN(5, hidden_dim=4, cell="lstm", activation="relu")

@@ -299,3 +299,16 @@ def test_ctrl_c_on_the_command_line_saves_and_says_where(tmp_path):
     assert "the best model so far" in err and f"saved to {out}" in err
     model, _, info = load_charrnn(out)
     assert info["iterations"] > 0 and info["best_val_bpc"] < info["untrained_bpc"]
+
+
+def test_a_relu_rnn_is_saved_and_loaded_as_one(tmp_path):
+    from course.data import Vocabulary
+    from course.recipes.charrnn import save_charrnn
+
+    vocab = Vocabulary.from_sequences([TEXT], specials=False)
+    model = CharRNN(len(vocab), hidden_dim=8, num_layers=1, cell="rnn", activation="relu")
+    save_charrnn(tmp_path / "relu", model, vocab)
+    loaded, _, _ = load_charrnn(tmp_path / "relu")
+    assert loaded.activation == "relu"
+    x = vocab.encode(TEXT[:40]).reshape(2, 20)
+    np.testing.assert_array_equal(loaded.loss(x), model.loss(x))

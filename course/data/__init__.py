@@ -8,6 +8,9 @@ Images (every loader returns the same dict: ``X_train``, ``y_train``,
   classes (``CLASS_NAMES``) that needs no download: ``load_shapes``,
   ``generate_shapes``, ``shape_masks``, ``shape_parameters``, ``to_nchw_float``; drawn by
   ``shape_renderer``.
+- ``easy_shapes``: Easy Shapes, the same ten classes centred on a plain
+  background, which fully connected nets learn well: ``load_easy_shapes``,
+  ``generate_easy_shapes``.
 - ``cifar10``: the real CIFAR-10, read by ``load_cifar10`` from the official
   python batches under ``data_root()`` (``paths``); when they are missing,
   ``DatasetNotFoundError`` says where the loader looked and how to get them.
@@ -20,7 +23,8 @@ Text, for the recurrent models:
   ``load_text_file``, ``train_val_split``.
 - ``batches``: ``pad_sequences``, ``make_lm_batch``, ``char_batches``,
   ``stream_windows``.
-- ``ngram``: ``char_ngram_bits_per_char``, the baseline a character RNN must beat.
+- ``ngram``: ``char_ngram_bits_per_char`` and ``fit_char_ngram`` (add-one, interpolated
+  absolute discounting, Kneser-Ney), the baselines a character RNN must beat.
 
 Captions, for the captioning models:
 
@@ -52,7 +56,8 @@ from course.data.corpus import (
     tokenize_words,
     train_val_split,
 )
-from course.data.ngram import char_ngram_bits_per_char
+from course.data.easy_shapes import generate_easy_shapes, load_easy_shapes
+from course.data.ngram import char_ngram_bits_per_char, fit_char_ngram
 from course.data.paths import DatasetNotFoundError, data_root
 from course.data.shapes import (
     CLASS_NAMES,
@@ -89,12 +94,15 @@ __all__ = [
     "char_ngram_bits_per_char",
     "data_root",
     "decode_captions",
+    "fit_char_ngram",
     "generate_caption_scenes",
+    "generate_easy_shapes",
     "generate_shapes",
     "judge_caption",
     "load_caption_scenes",
     "load_cifar10",
     "load_coco_data",
+    "load_easy_shapes",
     "load_pydoc_corpus",
     "load_shapes",
     "load_text_file",

@@ -32,6 +32,13 @@ def require_float_dtype(func: str, dtype: object) -> np.dtype:
     return resolved
 
 
+def require_flag(func: str, name: str, value: object) -> bool:
+    """Return ``value`` as a bool if it is True or False, else raise TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{func}: {name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def validate_image_stream(
     func: str, num_images: object, seed: object, stream: object
 ) -> tuple[int, int, int]:
@@ -243,4 +250,39 @@ def validate_ngram_texts(func: str, train_text: object, val_text: object, n: obj
             raise ValueError(
                 f"{func}: {name} has {len(value)} characters; an {n}-gram model needs at least {n}"
             )
+    return n
+
+
+def require_str(func: str, name: str, value: object) -> str:
+    """Return ``value`` if it is a str, else raise TypeError naming it."""
+    if not isinstance(value, str):
+        raise TypeError(f"{func}: {name} must be a str, got {type(value).__name__}")
+    return value
+
+
+def validate_ngram_fit(
+    func: str,
+    train_text: object,
+    n: object,
+    smoothing: object,
+    discount: object,
+    smoothings: Sequence[str],
+) -> int:
+    """A str of at least n characters, a known smoothing, discount None or in (0, 1]; return n."""
+    require_str(func, "train_text", train_text)
+    n = require_positive_int(func, "n", n)
+    if len(train_text) < n:
+        raise ValueError(
+            f"{func}: train_text has {len(train_text)} characters; an {n}-gram model needs at "
+            f"least {n}"
+        )
+    if smoothing not in smoothings:
+        raise ValueError(
+            f"{func}: smoothing must be one of {', '.join(map(repr, smoothings))}, "
+            f"got {smoothing!r}"
+        )
+    if discount is not None and not (
+        isinstance(discount, (int, float)) and not isinstance(discount, bool) and 0 < discount <= 1
+    ):
+        raise ValueError(f"{func}: discount must be None or a number in (0, 1], got {discount!r}")
     return n

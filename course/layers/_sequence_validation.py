@@ -100,6 +100,19 @@ def validate_rnn_inputs(func: str, x, h0, Wx, Wh, b) -> tuple[int, int, int, int
     return validate_recurrent_inputs(func, x, ("h0", h0), Wx, Wh, b, gates=1, sequence=True)
 
 
+RNN_ACTIVATIONS = ("tanh", "relu")
+
+
+def require_activation(func: str, activation: object) -> str:
+    """A vanilla RNN's activation: 'tanh' (the default) or 'relu'; return it."""
+    if activation not in RNN_ACTIVATIONS:
+        raise ValueError(
+            f"{func}: activation must be 'tanh' or 'relu' (h = max(0, x Wx + h Wh + b)), "
+            f"got {activation!r}"
+        )
+    return activation
+
+
 def validate_lstm_inputs(func: str, x, h0, Wx, Wh, b, c0) -> tuple[int, int, int, int]:
     """x (N, T, D), h0 and c0 (N, Hd; c0 may be None), Wx (D, 4Hd), Wh (Hd, 4Hd), b (4Hd,).
 

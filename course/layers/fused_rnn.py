@@ -30,7 +30,11 @@ from __future__ import annotations
 import numpy as np
 
 from course import allocator
-from course.layers._sequence_validation import validate_lstm_inputs, validate_rnn_inputs
+from course.layers._sequence_validation import (
+    require_activation,
+    validate_lstm_inputs,
+    validate_rnn_inputs,
+)
 from course.validation import require_dout
 
 # ---------------------------------------------------------------------------
@@ -39,23 +43,33 @@ from course.validation import require_dout
 
 
 def rnn_forward_fused(
-    x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray
+    x: np.ndarray,
+    h0: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    activation: str = "tanh",
 ) -> tuple[np.ndarray, tuple]:
-    """The same as :func:`course.layers.rnn.rnn_forward`, fast.
+    """The same as :func:`course.layers.rnn.rnn_forward`, fast; optionally a ReLU RNN.
 
-    ``h[:, t] = tanh(x[:, t] @ Wx + h[:, t-1] @ Wh + b)`` with ``h[:, -1] = h0``.
+    ``h[:, t] = act(x[:, t] @ Wx + h[:, t-1] @ Wh + b)`` with ``h[:, -1] = h0``,
+    where ``act`` is tanh (the default, the graded exercise) or, with
+    ``activation="relu"``, ``max(0, .)``: the talk's form of the RNN,
+    ``h = max(0, Wxh x + Whh h)``.
 
     Inputs:
     - x: (N, T, D) input sequences
     - h0: (N, Hd) initial hidden state
     - Wx: (D, Hd), Wh: (Hd, Hd), b: (Hd,) parameters shared by every step
+    - activation: 'tanh' or 'relu'
 
     Returns:
     - h: (N, T, Hd) hidden states of every time step
-    - cache: (x, h0, Wx, Wh, hs) for :func:`rnn_backward_fused`, with hs a
-      copy of h (the caller may change h)
+    - cache: (x, h0, Wx, Wh, hs, activation) for :func:`rnn_backward_fused`,
+      with hs a copy of h (the caller may change h)
     """
     N, T, D, Hd = validate_rnn_inputs("rnn_forward_fused", x, h0, Wx, Wh, b)
+    require_activation("rnn_forward_fused", activation)
     allocator.keep_freed_memory_once()
     dtype = np.result_type(x, h0, Wx, Wh, b)
     # 1. The input projections of all T steps at once; h starts as them and is
@@ -68,16 +82,21 @@ def rnn_forward_fused(
     for t in range(T):
         h_t = h[:, t]  # (N, Hd) view
         h_t += prev_h @ Wh
-        np.tanh(h_t, out=h_t)
+        if activation == "tanh":
+            np.tanh(h_t, out=h_t)
+        else:
+            np.maximum(h_t, 0, out=h_t)
         prev_h = h_t
-    return h, (x, h0, Wx, Wh, h.copy())
+    return h, (x, h0, Wx, Wh, h.copy(), activation)
 
 
 def rnn_backward_fused(dh: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...]:
     """Backpropagation through time for :func:`rnn_forward_fused`.
 
     The gradient step t backpropagates is ``dh[:, t] + dprev_h``, the second
-    term flowing back from step t+1; tanh' is read from the outputs h.
+    term flowing back from step t+1. The activation's derivative is read from
+    the outputs h: ``tanh' = 1 - h**2``, and ``relu' = 1`` where ``h > 0``
+    (0 elsewhere, the subgradient at the kink).
 
     Inputs:
     - dh: (N, T, Hd) upstream gradients of every hidden state
@@ -90,13 +109,14 @@ def rnn_backward_fused(dh: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...]:
     - dWh: (Hd, Hd)
     - db: (Hd,)
     """
-    x, h0, Wx, Wh, h = cache
+    x, h0, Wx, Wh, h, activation = cache
     N, T, D = x.shape
     Hd = h0.shape[1]
     require_dout("rnn_backward_fused", dh, h.shape, name="dh", of="h")
-    # 1. da[:, t], the gradient of step t's pre-activation, starts as tanh'
-    #    (read from the outputs) and is multiplied by the incoming gradient.
-    da = 1 - h**2  # (N, T, Hd)
+    # 1. da[:, t], the gradient of step t's pre-activation, starts as the
+    #    activation's derivative (read from the outputs) and is multiplied by
+    #    the incoming gradient.
+    da = 1 - h**2 if activation == "tanh" else (h > 0).astype(h.dtype)  # (N, T, Hd)
     da = da.astype(np.result_type(da, dh), copy=False)
     dprev_h = np.zeros((N, Hd), dtype=da.dtype)  # gradient flowing back from step t+1
     for t in reversed(range(T)):

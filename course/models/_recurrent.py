@@ -36,11 +36,18 @@ def sample_step(
     Wx: np.ndarray,
     Wh: np.ndarray,
     b: np.ndarray,
+    activation: str = "tanh",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One recurrent step while sampling: ``(next_h, next_c)``; c passes through an RNN."""
+    """One recurrent step while sampling: ``(next_h, next_c)``; c passes through an RNN.
+
+    A 'relu' RNN (``activation='relu'``) runs as a sequence of one step.
+    """
     if cell == "lstm":
         next_h, next_c, _ = layers.lstm_step_forward(x, h, c, Wx, Wh, b)
         return next_h, next_c
+    if activation == "relu":
+        h_seq, _ = layers.rnn_forward_fused(x[:, None], h, Wx, Wh, b, activation="relu")
+        return h_seq[:, 0], c  # (N, 1, Hd) -> (N, Hd)
     next_h, _ = layers.rnn_step_forward(x, h, Wx, Wh, b)
     return next_h, c
 

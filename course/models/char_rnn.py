@@ -26,7 +26,11 @@ import numpy as np
 from course import layers
 from course.data import Vocabulary
 from course.models._recurrent import init_recurrent_params, make_rng, sample_step, softmax
-from course.models._validation import require_temperature, validate_recurrent_model
+from course.models._validation import (
+    require_temperature,
+    validate_cell_activation,
+    validate_recurrent_model,
+)
 from course.validation import require_positive_int
 
 LayerState = tuple[np.ndarray, np.ndarray]  # (h, c) of one layer, (N, Hd) each; c unused by an RNN
@@ -42,6 +46,10 @@ class CharRNN:
     ``loss(X, y)`` is the mean cross-entropy in nats per character (divide by
     ln 2 for bits per character). State: ``self.state`` (see the module
     docstring) is None or a list of L pairs (h, c), each (N, Hd).
+
+    ``activation`` is the vanilla RNN's nonlinearity: 'tanh' (default) or
+    'relu', the talk's ``h = max(0, Wxh x + Whh h)``; an LSTM keeps its own
+    sigmoid and tanh gates, so it takes only the default.
     """
 
     def __init__(
@@ -54,6 +62,7 @@ class CharRNN:
         seed: int = 0,
         embed_dim: int | None = None,
         init_bias_from: np.ndarray | None = None,
+        activation: str = "tanh",
     ) -> None:
         embed_dim = hidden_dim if embed_dim is None else embed_dim
         sizes = {
@@ -63,6 +72,7 @@ class CharRNN:
             "embed_dim": embed_dim,
         }
         self.cell, self.dtype = validate_recurrent_model("CharRNN", sizes, cell, dtype)
+        self.activation = validate_cell_activation("CharRNN", self.cell, activation)
         self.vocab_size, self.hidden_dim, self.num_layers = vocab_size, hidden_dim, num_layers
         self.embed_dim = embed_dim
         rng = np.random.default_rng(seed)
@@ -131,7 +141,8 @@ class CharRNN:
             if self.cell == "lstm":
                 h, c_last, cache = layers.lstm_forward_fused(h, h0, *weights, c0=c0)
             else:
-                (h, cache), c_last = layers.rnn_forward_fused(h, h0, *weights), c0
+                h, cache = layers.rnn_forward_fused(h, h0, *weights, activation=self.activation)
+                c_last = c0
             caches.append(cache)
             final.append((h[:, -1].copy(), c_last))  # (N, Hd) each
         scores, affine_cache = layers.temporal_affine_forward(h, p["W_vocab"], p["b_vocab"])
@@ -192,7 +203,9 @@ class CharRNN:
             inp = p["W_embed"][[token]]  # (1, D)
             for i in range(self.num_layers):
                 weights = p[f"Wx{i + 1}"], p[f"Wh{i + 1}"], p[f"b{i + 1}"]
-                hs[i], cs[i] = sample_step(self.cell, inp, hs[i], cs[i], *weights)
+                hs[i], cs[i] = sample_step(
+                    self.cell, inp, hs[i], cs[i], *weights, activation=self.activation
+                )
                 inp = hs[i]
             return (inp[0] @ p["W_vocab"] + p["b_vocab"]).astype(np.float64)  # (V,)
 

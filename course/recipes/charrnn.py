@@ -333,6 +333,7 @@ def save_charrnn(
             "cell": model.cell,
             "embed_dim": model.embed_dim,
             "dtype": str(model.dtype),
+            "activation": model.activation,
         },
         "vocab": vocab.to_dict(),
         "settings": summary.get("settings", {}),
@@ -381,6 +382,7 @@ def load_charrnn(path: str | Path = DEFAULT_MODEL_DIR) -> tuple[CharRNN, Vocabul
             cell=spec["cell"],
             dtype=np.dtype(spec["dtype"]),
             embed_dim=spec["embed_dim"],
+            activation=spec.get("activation", "tanh"),  # files saved before it existed: tanh
         )
     if len(vocab) != model.vocab_size:
         raise ArtefactError(
