@@ -27,6 +27,8 @@ POINTS = {
     "relu_backward": 1,
     "softmax_loss": 3,
     "svm_loss": 3,
+    "numerical_gradient": 2,
+    "two_layer_net_loss": 3,
     "sgd_momentum": 2,
     "rmsprop": 2,
     "adam": 3,
@@ -34,7 +36,11 @@ POINTS = {
     "batchnorm_backward": 4,
     "dropout_forward": 2,
     "dropout_backward": 1,
+    "fully_connected_net_loss": 5,
+    "overfit_settings": 2,
 }
+# The master's written questions (answer cells): graded by a person, never by the engine.
+QUESTIONS = ("learning-curve-gap", "relu-initialisation", "dropout-scaling")
 AFFINE = {"affine_forward": "not implemented", "affine_backward": "not implemented"}
 # The backward's check runs the student's forward for its cache: a broken forward fails both.
 BROKEN_AFFINE = {"affine_forward": "failed", "affine_backward": "failed"}

@@ -13,12 +13,14 @@ import pytest
 from course.cli import main
 from course.grading import batch
 from course.grading.batch import grade_batch
-from course.grading.engine import grade_submission
+from course.grading.engine import grade_submission, read_master
 
 ROOT = Path(__file__).resolve().parents[1]
 MASTER = ROOT / "solutions" / "01_fully_connected.ipynb"
 RELEASED = ROOT / "assignments" / "01_fully_connected.ipynb"
 LIMITS = {"cell_timeout": 30, "total_timeout": 300, "memory_mb": 2048}
+# The written answers' points: recorded as possible, 'to mark' with 0 points until marked.
+WRITTEN = sum(cell.points for cell in read_master(MASTER).answer_cells)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,8 @@ def test_local_batch_scores_each_student(local_batch):
     by_student = {s.student: s for s in report.students}
     assert list(by_student) == ["alice", "bob", "carol"]
     alice, bob, carol = by_student["alice"], by_student["bob"], by_student["carol"]
-    assert alice.possible > 0 and alice.points == alice.possible and alice.error is None
+    assert alice.possible > 0 and alice.points == alice.possible - WRITTEN
+    assert alice.error is None
     assert bob.points == 0 and bob.possible == alice.possible and bob.error is None
     assert carol.points == 0 and "not a notebook" in carol.error
 
@@ -66,11 +69,11 @@ def test_local_batch_scores_each_student(local_batch):
 def test_parallel_grades_keep_each_checks_own_message(local_batch, submissions):
     """Concurrent grades must not swap each other's captured output (redirect_stdout is global)."""
     report, _ = local_batch
-    alone = grade_submission(MASTER, submissions[0], **LIMITS).results
+    alone = grade_submission(MASTER, submissions[0], **LIMITS)
     _, stored = gradebook_rows(report.gradebook)
     in_batch = [row[2:] for row in stored if row[0] == "alice"]
-    assert in_batch == [astuple(result) for result in alone]
-    assert all(result.message.startswith("OK") for result in alone)
+    assert in_batch == [astuple(result) for result in alone.all_results]
+    assert all(result.message.startswith("OK") for result in alone.results)
 
 
 def test_csv_has_one_row_per_student(local_batch):
@@ -79,7 +82,7 @@ def test_csv_has_one_row_per_student(local_batch):
     rows = list(csv.DictReader(report.csv.read_text(encoding="utf-8").splitlines()))
     assert [row["student"] for row in rows] == ["alice", "bob", "carol"]
     assert [row["status"] for row in rows] == ["graded", "graded", "error"]
-    assert float(rows[0]["total"]) == report.students[0].possible
+    assert float(rows[0]["total"]) == report.students[0].possible - WRITTEN
     assert float(rows[1]["total"]) == 0 and "not a notebook" in rows[2]["error"]
 
 

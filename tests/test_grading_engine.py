@@ -53,6 +53,14 @@ def test_master_checks_are_those_of_its_exercise_cells():
     assert "two-layer-train" not in master.exercises  # training is never run when grading
 
 
+def test_an_exercise_no_check_reads_is_not_run():
+    """Notebook 02's best-model training is graded as a saved file, never re-run."""
+    master = read_master(ROOT / "solutions" / "02_convolutional_networks.ipynb")
+    assert "cnn-loss-code" in master.exercises
+    assert "best-model-train" not in master.exercises
+    assert set(master.defines) == set(master.exercises)
+
+
 def test_the_master_as_submission_gets_full_points(tmp_path):
     result = grade(submission(tmp_path))
     assert result.error is None and result.notes == []

@@ -12,8 +12,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from grading_redteam import CELL_TIMEOUT, MASTER, POINTS, TRICKS, write_submission
+from grading_redteam import CELL_TIMEOUT, MASTER, POINTS, QUESTIONS, TRICKS, write_submission
 
+from course.grading.answers import RESULT_PREFIX
 from course.grading.batch import grade_batch
 from course.grading.engine import grade_submission
 
@@ -62,8 +63,12 @@ def test_the_batch_completes_with_every_student(batch):
 def test_each_trick_gets_its_exact_grade(batch, name):
     report, results, _, _ = batch
     trick = TRICKS[name]
-    theirs = results[name]
+    theirs = {c: r for c, r in results[name].items() if not c.startswith(RESULT_PREFIX)}
+    written = {c: r for c, r in results[name].items() if c.startswith(RESULT_PREFIX)}
     assert set(theirs) == set(POINTS)
+    if not trick.error:  # the master's answers are carried over, to mark and worth 0 until marked
+        assert {c.removeprefix(RESULT_PREFIX) for c in written} == set(QUESTIONS)
+        assert {(r[0], r[2]) for r in written.values()} <= {(0, "to mark"), (0, "missing")}
     for check, possible in POINTS.items():
         points, recorded_possible, status, message, reason = theirs[check]
         assert recorded_possible == possible

@@ -3,7 +3,9 @@
 The master notebooks in solutions/ and the lecture notebooks in notebooks/ are
 run by nbval (``make test`` collects them). Here: the committed assignments
 are exactly what ``course release`` makes from the masters, and a student's
-starting notebook fails only at the check cells of unwritten exercises.
+starting notebook fails only at the check cells of unwritten exercises (and
+at an exercise stub tagged ``raises-exception``, whose result a check reads
+from a file).
 """
 
 from pathlib import Path
@@ -48,9 +50,20 @@ def test_a_starting_notebook_fails_only_at_its_check_cells(path):
         number = index + 1
         if index in check_cells:
             assert reply.get("status") == "error", f"check cell {number} passed on a stub"
+            artefact = cell.metadata["course"].get("artefact")
+            if artefact is not None:  # a check of a saved file: the file is not there yet
+                assert f"no file {artefact}" in reply.get("evalue", ""), reply.get("evalue")
+                continue
             assert "is not implemented yet" in reply.get("evalue", ""), (
                 f"check cell {number} failed with {reply.get('ename')}: {reply.get('evalue')}; "
                 "expected the one-line 'not implemented yet' message"
+            )
+        elif "raises-exception" in cell.get("metadata", {}).get("tags", []):
+            # an exercise whose result is graded as a file (02's best-model training):
+            # its stub raises, and the tag lets Run All go on past it
+            assert "# YOUR CODE HERE" in cell.source, f"cell {number} is tagged but no stub"
+            assert reply.get("ename") == "NotImplementedError", (
+                f"stub cell {number} failed with {reply.get('ename')}: {reply.get('evalue')}"
             )
         else:
             assert reply.get("status") == "ok", (

@@ -25,12 +25,14 @@ the check instead of hanging it); :func:`set_time_limit` changes that, 0 or
 None turns it off (see ``checks/core.py``).
 """
 
+from course.checks.best_model import best_model_points, check_best_model
 from course.checks.captioning import (
     check_beam_search,
     check_captioning_loss,
     check_sample_captions,
 )
 from course.checks.conv import check_conv_backward_naive, check_conv_forward_naive
+from course.checks.conv_net import check_three_layer_conv_net_loss
 from course.checks.core import CheckFailed, set_time_limit
 from course.checks.display import install_check_display
 from course.checks.dropout import check_dropout_backward, check_dropout_forward
@@ -42,7 +44,9 @@ from course.checks.fc import (
     check_relu_backward,
     check_relu_forward,
 )
+from course.checks.gradcheck import check_numerical_gradient
 from course.checks.losses import check_softmax_loss, check_svm_loss
+from course.checks.models import check_fully_connected_net_loss, check_two_layer_net_loss
 from course.checks.norm import (
     check_batchnorm_backward,
     check_batchnorm_forward,
@@ -50,6 +54,7 @@ from course.checks.norm import (
     check_spatial_batchnorm_forward,
 )
 from course.checks.optim import check_adam, check_rmsprop, check_sgd_momentum
+from course.checks.overfit import check_overfit_small_data
 from course.checks.pool import check_max_pool_backward_naive, check_max_pool_forward_naive
 from course.checks.rnn import (
     check_lstm_backward,
@@ -76,6 +81,7 @@ from course.checks.viz import (
 
 __all__ = [
     "CheckFailed",
+    "best_model_points",
     "check_adam",
     "check_affine_backward",
     "check_affine_forward",
@@ -83,6 +89,7 @@ __all__ = [
     "check_affine_relu_forward",
     "check_batchnorm_backward",
     "check_beam_search",
+    "check_best_model",
     "check_captioning_loss",
     "check_batchnorm_forward",
     "check_class_visualisation_step",
@@ -90,6 +97,7 @@ __all__ = [
     "check_conv_forward_naive",
     "check_dropout_backward",
     "check_dropout_forward",
+    "check_fully_connected_net_loss",
     "check_lstm_backward",
     "check_lstm_forward",
     "check_lstm_step_backward",
@@ -97,6 +105,8 @@ __all__ = [
     "check_make_fooling_image",
     "check_max_pool_backward_naive",
     "check_max_pool_forward_naive",
+    "check_numerical_gradient",
+    "check_overfit_small_data",
     "check_relu_backward",
     "check_relu_forward",
     "check_rmsprop",
@@ -111,9 +121,11 @@ __all__ = [
     "check_spatial_batchnorm_backward",
     "check_spatial_batchnorm_forward",
     "check_svm_loss",
+    "check_three_layer_conv_net_loss",
     "check_temporal_affine_backward",
     "check_temporal_affine_forward",
     "check_temporal_softmax_loss",
+    "check_two_layer_net_loss",
     "check_word_embedding_backward",
     "check_word_embedding_forward",
     "install_check_display",

@@ -40,7 +40,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from course.classroom.cell_metadata import read_cell_settings
+from course.classroom.cell_metadata import (
+    ANSWER_PLACEHOLDER,
+    read_answer_settings,
+    read_cell_settings,
+)
 from course.classroom.notebook_io import read_notebook
 from course.classroom.notebook_run import TIMEOUT_ENAME, execute_notebook
 
@@ -54,7 +58,9 @@ FAIL = "fail"
 NOT_IMPLEMENTED = "not implemented"
 NOT_RUN = "not run"
 TIMEOUT = "timeout"
-STATUSES = (PASS, FAIL, NOT_IMPLEMENTED, NOT_RUN, TIMEOUT)
+ANSWERED = "answered"  # a written answer: marked by a person after submission
+NOT_ANSWERED = "not answered"
+STATUSES = (PASS, FAIL, NOT_IMPLEMENTED, NOT_RUN, TIMEOUT, ANSWERED, NOT_ANSWERED)
 
 _NOT_IMPLEMENTED_TEXT = "is not implemented yet"
 DETAIL_WIDTH = 64
@@ -72,9 +78,11 @@ class ExerciseResult:
       from 1, markdown included (as JupyterLab counts)
     - checks: the names of the functions the cell checks
     - points: the points the cell is worth
-    - status: 'pass', 'fail', 'not implemented', 'not run' or 'timeout'
+    - status: 'pass', 'fail', 'not implemented', 'not run' or 'timeout';
+      for a written answer 'answered' or 'not answered'
     - detail: the measured errors of a pass, or what went wrong, in full
       (the table cuts it; the verbose listing wraps it)
+    - written: True for a written-answer cell (its points are a person's to give)
     """
 
     cell_number: int
@@ -82,10 +90,11 @@ class ExerciseResult:
     points: int
     status: str
     detail: str
+    written: bool = False
 
     @property
     def earned(self) -> int:
-        """Points earned: all of them for a pass, none otherwise."""
+        """Points earned: all of them for a pass, none otherwise (nor for a written answer)."""
         return self.points if self.status == PASS else 0
 
 
@@ -99,7 +108,9 @@ def notebook_progress(path: Path, timeout: int = 600) -> list[ExerciseResult]:
       reported as 'timeout'; the cells after it still run (after a kernel
       restart when the interrupt does not stop it: see :func:`execute_notebook`)
 
-    Returns one :class:`ExerciseResult` per check cell, in notebook order.
+    Returns one :class:`ExerciseResult` per check cell and per written-answer
+    cell ('answered' once the student wrote over the placeholder, else 'not
+    answered'), in notebook order.
     Raises FileNotFoundError when ``path`` is missing and ValueError when it
     is not a notebook or a check cell's metadata is malformed.
     """
@@ -125,6 +136,35 @@ def notebook_progress(path: Path, timeout: int = 600) -> list[ExerciseResult]:
                 detail=detail,
             )
         )
+    results += _written_answers(nb, str(path))
+    return sorted(results, key=lambda result: result.cell_number)
+
+
+def _written_answers(nb: NotebookNode, source: str) -> list[ExerciseResult]:
+    """An ExerciseResult per written-answer cell: answered or not (a person marks it later)."""
+    results = []
+    for index, cell in enumerate(nb.cells):
+        settings = read_answer_settings(cell, index + 1, source)
+        if settings is None:
+            continue
+        text = cell.get("source", "")
+        text = ("".join(text) if isinstance(text, list) else text).strip()
+        answered = bool(text) and text != ANSWER_PLACEHOLDER
+        detail = (
+            "marked by a person after you hand the notebook in"
+            if answered
+            else "double-click the cell and write your answer in place of the placeholder"
+        )
+        results.append(
+            ExerciseResult(
+                cell_number=index + 1,
+                checks=(f"written: {settings['question']}",),
+                points=settings["points"],
+                status=ANSWERED if answered else NOT_ANSWERED,
+                detail=detail,
+                written=True,
+            )
+        )
     return results
 
 
@@ -132,9 +172,11 @@ def format_progress(results: Sequence[ExerciseResult], verbose: bool = False) ->
     """Return a fixed-width table of the results, a score line and a legend.
 
     Columns: cell (numbered as JupyterLab counts), exercise(s), points
-    (earned / possible), status and detail, cut to DETAIL_WIDTH characters
-    ending in '...'; then ``Score: 7 / 12 points; 3 of 5 checks pass`` and a
-    legend of the cell numbers, and of the cut details when one was cut.
+    (earned / possible; ``- / P`` for a written answer), status and detail,
+    cut to DETAIL_WIDTH characters ending in '...'; then ``Score: 7 / 12
+    points; 3 of 5 checks pass`` (checks only), a line counting the written
+    answers when there are any, and a legend of the cell numbers, and of the
+    cut details when one was cut.
     With ``verbose`` every check's full detail follows, wrapped, not cut.
     """
     header = ("cell", "exercise(s)", "points", "status", "detail")
@@ -142,7 +184,7 @@ def format_progress(results: Sequence[ExerciseResult], verbose: bool = False) ->
         (
             str(result.cell_number),
             _shorten(", ".join(result.checks), EXERCISE_WIDTH),
-            f"{result.earned} / {result.points}",
+            f"- / {result.points}" if result.written else f"{result.earned} / {result.points}",
             result.status,
             _shorten(result.detail, DETAIL_WIDTH),
         )
@@ -156,12 +198,21 @@ def format_progress(results: Sequence[ExerciseResult], verbose: bool = False) ->
             f"{cell:>{widths[0]}}  {exercises:<{widths[1]}}  {points:>{widths[2]}}  "
             f"{status:<{widths[3]}}  {detail}".rstrip()
         )
-    if not results:
+    checks = [result for result in results if not result.written]
+    written = [result for result in results if result.written]
+    if not checks:
         lines.append("(no check cells: this notebook has no cells with course.check metadata)")
-    earned = sum(result.earned for result in results)
-    possible = sum(result.points for result in results)
-    passed = sum(result.status == PASS for result in results)
-    lines.append(f"Score: {earned} / {possible} points; {passed} of {len(results)} checks pass")
+    earned = sum(result.earned for result in checks)
+    possible = sum(result.points for result in checks)
+    passed = sum(result.status == PASS for result in checks)
+    lines.append(f"Score: {earned} / {possible} points; {passed} of {len(checks)} checks pass")
+    if written:
+        answered = sum(result.status == ANSWERED for result in written)
+        worth = sum(result.points for result in written)
+        lines.append(
+            f"Written answers: {answered} of {len(written)} answered ({worth} points, "
+            "marked by a person after you hand the notebook in)"
+        )
     if results:
         lines.append(CELL_LEGEND)
     if verbose:

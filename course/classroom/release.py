@@ -5,6 +5,9 @@ SOLUTION`` and ``### END SOLUTION``; the student version gets a stub that
 raises ``NotImplementedError`` instead (see :mod:`course.classroom.markers`,
 which also refuses near-miss markers and markers that break the code), and
 hidden-test regions and nbval's ``# NBVAL_...`` marker lines are removed.
+Written-answer cells (markdown, metadata ``course.answer``) hold the model
+answer in the master; the student gets ``ANSWER_PLACEHOLDER`` in its place,
+with the cell's id and metadata kept, so grading can find the answer.
 Check cells carry ``course`` metadata
 (``{"check": true, "points": 3, "checks": ["affine_forward"]}``, see
 :mod:`course.classroom.cell_metadata`), which the release keeps, as it keeps
@@ -38,7 +41,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from course.classroom.cell_metadata import read_cell_settings, validate_cell_ids
+from course.classroom.cell_metadata import (
+    ANSWER_PLACEHOLDER,
+    read_answer_settings,
+    read_cell_settings,
+    validate_answer_cells,
+    validate_cell_ids,
+)
 from course.classroom.markers import (
     BEGIN_SOLUTION,
     END_SOLUTION,
@@ -78,23 +87,31 @@ def release_notebook(nb: NotebookNode, source: str = "<notebook>") -> NotebookNo
     (the innermost ``def`` around the region, else "this exercise"), every
     hidden-test region is removed, nbval's ``# NBVAL_...`` marker lines are
     removed, check cells are tagged ``raises-exception``, outputs and execution
-    counts are cleared, and cell ids and metadata are
+    counts are cleared, every written-answer cell's source (the model
+    answer) is replaced by ``ANSWER_PLACEHOLDER``, and cell ids and metadata are
     kept (minus the ``execution`` timings that running the master leaves).
     Raises :class:`MarkerError` for a malformed region or near-miss marker, a
     marker outside a code cell, a cell that parses in the master but not once
     released, a bad check cell, a check cell naming a function that gets no
-    stub, or a missing or duplicate cell id.
+    stub (check cells naming an ``artefact`` excepted: they check a saved
+    file), a malformed answer cell or a repeated question id, or a missing
+    or duplicate cell id.
     """
     validate_cell_ids(nb.cells, source)
+    validate_answer_cells(nb.cells, source)
     released = copy.deepcopy(nb)
     stubbed: set[str] = set()
     checked: list[tuple[int, list[str]]] = []  # (check cell number, function names)
     for number, cell in enumerate(released.cells, start=1):
         settings = read_cell_settings(cell, number, source)
         if settings is not None:
-            checked.append((number, settings["checks"]))
+            if "artefact" not in settings:  # an artefact's check reads a file, not a function
+                checked.append((number, settings["checks"]))
             tags = list(cell.metadata.get("tags", []))
             cell.metadata["tags"] = tags if RUN_ALL_GOES_ON in tags else [*tags, RUN_ALL_GOES_ON]
+        if read_answer_settings(cell, number, source) is not None:
+            cell.source = ANSWER_PLACEHOLDER  # the model answer never leaves the master
+            continue
         text = source_text(cell)
         if cell.get("cell_type") != "code":
             require_no_markers(text, cell.get("cell_type"), number, source)

@@ -16,6 +16,10 @@
   recorded in the gradebook, with the CSV and the feedback files.
 - ``pytest_plugin``: ``pytest --course-grade=MASTER SUBMISSIONS...``, one
   test item per student per check.
+- ``answers``: written answers taken as text, exported (``answers.md``,
+  ``answers.csv``) for a person to mark; marks come back through ``marks.csv``.
+- ``artefact_checks``: check cells that grade a file the student saved beside
+  the notebook (the best model: its accuracy on a hidden Shapes-10 test set).
 
 A checked function that calls the course's own implementation of itself
 (imported, or from a copy of the package's file) earns nothing: the worker

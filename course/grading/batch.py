@@ -6,8 +6,19 @@
 writer), then writes ``OUT/grades.csv`` and ``OUT/feedback/<student>.md``
 and ``.html``.
 
-- The student id is the submission file's stem (``alice.ipynb`` -> ``alice``);
-  two submissions with the same stem are an error naming both files.
+- The student id is the submission file's stem (``alice.ipynb`` -> ``alice``),
+  or, for a notebook that keeps the master's file name, its folder's name
+  (``alice/02_convolutional_networks.ipynb`` -> ``alice``); two submissions
+  with the same id are an error naming both files.
+- A saved file a check cell names (``"artefact": "best_model.npz"``) is
+  handed in beside the notebook: ``alice.best_model.npz`` beside
+  ``alice.ipynb``, or ``alice/best_model.npz`` in a student's folder (see
+  :mod:`course.grading.artefact_checks`).
+- Written answers (see :mod:`course.grading.answers`) are exported to
+  ``OUT/answers.md`` and ``OUT/answers.csv`` for a person to mark; the marks
+  go into ``OUT/marks.csv`` (a template is written when it is missing), which
+  the next run of the same batch reads: each filled-in mark becomes that
+  answer's points (status 'marked') in the gradebook, the CSV and the feedback.
 - The assignment is the master file's stem (``01_fully_connected``).
 - Locally (the default) a pool of ``workers`` processes grades, one
   submission per task, so a slow submission holds only its own process.
@@ -34,9 +45,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from course.grading.answers import apply_marks, read_marks, write_answer_exports
 from course.grading.engine import SubmissionGrade, grade_submission, read_master
 from course.grading.gradebook import Gradebook
 
@@ -50,7 +62,10 @@ _ONE_GRADE_AT_A_TIME = threading.Lock()  # per process: stdout capture and time 
 
 @dataclass(frozen=True)
 class StudentReport:
-    """One student's line of the batch: points, possible, error (None when graded), seconds."""
+    """One student's line of the batch: points, possible, error (None when graded), seconds.
+
+    points and possible count every result recorded: checks and written answers.
+    """
 
     student: str
     points: float
@@ -66,6 +81,8 @@ class BatchReport:
     - assignment: the master's stem; students: one StudentReport each, sorted by student
     - seconds: wall time of the whole batch
     - gradebook, csv: the files written; feedback: the Markdown and HTML files written
+    - answers: the written answers' exports (answers.md, answers.csv, a new marks.csv);
+      empty when the master has no answer cells
     """
 
     assignment: str
@@ -74,6 +91,7 @@ class BatchReport:
     gradebook: Path
     csv: Path
     feedback: list[Path]
+    answers: list[Path] = field(default_factory=list)
 
 
 def grade_batch(
@@ -92,18 +110,23 @@ def grade_batch(
     """Grade ``submissions`` against ``master``; write the gradebook, CSV and feedback in ``out``.
 
     ``workers`` processes grade at once here, or with ``scheduler`` a Dask cluster does.
-    Raises ValueError for two submissions with the same stem or ``workers`` < 1,
+    Raises ValueError for two submissions with the same student id, ``workers`` < 1,
+    or an ``OUT/marks.csv`` with a bad row (before anything is graded),
     ModuleNotFoundError when ``scheduler`` is given without ``distributed`` installed,
     and ConnectionError when the scheduler cannot be reached.
     """
     started = time.monotonic()
     master = Path(master).resolve()
-    students = _students(submissions)
+    students = _students(submissions, master)
     if workers < 1:
         raise ValueError(f"grade_batch: workers must be >= 1; got {workers}")
-    checks = [cell.name for cell in read_master(master).check_cells]  # a broken master raises
+    read = read_master(master)  # a broken master raises
+    checks = [cell.name for cell in read.check_cells]
+    checks += [cell.result_name for cell in read.answer_cells]
     assignment = master.stem
     out = Path(out)
+    marks = read_marks(out / "marks.csv", read.answer_cells)
+    answers = {}
     limits = {
         "cell_timeout": cell_timeout,
         "total_timeout": total_timeout,
@@ -116,36 +139,52 @@ def grade_batch(
     with Gradebook(out / "gradebook.sqlite") as book:
         completed = grade_all(master, students, option, limits)
         for student, grade, seconds in _progress_bar(completed, len(students), progress):
+            results = apply_marks(student, grade.all_results, marks)
             book.record(
                 student,
                 assignment,
                 grade.sha256 or _EMPTY_SHA256,
-                grade.results,
+                results,
                 error=grade.error,
                 path=students[student],
             )
-            reports.append(
-                StudentReport(student, grade.points, grade.possible, grade.error, seconds)
-            )
+            answers[student] = grade.answers
+            points = sum(result.points for result in results)
+            possible = sum(result.possible for result in results)
+            reports.append(StudentReport(student, points, possible, grade.error, seconds))
         csv = book.export_csv(assignment, out / "grades.csv", checks)
         feedback = _write_feedback(book, assignment, sorted(students), out / "feedback")
+    exports = write_answer_exports(out, master.name, read.answer_cells, answers)
     reports.sort(key=lambda report: report.student)
     return BatchReport(
-        assignment, reports, time.monotonic() - started, out / "gradebook.sqlite", csv, feedback
+        assignment,
+        reports,
+        time.monotonic() - started,
+        out / "gradebook.sqlite",
+        csv,
+        feedback,
+        exports,
     )
 
 
-def _students(submissions: Sequence[str | Path]) -> dict[str, Path]:
-    """Student id (the file's stem) -> absolute path; ValueError naming both files of a clash."""
+def _students(submissions: Sequence[str | Path], master: Path) -> dict[str, Path]:
+    """Student id -> absolute path; ValueError naming both files of a clash.
+
+    The id is the file's stem, or its folder's name when the file keeps the
+    master's name (one folder per student).
+    """
     students: dict[str, Path] = {}
     for submission in submissions:
         path = Path(submission).resolve()
-        if path.stem in students:
+        by_folder = path.name == master.name
+        student = path.parent.name if by_folder else path.stem
+        if student in students:
+            how = "its folder's name" if by_folder else "the file's stem"
             raise ValueError(
-                f"grade_batch: {students[path.stem]} and {path} both give the student id "
-                f"{path.stem!r} (the file's stem); rename one of them"
+                f"grade_batch: {students[student]} and {path} both give the student id "
+                f"{student!r} ({how}); rename one of them"
             )
-        students[path.stem] = path
+        students[student] = path
     return students
 
 

@@ -5,10 +5,14 @@ cells holding a ``### BEGIN SOLUTION`` region) and check cells (metadata
 ``course.check``), all matched by cell id. A :class:`~course.grading.worker.Worker`
 runs the master's setup sources and, for each master exercise cell, the
 submission's code cell with the same id; nothing else of the submission runs,
-and nothing in its metadata, tags or kernelspec is read. Each master check
-cell then runs in the grader's own process, with the student's functions as
-worker proxies, so a student who edits a check cell, prints ``OK ...`` or
-patches ``course.checks`` in a cell gains nothing.
+and nothing in its metadata, tags or kernelspec is read (but for the
+``question`` that finds a retyped answer cell: :mod:`course.grading.answers`).
+Each master check cell then runs in the grader's own process, with the
+student's functions as worker proxies, so a student who edits a check cell,
+prints ``OK ...`` or patches ``course.checks`` in a cell gains nothing. A
+check cell naming an ``artefact`` grades a file saved beside the submission
+(:mod:`course.grading.artefact_checks`), and written-answer cells are taken
+as text for a person to mark.
 
 A cell that kills the worker (a timeout, a crash, the memory limit) costs
 only the checks of the functions it defines: the worker is restarted once
@@ -31,9 +35,15 @@ from pathlib import Path
 
 import course.checks as checks_module
 from course.checks import CheckFailed, set_time_limit
-from course.classroom.cell_metadata import read_cell_settings
+from course.classroom.cell_metadata import (
+    read_answer_settings,
+    read_cell_settings,
+    validate_answer_cells,
+)
 from course.classroom.markers import BEGIN_SOLUTION
 from course.classroom.notebook_io import read_notebook, source_text
+from course.grading.answers import AnswerCell, WrittenAnswer, answer_results, written_answers
+from course.grading.artefact_checks import ARTEFACT_GRADERS, artefact_path
 from course.grading.gradebook import PASSED, CheckResult
 from course.grading.hidden import HIDDEN_CASES, run_hidden_cases, seed_for
 from course.grading.worker import CellResult, Worker, WorkerDied, strip_magics
@@ -54,6 +64,7 @@ class CheckCell:
     source: str
     points: int
     checks: tuple[str, ...]
+    artefact: str | None = None  # a file the student saved, graded here without the worker
 
     @property
     def name(self) -> str:
@@ -69,6 +80,7 @@ class MasterNotebook:
     defines: dict[str, frozenset[str]]  # exercise id -> names its master source defines
     check_cells: tuple[CheckCell, ...]
     sha256: str = ""  # of the master file: the hidden cases' seed derives from it
+    answer_cells: tuple[AnswerCell, ...] = ()  # written questions, marked by a person
 
 
 @dataclass
@@ -79,12 +91,21 @@ class SubmissionGrade:
     - error: why the submission could not be read, or None
     - sha256: of the submitted file's bytes ('' when the file could not be read)
     - notes: for the instructor (edited check cells, duplicated ids, restarts)
+    - answers: the student's written answers (text, cut), in the master's order;
+      None when the submission could not be read
+    - written: one CheckResult per written-answer cell, named ``written: <question>``,
+      0 points, status 'to mark' ('missing' when unanswered), for the gradebook
+
+    ``points`` and ``possible`` count the checks; ``all_results`` is what the
+    gradebook records: the checks, then the written answers.
     """
 
     results: list[CheckResult]
     error: str | None
     sha256: str
     notes: list[str] = field(default_factory=list)
+    answers: list[WrittenAnswer] | None = None
+    written: list[CheckResult] = field(default_factory=list)
 
     @property
     def points(self) -> float:
@@ -94,21 +115,43 @@ class SubmissionGrade:
     def possible(self) -> float:
         return sum(result.possible for result in self.results)
 
+    @property
+    def all_results(self) -> list[CheckResult]:
+        return [*self.results, *self.written]
+
 
 def read_master(master_path: str | Path) -> MasterNotebook:
-    """Read the master's setup, exercise and check cells (raises for a broken master)."""
+    """Read the master's setup, exercise, check and answer cells (raises for a broken master)."""
     nb = read_notebook(Path(master_path))
     sha256 = hashlib.sha256(Path(master_path).read_bytes()).hexdigest()
-    setup, exercises, defines, check_cells = [], [], {}, []
+    validate_answer_cells(nb.cells, str(master_path))
+    setup, exercises, defines, check_cells, answer_cells = [], [], {}, [], []
     for number, cell in enumerate(nb.cells, start=1):
+        answer = read_answer_settings(cell, number, str(master_path))
+        if answer is not None:
+            before = nb.cells[number - 2] if number > 1 else None
+            prompt = source_text(before) if before and before.cell_type == "markdown" else ""
+            answer_cells.append(
+                AnswerCell(
+                    cell.id, answer["question"], answer["points"], prompt, source_text(cell)
+                )
+            )
         if cell.cell_type != "code":
             continue
         source = source_text(cell)
         course_meta = cell.get("metadata", {}).get("course")
         settings = read_cell_settings(cell, number, str(master_path))
         if settings is not None:
+            artefact = settings.get("artefact")
+            checks = settings["checks"]
+            if artefact is not None and (len(checks) != 1 or checks[0] not in ARTEFACT_GRADERS):
+                raise ValueError(
+                    f"{master_path}: cell {number} names the artefact {artefact!r} but checks "
+                    f"{settings['checks']}; an artefact check cell checks one of "
+                    f"{', '.join(ARTEFACT_GRADERS)}"
+                )
             check_cells.append(
-                CheckCell(cell.id, source, settings["points"], tuple(settings["checks"]))
+                CheckCell(cell.id, source, settings["points"], tuple(settings["checks"]), artefact)
             )
         elif cell.get("id") == "setup" or (
             isinstance(course_meta, dict) and course_meta.get("setup") is True
@@ -117,7 +160,31 @@ def read_master(master_path: str | Path) -> MasterNotebook:
         elif any(line.strip() == BEGIN_SOLUTION for line in source.splitlines()):
             exercises.append(cell.id)
             defines[cell.id] = _defined_names(source)
-    return MasterNotebook(tuple(setup), tuple(exercises), defines, tuple(check_cells), sha256)
+    exercises = _exercises_checks_use(exercises, defines, check_cells, nb)
+    defines = {cell_id: defines[cell_id] for cell_id in exercises}
+    return MasterNotebook(
+        tuple(setup), tuple(exercises), defines, tuple(check_cells), sha256, tuple(answer_cells)
+    )
+
+
+def _exercises_checks_use(
+    exercises: list[str], defines: dict[str, frozenset[str]], check_cells: list, nb
+) -> list[str]:
+    """The exercise cells whose names a check cell uses, directly or through other exercises.
+
+    An exercise no check reads (notebook 02's best-model training, whose result
+    is graded as a saved file) is never run when grading: it would only spend
+    the worker's time.
+    """
+    sources = {cell.id: source_text(cell) for cell in nb.cells if cell.get("id") in defines}
+    wanted = set().union(*(_referenced_names(strip_magics(check.source)) for check in check_cells))
+    kept: set[str] = set()
+    while True:
+        new = {c for c in exercises if c not in kept and defines[c] & wanted}
+        if not new:
+            return [c for c in exercises if c in kept]
+        kept |= new
+        wanted |= set().union(*(_referenced_names(strip_magics(sources[c])) for c in new))
 
 
 def grade_submission(
@@ -135,8 +202,15 @@ def grade_submission(
     cells (matched by id); the master's check cells run here, calling the
     student's functions in the worker. A function whose visible check passes
     is then run on hidden cases (:mod:`course.grading.hidden`), seeded from
-    the master's SHA-256 and ``hidden_salt``. Limits: ``cell_timeout`` s per
-    cell or call, ``total_timeout`` s per worker, ``memory_mb`` MiB of address space.
+    the master's SHA-256 and ``hidden_salt``. A check cell naming an
+    ``artefact`` grades the file the student saved beside the submission
+    (:mod:`course.grading.artefact_checks`: ``alice.ipynb`` ->
+    ``alice.best_model.npz``; ``alice/<master name>.ipynb`` ->
+    ``alice/best_model.npz``) here, without the worker. Written answers are
+    read as text (:mod:`course.grading.answers`), each a 'to mark' result in
+    ``written``.
+    Limits: ``cell_timeout`` s per cell or call, ``total_timeout`` s per
+    worker, ``memory_mb`` MiB of address space.
     """
     master = read_master(master_path)
     name = Path(submission_path).name  # what the student sees: never the grader's paths
@@ -161,14 +235,23 @@ def grade_submission(
             notes.append(f"exercise cell {cell_id!r} is a {cell.get('cell_type')} cell: not run")
         else:
             exercise_sources[cell_id] = source_text(cell)
+    answers = written_answers(master.answer_cells, cells, by_id)
+    artefacts = {
+        cell.artefact: artefact_path(Path(submission_path), Path(master_path), cell.artefact)
+        for cell in master.check_cells
+        if cell.artefact is not None
+    }
     previous_limit = set_time_limit(cell_timeout + CHECK_TIME_MARGIN)
     try:
         limits = {"cell_timeout": cell_timeout, "memory_mb": memory_mb}
         seed = seed_for(master.sha256, hidden_salt)
-        results = _run_and_check(master, exercise_sources, notes, limits, total_timeout, seed)
+        results = _run_and_check(
+            master, exercise_sources, notes, limits, total_timeout, seed, artefacts
+        )
     finally:
         set_time_limit(previous_limit)
-    return SubmissionGrade(results, None, sha256, notes)
+    written = answer_results(master.answer_cells, answers)
+    return SubmissionGrade(results, None, sha256, notes, answers, written)
 
 
 # ---------------------------------------------------------------------------
@@ -183,6 +266,7 @@ def _run_and_check(
     limits: dict,
     total_timeout: float,
     seed: int,
+    artefacts: dict[str, Path | None],
 ) -> list[CheckResult]:
     """Run the cells, then the checks; a worker that dies during a check is started again.
 
@@ -198,6 +282,9 @@ def _run_and_check(
     results, restarts = [], 0
     try:
         for cell in master.check_cells:
+            if cell.artefact is not None:
+                results.append(_grade_artefact(cell, artefacts[cell.artefact], seed))
+                continue
             alive = worker.died is None
             results.append(_grade_check(cell, master, exercise_sources, lost, worker, seed))
             if alive and worker.died is not None:  # this check's call hung or crashed
@@ -298,6 +385,17 @@ def _grade_check(
             return _zero(cell, "failed", hidden.message, "its visible check passed")
         messages.append(hidden.message)
     return CheckResult(cell.name, cell.points, cell.points, PASSED, "; ".join(messages))
+
+
+def _grade_artefact(cell: CheckCell, path: Path | None, seed: int) -> CheckResult:
+    """Grade the file a check cell names (no worker: the file is data, loaded safely)."""
+    if path is None:
+        message = (
+            f"{cell.name}: no {cell.artefact} was submitted with the notebook "
+            f"(the notebook saves it with save_model; hand it in beside the notebook)"
+        )
+        return _zero(cell, "missing", message, f"no {cell.artefact} beside the submission")
+    return ARTEFACT_GRADERS[cell.checks[0]](cell.name, path, cell.points, seed)
 
 
 def _missing_reason(
@@ -413,7 +511,8 @@ def _unreadable(master: MasterNotebook, error: str, sha256: str) -> SubmissionGr
         _zero(cell, "not run", f"{cell.name}: not graded; the notebook could not be read", error)
         for cell in master.check_cells
     ]
-    return SubmissionGrade(results, error, sha256)
+    written = answer_results(master.answer_cells, None)
+    return SubmissionGrade(results, error, sha256, written=written)
 
 
 # ---------------------------------------------------------------------------

@@ -31,7 +31,10 @@ gradebook by ``PRAGMA application_id = APPLICATION_ID``)::
     assignment_checks  the order in which each assignment's checks were first recorded
       assignment, position, check_name              PRIMARY KEY (assignment, check_name)
 
-So a result is unique per (student, assignment, check).
+So a result is unique per (student, assignment, check). A check may earn part of its
+points (status 'partial': the best-model task scores by accuracy); a written answer is a
+result named ``written: <question>`` with status 'to mark' (0 points) until a person's
+mark makes it 'marked' (see :mod:`course.grading.answers`).
 
 Parallel writers: the file is in WAL mode, every connection waits up to
 ``BUSY_TIMEOUT_S`` for a lock, and each :meth:`~Gradebook.record` writes its
@@ -80,7 +83,10 @@ CHECK_STATUSES = (
     "timeout",
     "crashed",  # the worker died: os._exit, a segfault
     "out of memory",
-    "missing",  # the submission has no such check cell or function
+    "missing",  # the submission has no such check cell or function (or file, or answer)
+    "partial",  # a check that scores by degree earned some of its points (the best model)
+    "to mark",  # a written answer, waiting for a person's mark (0 points until then)
+    "marked",  # a written answer that a person marked (see course.grading.answers)
 )
 GRADED, ERROR = "graded", "error"
 

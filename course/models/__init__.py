@@ -6,6 +6,8 @@
   shared recurrent pieces are in the private ``_recurrent`` module).
 - ``pretrained``: ``load_pretrained``, ``pretrained_info`` (weights shipped in
   ``course/weights/``).
+- ``saved``: ``save_model``, ``load_model`` (a trained classifier as one
+  ``.npz`` of data, no pickle; the best-model task's file).
 - ``weight_init``: ``init_weight``, the one initialisation rule of every model.
 - ``captioning``: ``CaptioningRNN`` (CS231n's image captioner, with beam search).
 - ``ranking``: ``ImageSentenceRanker``, ``ranking_metrics``, ``retrieve``.
@@ -23,6 +25,7 @@ from course.models.fc_net import FullyConnectedNet, TwoLayerNet
 from course.models.image_features import cached_grid_features, grid_features
 from course.models.pretrained import load_pretrained, pretrained_info
 from course.models.ranking import ImageSentenceRanker, ranking_metrics, retrieve
+from course.models.saved import load_model, save_model
 from course.models.weight_init import init_weight
 from course.models.word_lm import WordRNNLanguageModel
 
@@ -38,8 +41,10 @@ __all__ = [
     "cached_grid_features",
     "grid_features",
     "init_weight",
+    "load_model",
     "load_pretrained",
     "pretrained_info",
     "ranking_metrics",
     "retrieve",
+    "save_model",
 ]
