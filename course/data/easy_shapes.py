@@ -37,16 +37,8 @@ from course.data._validation import (
     validate_image_stream,
     validate_split_sizes,
 )
-from course.data.shape_renderer import (
-    CLASS_NAMES,
-    IMAGE_SIZE,
-    NUM_CLASSES,
-    make_workspace,
-    plain_scenes,
-    render_scenes,
-)
-from course.data.shapes import to_nchw_float
-from course.data.splits import assemble_splits
+from course.data.shape_renderer import IMAGE_SIZE, NUM_CLASSES, plain_scenes
+from course.data.shapes import render_stream, stream_splits
 
 __all__ = [
     "CENTRE_JITTER",
@@ -63,11 +55,10 @@ MAX_ANGLE = 15.0  # degrees, either way
 NOISE_SIGMA = 0.02  # of the pixel noise, on the [0, 1] scale
 _COLOUR_CANDIDATES = 4
 
-# As in Shapes-10, images come in independently seeded chunks of _CHUNK (a
-# multiple of NUM_CLASSES); the seed of a chunk ends with _VARIANT, so that
-# no chunk shares its random stream with a Shapes-10 chunk.
-_CHUNK = 200
-_VARIANT = 1
+# As in Shapes-10, images come in independently seeded chunks; the seed of a
+# chunk ends with _VARIANT, so that no chunk shares its random stream with a
+# Shapes-10 chunk.
+_VARIANT = (1,)
 
 
 def _sample_easy_scenes(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
@@ -114,18 +105,7 @@ def generate_easy_shapes(
     """
     func = "generate_easy_shapes"
     num_images, seed, stream = validate_image_stream(func, num_images, seed, stream)
-    images = np.empty((num_images, IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
-    labels = np.empty(num_images, dtype=np.int64)
-    work = make_workspace(min(num_images, _CHUNK))
-    for index, start in enumerate(range(0, num_images, _CHUNK)):
-        stop = min(start + _CHUNK, num_images)
-        rng = np.random.default_rng([seed, stream, index, _VARIANT])
-        # Always draw a full chunk, so image i is the same whatever num_images is.
-        scenes = _sample_easy_scenes(rng, _CHUNK)
-        scenes = {key: value[: stop - start] for key, value in scenes.items()}
-        render_scenes(scenes, rng, images[start:stop], work)
-        labels[start:stop] = scenes["labels"]
-    return images, labels
+    return render_stream(num_images, seed, stream, _sample_easy_scenes, _VARIANT)
 
 
 def load_easy_shapes(
@@ -167,10 +147,5 @@ def load_easy_shapes(
         func, num_train, num_val, num_test, dtype, seed=seed
     )
     subtract_mean = require_flag(func, "subtract_mean", subtract_mean)
-    splits = {}
-    for stream, (name, count) in enumerate(
-        (("train", num_train), ("val", num_val), ("test", num_test))
-    ):
-        images, labels = generate_easy_shapes(count, seed, stream=stream)
-        splits[name] = (to_nchw_float(images, dtype), labels)
-    return assemble_splits(splits, CLASS_NAMES, subtract_mean)
+    counts = (num_train, num_val, num_test)
+    return stream_splits(generate_easy_shapes, counts, seed, subtract_mean, dtype)

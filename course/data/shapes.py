@@ -29,6 +29,8 @@ Typical use::
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from course.data._validation import validate_image_stream, validate_split_sizes
@@ -62,15 +64,58 @@ SHAPES_CLASSES = CLASS_NAMES
 _CHUNK = 200
 
 
-def _chunks(num_images: int, seed: int, stream: int):
-    """Yield (start, stop, scenes, rng) for each chunk of the stream (seed, stream)."""
+def _chunks(
+    num_images: int,
+    seed: int,
+    stream: int,
+    sample: Callable[[np.random.Generator, int], dict] = sample_scenes,
+    variant: tuple[int, ...] = (),
+):
+    """Yield (start, stop, scenes, rng) for each chunk of the stream (seed, stream).
+
+    ``sample(rng, n)`` draws a chunk's scenes; a dataset other than Shapes-10
+    passes its own, with a ``variant`` that ends its chunks' seeds, so that no
+    chunk shares its random stream with a Shapes-10 chunk.
+    """
     for index, start in enumerate(range(0, num_images, _CHUNK)):
         stop = min(start + _CHUNK, num_images)
-        rng = np.random.default_rng([seed, stream, index])
+        rng = np.random.default_rng([seed, stream, index, *variant])
         # Always draw a full chunk, so image i is the same whatever num_images is.
-        scenes = sample_scenes(rng, _CHUNK)
+        scenes = sample(rng, _CHUNK)
         scenes = {key: value[: stop - start] for key, value in scenes.items()}
         yield start, stop, scenes, rng
+
+
+def render_stream(
+    num_images: int,
+    seed: int,
+    stream: int,
+    sample: Callable[[np.random.Generator, int], dict] = sample_scenes,
+    variant: tuple[int, ...] = (),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, 32, 32, 3) uint8 and labels (N,) of one stream, arguments already valid."""
+    images = np.empty((num_images, IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
+    labels = np.empty(num_images, dtype=np.int64)
+    work = make_workspace(min(num_images, _CHUNK))
+    for start, stop, scenes, rng in _chunks(num_images, seed, stream, sample, variant):
+        render_scenes(scenes, rng, images[start:stop], work)
+        labels[start:stop] = scenes["labels"]
+    return images, labels
+
+
+def stream_splits(
+    generate: Callable[..., tuple[np.ndarray, np.ndarray]],
+    counts: tuple[int, int, int],
+    seed: int,
+    subtract_mean: bool,
+    dtype: np.dtype | type,
+) -> dict[str, object]:
+    """Train, validation and test splits from ``generate``'s streams 0, 1 and 2, as floats."""
+    splits = {}
+    for stream, (name, count) in enumerate(zip(("train", "val", "test"), counts, strict=True)):
+        images, labels = generate(count, seed, stream=stream)
+        splits[name] = (to_nchw_float(images, dtype), labels)
+    return assemble_splits(splits, CLASS_NAMES, subtract_mean)
 
 
 def generate_shapes(
@@ -100,13 +145,7 @@ def generate_shapes(
     """
     func = "generate_shapes"
     num_images, seed, stream = validate_image_stream(func, num_images, seed, stream)
-    images = np.empty((num_images, IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
-    labels = np.empty(num_images, dtype=np.int64)
-    work = make_workspace(min(num_images, _CHUNK))
-    for start, stop, scenes, rng in _chunks(num_images, seed, stream):
-        render_scenes(scenes, rng, images[start:stop], work)
-        labels[start:stop] = scenes["labels"]
-    return images, labels
+    return render_stream(num_images, seed, stream)
 
 
 def shape_masks(num_images: int, seed: int = 0, *, stream: int = 0) -> np.ndarray:
@@ -198,10 +237,5 @@ def load_shapes(
     num_train, num_val, num_test, dtype = validate_split_sizes(
         func, num_train, num_val, num_test, dtype, seed=seed
     )
-    splits = {}
-    for stream, (name, count) in enumerate(
-        (("train", num_train), ("val", num_val), ("test", num_test))
-    ):
-        images, labels = generate_shapes(count, seed, stream=stream)
-        splits[name] = (to_nchw_float(images, dtype), labels)
-    return assemble_splits(splits, CLASS_NAMES, subtract_mean)
+    counts = (num_train, num_val, num_test)
+    return stream_splits(generate_shapes, counts, seed, subtract_mean, dtype)
