@@ -71,6 +71,7 @@ from course.checks.core import (
     expect_tuple,
     report,
     require,
+    require_grads,
     value_tol,
 )
 from course.models.captioning import CaptioningRNN, beam_search_one_image
@@ -496,18 +497,7 @@ def _grads_in_order(
     name: str, grads: object, params: dict[str, np.ndarray], label: str
 ) -> list[tuple[str, object]]:
     """(key, gradient) of every parameter in backward order; grads must be a dict holding each."""
-    require(
-        name,
-        isinstance(grads, dict),
-        f"grads ({label}) should be a dict keyed like params, got {type(grads).__name__}",
-    )
-    missing = [key for key in params if key not in grads]
-    require(
-        name,
-        not missing,
-        f"grads ({label}) has no {', '.join(map(repr, missing))}; return the gradient of every "
-        "parameter, keyed like params (the image's W_proj and b_proj too)",
-    )
+    require_grads(name, grads, params, label, " (the image's W_proj and b_proj too)")
     return [(key, grads[key]) for key in _BACKWARD_ORDER]
 
 

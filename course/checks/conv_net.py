@@ -44,6 +44,7 @@ from course.checks.core import (
     expect_tuple,
     report,
     require,
+    require_grads,
     value_tol,
 )
 from course.models.cnn import POOL_2X2, three_layer_conv_net_loss
@@ -251,18 +252,7 @@ def _size_mistake(message: str, params: dict, X: np.ndarray) -> str:
 
 def _grads_in_order(name: str, grads: object, label: str) -> list[tuple[str, object]]:
     """(key, gradient) of every parameter in backward order; grads must be a dict holding each."""
-    require(
-        name,
-        isinstance(grads, dict),
-        f"grads ({label}) should be a dict keyed like params, got {type(grads).__name__}",
-    )
-    missing = [key for key in _BACKWARD_ORDER if key not in grads]
-    require(
-        name,
-        not missing,
-        f"grads ({label}) has no {', '.join(map(repr, missing))}; return the gradient of every "
-        "parameter, keyed like params",
-    )
+    require_grads(name, grads, _BACKWARD_ORDER, label)
     return [(key, grads[key]) for key in _BACKWARD_ORDER]
 
 

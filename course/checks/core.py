@@ -55,7 +55,7 @@ import threading
 import time
 import traceback
 import types
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
@@ -326,6 +326,28 @@ def require(exercise: str, condition: bool, message: str) -> None:
     """Raise :class:`CheckFailed` with ``exercise: message`` unless ``condition`` holds."""
     if not condition:
         raise CheckFailed(f"{exercise}: {message}")
+
+
+def require_grads(
+    exercise: str, grads: object, keys: Iterable[str], label: str, note: str = ""
+) -> None:
+    """Raise :class:`CheckFailed` unless ``grads`` is a dict holding a gradient for every key.
+
+    ``label`` names the case (``grads (no reg) has no 'W2'``); ``note`` is
+    added to the message about missing keys.
+    """
+    require(
+        exercise,
+        isinstance(grads, dict),
+        f"grads ({label}) should be a dict keyed like params, got {type(grads).__name__}",
+    )
+    missing = [key for key in keys if key not in grads]
+    require(
+        exercise,
+        not missing,
+        f"grads ({label}) has no {', '.join(map(repr, missing))}; return the gradient of every "
+        f"parameter, keyed like params{note}",
+    )
 
 
 def report(exercise: str, errors: dict[str, float], tol: float | dict[str, float]) -> None:

@@ -57,6 +57,7 @@ from course.checks.core import (
     expect_tuple,
     report,
     require,
+    require_grads,
     value_tol,
 )
 from course.models import fc_net
@@ -450,18 +451,7 @@ def _run_train_mode(
 def _compare_grads(name: str, grads: object, expected: dict, case: dict) -> float:
     """Every gradient against the reference's, in backward order; the largest error."""
     label, params = case["label"], case["params"]
-    require(
-        name,
-        isinstance(grads, dict),
-        f"grads ({label}) should be a dict keyed like params, got {type(grads).__name__}",
-    )
-    missing = [key for key in params if key not in grads]
-    require(
-        name,
-        not missing,
-        f"grads ({label}) has no {', '.join(map(repr, missing))}; return the gradient of every "
-        "parameter, keyed like params",
-    )
+    require_grads(name, grads, params, label)
     extra = [key for key in grads if key not in params]
     require(
         name,
