@@ -126,6 +126,7 @@ def read_master(master_path: str | Path) -> MasterNotebook:
     sha256 = hashlib.sha256(Path(master_path).read_bytes()).hexdigest()
     validate_answer_cells(nb.cells, str(master_path))
     setup, exercises, defines, check_cells, answer_cells = [], [], {}, [], []
+    reads = {}  # exercise id -> the names its master source mentions
     for number, cell in enumerate(nb.cells, start=1):
         answer = read_answer_settings(cell, number, str(master_path))
         if answer is not None:
@@ -160,7 +161,8 @@ def read_master(master_path: str | Path) -> MasterNotebook:
         elif any(line.strip() == BEGIN_SOLUTION for line in source.splitlines()):
             exercises.append(cell.id)
             defines[cell.id] = _defined_names(source)
-    exercises = _exercises_checks_use(exercises, defines, check_cells, nb)
+            reads[cell.id] = _referenced_names(strip_magics(source))
+    exercises = _exercises_checks_use(exercises, defines, reads, check_cells)
     defines = {cell_id: defines[cell_id] for cell_id in exercises}
     return MasterNotebook(
         tuple(setup), tuple(exercises), defines, tuple(check_cells), sha256, tuple(answer_cells)
@@ -168,7 +170,10 @@ def read_master(master_path: str | Path) -> MasterNotebook:
 
 
 def _exercises_checks_use(
-    exercises: list[str], defines: dict[str, frozenset[str]], check_cells: list, nb
+    exercises: list[str],
+    defines: dict[str, frozenset[str]],
+    reads: dict[str, set[str]],
+    check_cells: list[CheckCell],
 ) -> list[str]:
     """The exercise cells whose names a check cell uses, directly or through other exercises.
 
@@ -176,7 +181,6 @@ def _exercises_checks_use(
     is graded as a saved file) is never run when grading: it would only spend
     the worker's time.
     """
-    sources = {cell.id: source_text(cell) for cell in nb.cells if cell.get("id") in defines}
     wanted = set().union(*(_referenced_names(strip_magics(check.source)) for check in check_cells))
     kept: set[str] = set()
     while True:
@@ -184,7 +188,7 @@ def _exercises_checks_use(
         if not new:
             return [c for c in exercises if c in kept]
         kept |= new
-        wanted |= set().union(*(_referenced_names(strip_magics(sources[c])) for c in new))
+        wanted |= set().union(*(reads[c] for c in new))
 
 
 def grade_submission(
