@@ -57,6 +57,18 @@ def test_the_ceiling_is_between_chance_and_certainty_and_reproducible(scenes):
     assert standard_protocol_ceiling(scene_list, texts, idxs, k=len(texts), draws=5) == 1.0
 
 
+def test_the_posterior_ranks_better_than_the_frequency_alone(scenes):
+    # "a red shape" is drawn often for a scene, but it is in the pool whichever scene it was
+    # drawn for; a sentence true of this scene alone was drawn for it. Dividing by
+    # P(in the pool) ranks the specific sentences first, and finds more of the drawn ones.
+    scene_list, texts, idxs = scenes
+    ceilings = {
+        rule: standard_protocol_ceiling(scene_list, texts, idxs, k=1, draws=100, rule=rule)
+        for rule in ("posterior", "frequency")
+    }
+    assert ceilings["posterior"] > ceilings["frequency"] + 0.1
+
+
 def test_bad_inputs_are_named(scenes):
     scene_list, texts, idxs = scenes
     image_emb, caption_emb, _ = _embeddings(texts, idxs, len(scene_list))
@@ -70,3 +82,5 @@ def test_bad_inputs_are_named(scenes):
         standard_protocol_ceiling(scene_list, texts[:-5], idxs[:-5])
     with pytest.raises(ValueError, match="standard_protocol_ceiling: draws must be"):
         standard_protocol_ceiling(scene_list, texts, idxs, draws=0)
+    with pytest.raises(ValueError, match="rule must be 'posterior' or 'frequency', got 'best'"):
+        standard_protocol_ceiling(scene_list, texts, idxs, rule="best")
