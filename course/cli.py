@@ -649,7 +649,8 @@ def _add_train_ranker(models: argparse._SubParsersAction) -> None:
         help="train the image-sentence ranking model on caption scenes",
         description="Embed caption scenes (TinyVGG grid features, shared with the captioner "
         "and cached) and their captions (an RNN/LSTM) in one space with a softmax "
-        "contrastive loss and a caption bias (see RankerRecipe), under a time budget; print "
+        "contrastive loss and a caption bias (see RankerRecipe), with five new true captions "
+        "of every training scene each epoch, under a time budget; print "
         "Recall@1/5/10 and the median rank, image -> caption and caption -> image, on the "
         "test scenes, the same rankings judged by the scenes, and three retrieval examples. "
         "With --out, saves ranker-CELL.npz/.json there (never over a saved model without "

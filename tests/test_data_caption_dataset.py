@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course.data.caption_dataset import MAX_CAPTION_LENGTH, decode_captions, load_caption_scenes
+from course.data.caption_dataset import (
+    MAX_CAPTION_LENGTH,
+    decode_captions,
+    load_caption_scenes,
+    redraw_captions,
+)
 from course.data.caption_facts import caption_accuracy
 from course.data.caption_grammar import CAPTION_WORDS
 from course.data.vocabulary import SPECIAL_TOKENS, Vocabulary
@@ -53,6 +58,30 @@ def test_decoded_captions_are_true_of_their_scenes_and_differ_per_image(data) ->
         scenes = [data[f"{split}_scenes"][i] for i in data[f"{split}_image_idxs"]]
         assert caption_accuracy(texts, scenes)["exact"] == 1.0
         assert all(len(set(texts[i : i + 5])) == 5 for i in range(0, len(texts), 5))
+
+
+def test_redrawn_captions_are_new_true_captions_of_the_same_scenes(data) -> None:
+    captions, image_idxs = redraw_captions(data, draw=1, seed=1)
+    assert captions.shape == data["train_captions"].shape and captions.dtype == np.int32
+    np.testing.assert_array_equal(image_idxs, data["train_image_idxs"])
+    texts = decode_captions(captions, data["vocab"])
+    scenes = [data["train_scenes"][i] for i in image_idxs]
+    assert caption_accuracy(texts, scenes)["exact"] == 1.0
+    assert all(len(set(texts[i : i + 5])) == 5 for i in range(0, len(texts), 5))
+    old = decode_captions(data["train_captions"], data["vocab"])
+    assert np.mean([a != b for a, b in zip(texts, old, strict=True)]) > 0.8  # mostly new
+    # The same draw again is the same; another draw differs; draw 0 is the dataset's own.
+    again, _ = redraw_captions(data, draw=1, seed=1)
+    np.testing.assert_array_equal(again, captions)
+    assert not np.array_equal(redraw_captions(data, draw=2, seed=1)[0], captions)
+    np.testing.assert_array_equal(redraw_captions(data, draw=0, seed=1)[0], data["train_captions"])
+    np.testing.assert_array_equal(
+        redraw_captions(data, draw=0, split="val", seed=1)[0], data["val_captions"]
+    )
+    with pytest.raises(ValueError, match="redraw_captions: split must be one of"):
+        redraw_captions(data, draw=1, split="validation")
+    with pytest.raises(ValueError, match="redraw_captions: draw"):
+        redraw_captions(data, draw=-1)
 
 
 def test_the_same_arguments_give_the_same_data_and_val_ignores_num_train(data) -> None:

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pytest
 
+from course.data import redraw_captions
 from course.models.ranking import ImageSentenceRanker, ranking_metrics, retrieve
 from course.recipes.ranker import caption_pairs, train_ranker
 
@@ -122,7 +123,15 @@ def test_the_scene_recipe_trains_reports_and_saves(tmp_path, monkeypatch, capsys
         num_train=200, num_val=20, num_test=20, embed_dim=16, wordvec_dim=8, hidden_dim=16,
         batch_size=50, learning_rate=3e-3, max_epochs=2, minutes=1.0,
     )  # fmt: skip
+    draws = []
+
+    def recorded(data, draw, **kwargs):  # the recipe's redraws, each epoch's new captions
+        draws.append(draw)
+        return redraw_captions(data, draw, **kwargs)
+
+    monkeypatch.setattr("course.recipes.ranker.redraw_captions", recorded)
     results = train_scene_ranker(recipe, out=tmp_path / "out", verbose=False)
+    assert draws == [1, 2]
     assert {"i2t_R@5", "t2i_R@5", "i2t_median_rank"} <= set(results["metrics"])
     assert len(results["history"]) == 2 and len(results["examples"]) == 3
     assert set(results["metrics_by_truth"]) == {"i2t_P@1", "i2t_P@5", "t2i_P@1", "t2i_P@5"}
@@ -136,6 +145,8 @@ def test_the_scene_recipe_trains_reports_and_saves(tmp_path, monkeypatch, capsys
         train_scene_ranker(dataclasses.replace(recipe, learning_rate=0.0, max_epochs=1), None)
     zero = [w for w in warned if "learning_rate=0" in str(w.message)]
     assert [str(w.message).split(":")[0] for w in zero] == ["train_scene_ranker"]
+    train_scene_ranker(dataclasses.replace(recipe, fresh_captions=False), None, verbose=False)
+    assert draws == [1, 2, 1]  # the learning_rate=0 run redrew once; this one never
     with pytest.raises(ValueError, match="threads"):
         train_scene_ranker(recipe, None, threads=0)
     # The command, on the same small scenes (its features are cached by now).

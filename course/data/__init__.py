@@ -34,7 +34,8 @@ Captions, for the captioning models:
 - ``caption_facts``: ``parse_caption``, ``judge_caption``,
   ``caption_accuracy``: a caption scored exactly against its scene.
 - ``caption_dataset``: ``load_caption_scenes`` (the CS231n captioning
-  layout), ``decode_captions``.
+  layout), ``decode_captions``, ``redraw_captions`` (new true captions of
+  the same scenes, e.g. every epoch).
 - ``coco``: ``load_coco_data``, the CS231n COCO captioning release from a
   local copy.
 
@@ -42,7 +43,7 @@ Every name above can be imported from ``course.data`` itself.
 """
 
 from course.data.batches import char_batches, make_lm_batch, pad_sequences, stream_windows
-from course.data.caption_dataset import decode_captions, load_caption_scenes
+from course.data.caption_dataset import decode_captions, load_caption_scenes, redraw_captions
 from course.data.caption_facts import caption_accuracy, judge_caption, parse_caption
 from course.data.caption_grammar import true_captions
 from course.data.caption_scenes import CaptionScene, generate_caption_scenes, render_caption_scenes
@@ -109,6 +110,7 @@ __all__ = [
     "make_lm_batch",
     "pad_sequences",
     "parse_caption",
+    "redraw_captions",
     "render_caption_scenes",
     "shape_masks",
     "shape_parameters",

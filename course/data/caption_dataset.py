@@ -29,8 +29,9 @@ from course.data.batches import pad_sequences
 from course.data.caption_grammar import CAPTION_WORDS, MAX_CAPTION_WORDS, true_captions
 from course.data.caption_scenes import generate_caption_scenes
 from course.data.vocabulary import END_TOKEN, NULL_TOKEN, START_TOKEN, Vocabulary
+from course.validation import require_positive_int
 
-__all__ = ["MAX_CAPTION_LENGTH", "decode_captions", "load_caption_scenes"]
+__all__ = ["MAX_CAPTION_LENGTH", "decode_captions", "load_caption_scenes", "redraw_captions"]
 
 # Tokens in a caption row by default: the longest caption of the grammar, <START> and <END>.
 MAX_CAPTION_LENGTH = MAX_CAPTION_WORDS + 2
@@ -38,15 +39,18 @@ _CAPTION_CHUNK = 250  # scenes whose captions come from one independently seeded
 _SPLITS = ("train", "val", "test")
 
 
-def _scene_captions(scenes, seed: int, stream: int, per_scene: int) -> list[list[str]]:
+def _scene_captions(
+    scenes, seed: int, stream: int, per_scene: int, draw: int = 0
+) -> list[list[str]]:
     """``per_scene`` different true captions of every scene, as lists of words.
 
     Scene i's captions come from a generator seeded by (seed, stream, chunk of
-    i, 1), so they do not depend on how many scenes follow it.
+    i, 1 + draw), so they do not depend on how many scenes follow it; draw 0
+    is the dataset's own captions, each other draw a new set.
     """
     captions = []
     for index, start in enumerate(range(0, len(scenes), _CAPTION_CHUNK)):
-        rng = np.random.default_rng([seed, stream, index, 1])
+        rng = np.random.default_rng([seed, stream, index, 1 + draw])
         for scene in scenes[start : start + _CAPTION_CHUNK]:
             captions.extend(text.split() for text in true_captions(scene, rng, per_scene))
     return captions
@@ -127,16 +131,55 @@ def load_caption_scenes(
         )
     vocab = _caption_vocabulary(words["train"])
     for split in _SPLITS:
-        rows = [vocab.encode(w, add_start=True, add_end=True) for w in words[split]]
-        if rows:
-            captions, _ = pad_sequences(rows, max_length=width)  # (M, T) int64
-        else:
-            captions = np.zeros((0, width), dtype=np.int64)
-        data[f"{split}_captions"] = captions.astype(np.int32)
+        data[f"{split}_captions"] = _encode(words[split], vocab, width)
     data["vocab"] = vocab
     data["idx_to_word"] = list(vocab.tokens)
     data["word_to_idx"] = {word: i for i, word in enumerate(vocab.tokens)}
     return data
+
+
+def _encode(words: list[list[str]], vocab: Vocabulary, width: int) -> np.ndarray:
+    """Captions as word lists -> (M, width) int32 rows ``<START> ... <END> <NULL> ...``."""
+    rows = [vocab.encode(w, add_start=True, add_end=True) for w in words]
+    if not rows:
+        return np.zeros((0, width), dtype=np.int32)
+    captions, _ = pad_sequences(rows, max_length=width)  # (M, T) int64
+    return captions.astype(np.int32)
+
+
+def redraw_captions(
+    data: dict[str, object], draw: int, split: str = "train", seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """New true captions of a split's scenes, encoded like the dataset's own.
+
+    A model that matches images and sentences can see new sentences of the
+    same training images every epoch, as an image model sees new crops: the
+    grammar has dozens of true captions of most scenes, and the dataset
+    keeps five. Each ``draw`` (>= 1) is a different set, the same for the
+    same arguments; draw 0 gives back the dataset's own captions.
+
+    Inputs
+    ------
+    data : dict from ``load_caption_scenes`` (its scenes, vocabulary and caption width)
+    draw : int >= 0, which set
+    split : 'train', 'val' or 'test'
+    seed : int, the ``seed`` that ``data`` was made with
+
+    Returns
+    -------
+    captions : (M, T) int32, as ``data[f'{split}_captions']``, the same number
+        per scene and consecutive rows per scene
+    image_idxs : (M,) int32, the scene of each row (``data[f'{split}_image_idxs']``)
+    """
+    func = "redraw_captions"
+    if split not in _SPLITS:
+        raise ValueError(f"{func}: split must be one of {_SPLITS}, got {split!r}")
+    draw = require_positive_int(func, "draw", draw, allow_zero=True)
+    scenes, image_idxs = data[f"{split}_scenes"], data[f"{split}_image_idxs"]
+    per_scene = len(image_idxs) // max(len(scenes), 1)
+    width = data[f"{split}_captions"].shape[1]
+    words = _scene_captions(scenes, seed, _SPLITS.index(split), per_scene, draw)
+    return _encode(words, data["vocab"], width), image_idxs
 
 
 def decode_captions(
