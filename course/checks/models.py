@@ -426,8 +426,6 @@ def _run_train_mode(
     expected_loss, expected_grads = _reference(case, case["y"], bn_reference)
     if label == "example":
         expected_loss = _TWO_LAYER_EXAMPLE_LOSS
-    if isinstance(loss, (float, int, np.number)):
-        loss = np.asarray(loss)  # compare_diagnosed reads the shape of a wrong value
     hint = _HINTS["loss"] + (_MASK_HINT if case["keep"] < 1 else "")
     errors = {
         f"loss ({label})": compare_diagnosed(
