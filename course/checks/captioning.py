@@ -61,10 +61,10 @@ from collections.abc import Callable
 import numpy as np
 
 from course.checks.core import (
-    FLOAT32_TOL,
     FORM_ONLY,
     VALUE_TOL,
     CheckFailed,
+    by_output_kind,
     call_student,
     compare,
     compare_diagnosed,
@@ -336,26 +336,22 @@ def check_captioning_loss(captioning_loss: Callable) -> None:
             expected_loss = _EXAMPLE_LOSS
         tol = value_tol(dtype)
         suspects = _loss_suspects(model, features, captions, expected_loss)
-        loss_error = compare_diagnosed(
-            name, f"loss ({label})", loss, expected_loss, tol, _LOSS_HINTS["loss"], suspects
+        output = f"loss ({label})"
+        errors[output] = compare_diagnosed(
+            name, output, loss, expected_loss, tol, _LOSS_HINTS["loss"], suspects
         )
-        grad_errors = [
-            compare(
+        for key, grad in _grads_in_order(name, grads, params, label):
+            output = f"grads[{key!r}] ({label})"
+            errors[output] = compare(
                 name,
-                f"grads[{key!r}] ({label})",
+                output,
                 grad,
                 expected_grads[key],
                 tol,
                 _LOSS_HINTS[key],
                 np.dtype(params[key].dtype),
             )
-            for key, grad in _grads_in_order(name, grads, params, label)
-        ]
-        suffix = " (float32)" if dtype == np.float32 else ""
-        for output, error in (("loss", loss_error), ("grads", max(grad_errors))):
-            errors[output + suffix] = max(errors.get(output + suffix, 0.0), error)
-    tols = {key: FLOAT32_TOL if key.endswith("(float32)") else VALUE_TOL for key in errors}
-    report(name, errors, tols)
+    report(name, *by_output_kind(errors))
 
 
 def check_sample_captions(sample_captions: Callable) -> None:

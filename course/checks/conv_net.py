@@ -36,9 +36,8 @@ import numpy as np
 
 from course import layers
 from course.checks.core import (
-    FLOAT32_TOL,
-    VALUE_TOL,
     CheckFailed,
+    by_output_kind,
     call_student,
     compare_diagnosed,
     expect_tuple,
@@ -157,7 +156,6 @@ def check_three_layer_conv_net_loss(three_layer_conv_net_loss: Callable) -> None
         exact = {k: v.astype(np.float64) for k, v in params.items()}
         X64 = X.astype(np.float64)
         tol = value_tol(dtype)
-        suffix = " (float32)" if dtype == np.float32 else ""
         if y is None:
             require(
                 name,
@@ -167,7 +165,7 @@ def check_three_layer_conv_net_loss(three_layer_conv_net_loss: Callable) -> None
             )
             expected = _reference(exact, X64, None, reg)
             suspects = _score_suspects(exact, X64)
-            errors["scores"] = compare_diagnosed(
+            errors[f"scores ({label})"] = compare_diagnosed(
                 name,
                 f"scores ({label})",
                 result,
@@ -183,13 +181,15 @@ def check_three_layer_conv_net_loss(three_layer_conv_net_loss: Callable) -> None
         if label == "no reg":
             expected_loss = _NO_REG_LOSS
         suspects = _loss_suspects(exact, X64, y, reg)
-        loss_error = compare_diagnosed(
-            name, f"loss ({label})", loss, expected_loss, tol, _HINTS["loss"], suspects
+        output = f"loss ({label})"
+        errors[output] = compare_diagnosed(
+            name, output, loss, expected_loss, tol, _HINTS["loss"], suspects
         )
-        grad_errors = [
-            compare_diagnosed(
+        for key, grad in _grads_in_order(name, grads, label):
+            output = f"grads[{key!r}] ({label})"
+            errors[output] = compare_diagnosed(
                 name,
-                f"grads[{key!r}] ({label})",
+                output,
                 grad,
                 expected_grads[key],
                 tol,
@@ -197,12 +197,7 @@ def check_three_layer_conv_net_loss(three_layer_conv_net_loss: Callable) -> None
                 _grad_suspects(key, exact, X64, y, reg),
                 np.dtype(dtype),
             )
-            for key, grad in _grads_in_order(name, grads, label)
-        ]
-        for output, error in (("loss", loss_error), ("grads", max(grad_errors))):
-            errors[output + suffix] = max(errors.get(output + suffix, 0.0), error)
-    tols = {key: FLOAT32_TOL if key.endswith("(float32)") else VALUE_TOL for key in errors}
-    report(name, errors, tols)
+    report(name, *by_output_kind(errors))
 
 
 def _call(name: str, func: Callable, params: dict, X: np.ndarray, y, reg: float) -> object:

@@ -350,6 +350,23 @@ def require_grads(
     )
 
 
+def by_output_kind(errors: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+    """The largest error of each kind of output, float32 cases apart, and each one's threshold.
+
+    ``errors`` is keyed by output and case, e.g. ``"loss (example)"``,
+    ``"grads['W1'] (float32)"``; the result is keyed by kind, ``"loss"``,
+    ``"grads (float32)"`` (a case whose label holds 'float32' is a float32
+    case), in the order the kinds first appear, for :func:`report`.
+    """
+    summary: dict[str, float] = {}
+    for output, error in errors.items():
+        kind = output.split(" (")[0].split("[")[0]
+        key = kind + (" (float32)" if "float32" in output else "")
+        summary[key] = max(summary.get(key, 0.0), error)
+    tols = {key: FLOAT32_TOL if key.endswith("(float32)") else VALUE_TOL for key in summary}
+    return summary, tols
+
+
 def report(exercise: str, errors: dict[str, float], tol: float | dict[str, float]) -> None:
     """Print the one line of success: every measured error against its threshold.
 

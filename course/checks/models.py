@@ -48,9 +48,8 @@ import numpy as np
 
 from course import layers
 from course.checks.core import (
-    FLOAT32_TOL,
-    VALUE_TOL,
     CheckFailed,
+    by_output_kind,
     call_student,
     compare,
     compare_diagnosed,
@@ -509,17 +508,6 @@ def _compare_zero(
     return error
 
 
-def _summarised(errors: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
-    """The largest error of each output kind, float32 apart, with its threshold."""
-    summary: dict[str, float] = {}
-    for output, error in errors.items():
-        kind = output.split(" (")[0].split("[")[0]
-        key = kind + (" (float32)" if "float32" in output else "")
-        summary[key] = max(summary.get(key, 0.0), error)
-    tols = {key: FLOAT32_TOL if key.endswith("(float32)") else VALUE_TOL for key in summary}
-    return summary, tols
-
-
 # ---------------------------------------------------------------------------
 # Checks
 # ---------------------------------------------------------------------------
@@ -540,7 +528,7 @@ def check_two_layer_net_loss(two_layer_net_loss: Callable) -> None:
 
     for case in _two_layer_cases():
         errors |= _run_case(name, two_layer_net_loss, case, args_of)
-    report(name, *_summarised(errors))
+    report(name, *by_output_kind(errors))
 
 
 def check_fully_connected_net_loss(fully_connected_net_loss: Callable) -> None:
@@ -570,4 +558,4 @@ def check_fully_connected_net_loss(fully_connected_net_loss: Callable) -> None:
 
     for case in _fully_connected_cases():
         errors |= _run_case(name, fully_connected_net_loss, case, args_of)
-    report(name, *_summarised(errors))
+    report(name, *by_output_kind(errors))
