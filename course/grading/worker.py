@@ -36,7 +36,6 @@ process group.
 from __future__ import annotations
 
 import builtins
-import functools
 import itertools
 import linecache
 import math
@@ -67,7 +66,7 @@ from course.grading._protocol import (
     read_frame,
     write_frame,
 )
-from course.grading._references import code_signature, forbidden_names, reference_signatures
+from course.grading._references import forbidden_names, reference_entered, reference_signatures
 from course.grading._sandbox import Guard
 from course.grading._sandbox import install as install_sandbox
 
@@ -318,7 +317,7 @@ class Worker:
         exercise is meant to build on) stay allowed.
         """
         self.forbidden = frozenset(forbidden_names(names))
-        self.signatures = _signatures(tuple(sorted(names)))
+        self.signatures = reference_signatures(names)
 
     def call(self, name: str, *args, **kwargs):
         """Call ``name(*args, **kwargs)`` in the worker and return its result as plain data.
@@ -773,15 +772,6 @@ class ReferenceCalled(Exception):
     """A graded function called the course's own implementation of a graded function."""
 
 
-_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../course
-
-
-@functools.lru_cache(maxsize=64)
-def _signatures(names: tuple[str, ...]) -> dict[str, str]:
-    """Signature -> name of the course's implementations of ``names`` (computed once)."""
-    return reference_signatures(names)
-
-
 _SIGNATURES: dict[types.CodeType, str] = {}  # code -> its signature, in the worker
 
 
@@ -804,20 +794,10 @@ def _without_reference(
     names, entered = frozenset(forbidden), []
 
     def watch(frame, event, arg):  # a profile hook: sees every Python function call
-        if event != "call":
-            return
-        code = frame.f_code
-        qualname = getattr(code, "co_qualname", code.co_name)
-        if code.co_filename.startswith(_PACKAGE_ROOT):
-            if code.co_name in names or qualname in names:
-                path = os.path.relpath(code.co_filename, _PACKAGE_ROOT)
-                entered.append(f"the course's own {qualname} (course/{path})")
-            return
-        signature = _SIGNATURES.get(code)
-        if signature is None:
-            signature = _SIGNATURES[code] = code_signature(code)
-        if signature in signatures:
-            entered.append(f"a copy of the course's own {signatures[signature]}")
+        if event == "call":
+            found = reference_entered(frame.f_code, names, signatures, _SIGNATURES)
+            if found is not None:
+                entered.append(found)
 
     guard.tampered = None
     sys.setprofile(watch)
