@@ -37,7 +37,7 @@ from course.data._validation import (
     validate_image_stream,
     validate_split_sizes,
 )
-from course.data.shape_renderer import IMAGE_SIZE, NUM_CLASSES, plain_scenes
+from course.data.shape_renderer import IMAGE_SIZE, NUM_CLASSES, balanced_labels, plain_scenes
 from course.data.shapes import render_stream, stream_splits
 
 __all__ = [
@@ -67,8 +67,7 @@ def _sample_easy_scenes(rng: np.random.Generator, n: int) -> dict[str, np.ndarra
     Labels come in blocks of ten that each hold every class once; every other
     parameter is drawn without looking at the label.
     """
-    blocks = np.tile(np.arange(NUM_CLASSES, dtype=np.int64), (n // NUM_CLASSES, 1))
-    labels = rng.permuted(blocks, axis=1).reshape(n)
+    labels = balanced_labels(rng, n, NUM_CLASSES)
     size = rng.uniform(*SIZE_RANGE, size=n)
     centre = IMAGE_SIZE / 2 + rng.uniform(-CENTRE_JITTER, CENTRE_JITTER, size=(n, 2))
     angle = np.deg2rad(rng.uniform(-MAX_ANGLE, MAX_ANGLE, size=n))

@@ -227,6 +227,15 @@ def _segment_distance(ax, ay, bx, by, out: np.ndarray, scratch: np.ndarray) -> n
 # ---------------------------------------------------------------------------
 
 
+def balanced_labels(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """int64 (n,) labels in [0, k) (n a multiple of k), each block of k a permutation of them.
+
+    Any prefix of such a stream is as balanced as it can be.
+    """
+    blocks = np.tile(np.arange(k, dtype=np.int64), (n // k, 1))
+    return rng.permuted(blocks, axis=1).reshape(n)
+
+
 def sample_scenes(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     """Draw the parameters of n scenes (n a multiple of 10) from ``rng``.
 
@@ -234,8 +243,7 @@ def sample_scenes(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     so any prefix of the stream is as balanced as it can be. Every other
     parameter is drawn without looking at the label.
     """
-    blocks = np.tile(np.arange(NUM_CLASSES, dtype=np.int64), (n // NUM_CLASSES, 1))
-    labels = rng.permuted(blocks, axis=1).reshape(n)
+    labels = balanced_labels(rng, n, NUM_CLASSES)
     size = rng.uniform(*_SIZE_RANGE, size=n)
     # Keep the shape (almost) inside the image: its centre at least 0.9 * size from each border.
     margin = 0.9 * size[:, None]

@@ -30,11 +30,13 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
+from course.data._validation import validate_image_stream
 from course.data.shape_renderer import (
     IMAGE_SIZE,
     _circle_sdf,
     _convex_sdf,
     _to_pixels,
+    balanced_labels,
     make_workspace,
     render_scenes,
     sample_scenes,
@@ -117,8 +119,7 @@ def _render_chunk(rng: np.random.Generator, m: int) -> tuple[np.ndarray, np.ndar
     """Draw m images (m a multiple of 6): uint8 (m, 32, 32, 3) and labels (m,)."""
     scenes = sample_scenes(rng, m + (-m) % 10)  # Shapes-10 draws: background, size, colour ...
     scenes = {key: value[:m] for key, value in scenes.items()}
-    blocks = np.tile(np.arange(len(NEW_SHAPE_NAMES)), (m // len(NEW_SHAPE_NAMES), 1))
-    labels = rng.permuted(blocks, axis=1).reshape(m)  # every block of six holds each class
+    labels = balanced_labels(rng, m, len(NEW_SHAPE_NAMES))  # each block of six: every class
     # 1. The Shapes-10 background and distractors, without its shape (moved far
     #    outside the image) and without noise (added after our shape, as there).
     background = dict(scenes, centre=np.full((m, 2), -1e3), noise_sigma=np.zeros(m))
@@ -162,9 +163,7 @@ def new_shapes(num_images: int, seed: int = 0, *, stream: int = 0):
       consecutive images holds every class once
     """
     func = "new_shapes"
-    num_images = require_positive_int(func, "num_images", num_images, allow_zero=True)
-    seed = require_positive_int(func, "seed", seed, allow_zero=True)
-    stream = require_positive_int(func, "stream", stream, allow_zero=True)
+    num_images, seed, stream = validate_image_stream(func, num_images, seed, stream)
     images = np.empty((num_images, IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
     labels = np.empty(num_images, dtype=np.int64)
     for index, start in enumerate(range(0, num_images, _CHUNK)):
