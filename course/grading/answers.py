@@ -33,15 +33,19 @@ folder:
 from __future__ import annotations
 
 import csv
-import io
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from course.classroom.cell_metadata import ANSWER_PLACEHOLDER
 from course.classroom.notebook_io import source_text
-from course.grading.gradebook import CheckResult, _fenced, _format_points
+from course.grading.gradebook import (
+    CheckResult,
+    _fenced,
+    _format_points,
+    _write_csv_atomically,
+)
 
 __all__ = [
     "AnswerCell",
@@ -189,7 +193,7 @@ def write_answer_exports(
         for master in answer_cells
         for student in students
     ]
-    written.append(_write_csv(out / "answers.csv", rows))
+    written.append(_write_csv_atomically(out / "answers.csv", rows))
     marks = out / "marks.csv"
     if not marks.exists():
         template = [MARKS_COLUMNS] + [
@@ -197,7 +201,7 @@ def write_answer_exports(
             for master in answer_cells
             for student in students
         ]
-        written.append(_write_csv(marks, template))
+        written.append(_write_csv_atomically(marks, template))
     return written
 
 
@@ -208,13 +212,6 @@ def _inert(text: str) -> str:
 
 def _text_or_none(answers: Sequence[WrittenAnswer] | None, i: int) -> str | None:
     return None if answers is None else answers[i].text
-
-
-def _write_csv(path: Path, rows: Iterable[Sequence[object]]) -> Path:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    path.write_text(buffer.getvalue(), encoding="utf-8")
-    return path
 
 
 # ---------------------------------------------------------------------------
