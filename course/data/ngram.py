@@ -119,8 +119,9 @@ class CharNgramModel:
         for k in range(1, n + 1):
             grams, counts = np.unique(_ngram_codes(ids, k, V), return_counts=True)
             self._raw[k] = _Table(grams, counts, V, discount)
-            if smoothing == "kneser-ney" and k < n:
-                longer = np.unique(_ngram_codes(ids, k + 1, V))  # each (k+1)-gram type once
+        if smoothing == "kneser-ney":
+            for k in range(1, n):
+                longer = self._raw[k + 1].grams  # each (k+1)-gram type once
                 suffixes, preceded_by = np.unique(longer % V**k, return_counts=True)
                 self._continuation[k] = _Table(suffixes, preceded_by, V, discount)
 
