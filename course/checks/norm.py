@@ -281,18 +281,20 @@ def _columns(x: np.ndarray) -> np.ndarray:
     return x if x.ndim == 2 else x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
 
 
+def _uncolumns(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """:func:`_columns` undone: columns back to an array of ``shape`` (N, D) or (N, C, H, W)."""
+    if len(shape) == 2:
+        return values
+    N, C, H, W = shape
+    return values.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+
+
 def _train_suspects(
     x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float
 ) -> list[tuple[np.ndarray, str]]:
     """The train outputs of the classic batchnorm mistakes, with the hints that name them."""
     h, cols = _MISTAKE_HINTS, _columns(x)
     spatial = x.ndim == 4
-
-    def back(out: np.ndarray) -> np.ndarray:  # columns back to the shape of x
-        if not spatial:
-            return out
-        N, C, H, W = x.shape
-        return out.reshape(N, H, W, C).transpose(0, 3, 1, 2)
 
     def normalised(values: np.ndarray, axis, ddof: int = 0, eps_outside: bool = False):
         mean = values.mean(axis=axis, keepdims=True)
@@ -303,13 +305,19 @@ def _train_suspects(
     per = (1, -1, 1, 1) if spatial else (1, -1)
     g, b = gamma.reshape(per), beta.reshape(per)
     wrong = [
-        (back(normalised(cols, 0, ddof=1) * gamma + beta), h["unbiased"]),
+        (_uncolumns(normalised(cols, 0, ddof=1) * gamma + beta, x.shape), h["unbiased"]),
         (
-            back((cols - cols.mean(axis=0)) / np.sqrt(cols.var(axis=0) + 1e-5) * gamma + beta),
+            _uncolumns(
+                (cols - cols.mean(axis=0)) / np.sqrt(cols.var(axis=0) + 1e-5) * gamma + beta,
+                x.shape,
+            ),
             h["eps default"],
         ),
-        (back(normalised(cols, 0, eps_outside=True) * gamma + beta), h["eps outside"]),
-        (back(normalised(cols, 0) * beta + gamma), h["gamma beta"]),
+        (
+            _uncolumns(normalised(cols, 0, eps_outside=True) * gamma + beta, x.shape),
+            h["eps outside"],
+        ),
+        (_uncolumns(normalised(cols, 0) * beta + gamma, x.shape), h["gamma beta"]),
     ]
     if spatial:
         N, C, H, W = x.shape
@@ -353,18 +361,12 @@ def _backward_suspects(inputs: tuple, upstream: list[np.ndarray]) -> dict[str, l
     centred = cols - cols.mean(axis=0)
     inv_std = 1 / np.sqrt(cols.var(axis=0) + eps)
 
-    def back(dx: np.ndarray) -> np.ndarray:  # columns back to the shape of x
-        if x.ndim == 2:
-            return dx
-        N, C, H, W = x.shape
-        return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2)
-
     def dx_of(dx_hat: np.ndarray, count: int, mean_path: bool = True, var_path: bool = True):
         dvar = np.sum(dx_hat * centred, axis=0) * -0.5 * inv_std**3
         dmean = -np.sum(dx_hat, axis=0) * inv_std
         dx = dx_hat * inv_std
         dx = dx + (2 * dvar * centred / count if var_path else 0)
-        return back(dx + (dmean / count if mean_path else 0))
+        return _uncolumns(dx + (dmean / count if mean_path else 0), x.shape)
 
     dx_hat = dout * gamma
     wrong_dx = [
