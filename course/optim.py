@@ -46,6 +46,7 @@ __all__ = [
     "clip_grads_by_global_norm",
     "fill_config",
     "get_update_rule",
+    "global_norm",
     "rmsprop",
     "sgd",
     "sgd_momentum",
@@ -235,6 +236,15 @@ def adam(
     return next_w, {**hyper, "m": next_m, "v": next_v, "t": next_t}
 
 
+def global_norm(grads: Mapping[str, np.ndarray]) -> float:
+    """The joint L2 norm of all gradients, ``sqrt(sum over k of sum(grads[k]**2))``.
+
+    The squares are summed in float64, so float32 gradients lose no
+    precision; a gradient holding inf or NaN gives inf or NaN.
+    """
+    return math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values()))
+
+
 def clip_grads_by_global_norm(
     grads: Mapping[str, np.ndarray], max_norm: float
 ) -> tuple[dict[str, np.ndarray], float]:
@@ -261,10 +271,7 @@ def clip_grads_by_global_norm(
     or inf: no rescaling can repair those.
     """
     validate_grads_to_clip("clip_grads_by_global_norm", grads, max_norm)
-    # Sum the squares in float64 so that float32 gradients lose no precision.
-    total_norm = math.sqrt(
-        sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values())
-    )
+    total_norm = global_norm(grads)
     scale = min(1.0, max_norm / total_norm) if total_norm > 0 else 1.0
     if scale == 1.0:
         return {name: g.copy() for name, g in grads.items()}, total_norm

@@ -35,6 +35,7 @@ import numpy as np
 
 from course.data import Vocabulary, load_pydoc_corpus, stream_windows, train_val_split
 from course.models import CharRNN
+from course.optim import global_norm
 from course.solver import Solver
 from course.validation import require_positive_int
 
@@ -137,8 +138,7 @@ class _GradientNormRecorder:
         out = self.model.loss(X, y)
         if y is not None:
             with np.errstate(over="ignore", invalid="ignore"):
-                squares = [np.sum(np.square(g, dtype=np.float64)) for g in out[1].values()]
-            self.latest = float(np.sqrt(sum(squares)))
+                self.latest = global_norm(out[1])
         return out
 
     def after_update(self, solver: Solver, iteration: int, loss: float) -> bool:
